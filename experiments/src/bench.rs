@@ -1,0 +1,107 @@
+//! `w2s bench`: MiniLM fine-tuning throughput (examples/s, tokens/s) and achieved GFLOP/s as a
+//! fraction of the fp32 matmul peak measured in the same process.
+
+use std::time::Instant;
+
+use tch::{nn::OptimizerConfig, Device, Kind, Tensor};
+use w2s_builtin::backbones::{
+    classifier::Mode,
+    minilm::{MiniLm, MiniLmParams},
+};
+use w2s_core::{objective::soft_cross_entropy, train::one_hot, Env, Inputs, Model, Task};
+
+/// Figures printed by the benchmark.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BenchReport {
+    pub threads: i32,
+    pub matmul_peak_gflops: f64,
+    pub batch: usize,
+    pub steps: usize,
+    pub examples_per_s: f64,
+    pub tokens_per_s: f64,
+    pub padded_tokens_per_s: f64,
+    pub train_gflops: f64,
+    pub fraction_of_peak: f64,
+    pub peak_rss_mib: f64,
+}
+
+/// fp32 matmul peak: the best of a few timed rounds of n×n products.
+pub fn matmul_peak_gflops(n: i64, reps: usize) -> f64 {
+    let a = Tensor::randn([n, n], (Kind::Float, Device::Cpu));
+    let b = Tensor::randn([n, n], (Kind::Float, Device::Cpu));
+    let _ = a.matmul(&b);
+    let mut best: f64 = 0.0;
+    for _ in 0..3 {
+        let t = Instant::now();
+        for _ in 0..reps {
+            let _ = a.matmul(&b);
+        }
+        let s = t.elapsed().as_secs_f64();
+        best = best.max(2.0 * (n * n * n) as f64 * reps as f64 / s / 1e9);
+    }
+    best
+}
+
+/// Peak resident memory of this process (VmHWM), in MiB.
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.to_string()))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Fine-tune MiniLM for `steps` batches of real sentiment sentences and time it.
+pub fn run(env: &Env, batch: usize, steps: usize) -> anyhow::Result<BenchReport> {
+    let peak = matmul_peak_gflops(1024, 20);
+    let task = w2s_tasks::sentiment::Sentiment::new(Default::default())?;
+    let data = task.load(env)?;
+    let backbone = MiniLm::new(MiniLmParams { mode: Mode::Full, ..Default::default() })?;
+    let dir = backbone.folder(env)?;
+    let mut model = backbone.load(env, &dir, 2)?;
+    let n = (batch * (steps + 2)).min(data.train.len());
+    let texts: Vec<&str> = data.train[..n].iter().map(|e| e.text.as_str()).collect();
+    let inputs = model.encode(&texts, env)?;
+    let Inputs::Tokens(tokens) = &inputs else { anyhow::bail!("expected tokens") };
+    let targets = Tensor::from_slice(&one_hot(data.train[..n].iter().map(|e| e.label), 2).concat()).view([n as i64, 2]);
+    let mut opt = tch::nn::Adam::default().build(model.var_store(), 5e-5)?;
+    let batches: Vec<Vec<usize>> = (0..n).collect::<Vec<_>>().chunks(batch).map(|c| c.to_vec()).collect();
+    let step = |rows: &[usize], opt: &mut tch::nn::Optimizer, model: &w2s_builtin::backbones::classifier::BertClassifier| -> anyhow::Result<()> {
+        let logits = model.logits(&inputs, rows, true)?;
+        let idx = Tensor::from_slice(&rows.iter().map(|&r| r as i64).collect::<Vec<_>>());
+        let loss = soft_cross_entropy(&logits, &targets.index_select(0, &idx))?;
+        opt.backward_step(&loss);
+        Ok(())
+    };
+    // Two warm-up steps, then the timed ones.
+    for rows in &batches[..2] {
+        step(rows, &mut opt, &model)?;
+    }
+    let (mut real, mut padded, mut flops) = (0usize, 0usize, 0.0f64);
+    let cfg = w2s_builtin::backbones::bert::BertConfig::default();
+    let t = Instant::now();
+    for rows in &batches[2..2 + steps] {
+        let len = rows.iter().map(|&r| tokens[r].len()).max().unwrap_or(0) as i64;
+        real += rows.iter().map(|&r| tokens[r].len()).sum::<usize>();
+        padded += rows.len() * len as usize;
+        // forward MACs per token of the encoder (matmuls incl. attention) and of the head;
+        // training ≈ 3 × forward; 2 FLOPs per MAC.
+        let macs = cfg.macs_per_token(len) as f64 * (rows.len() as i64 * len) as f64;
+        flops += 3.0 * 2.0 * macs;
+        step(rows, &mut opt, &model)?;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let train_gflops = flops / secs / 1e9;
+    Ok(BenchReport {
+        threads: tch::get_num_threads(),
+        matmul_peak_gflops: peak,
+        batch,
+        steps,
+        examples_per_s: (steps * batch) as f64 / secs,
+        tokens_per_s: real as f64 / secs,
+        padded_tokens_per_s: padded as f64 / secs,
+        train_gflops,
+        fraction_of_peak: train_gflops / peak,
+        peak_rss_mib: peak_rss_mib(),
+    })
+}

@@ -1,0 +1,186 @@
+//! `w2s`: weak-to-strong generalization experiments from the command line.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use w2s_core::{protocol, report, Env, Preset, Registry};
+
+#[derive(Parser)]
+#[command(
+    name = "w2s",
+    version,
+    about = "Weak-to-strong generalization experiments: train a weak supervisor, label data with it, \
+             train a strong student on those labels, and measure how much of the gap it recovers.",
+    after_help = "Start with `w2s list` to see the components and presets, then `w2s run quickstart`.\n\
+                  Assets are read from $W2S_CACHE (default: .w2s-cache in the checkout); fetch them with `bash scripts/bootstrap.sh`."
+)]
+struct Cli {
+    /// More log output (-v: debug, -vv: trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Only warnings and errors; no progress bars.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// CPU threads for libtorch (default: all cores).
+    #[arg(long, global = true)]
+    threads: Option<i32>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every registered task, backbone, labeler, objective and preset, with parameters.
+    List {
+        /// Machine-readable JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a preset (registered name or JSON/TOML file) as JSON, with overrides applied.
+    Show {
+        preset: String,
+        /// Override a field: `--set strong_train.lr=1e-4`, `--set seeds=[0,1,2]`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+    /// Run a preset: every (task, weak, strong, labeler, objective, seed) cell; finished runs are reused.
+    Run {
+        /// A registered preset name (see `w2s list`) or a path to a .json/.toml preset file.
+        preset: String,
+        /// Override a field: `--set task.n_train=1000`, `--set objective=xent`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Output folder (default: runs/PRESET).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Recompute runs even if finished results exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Benchmark MiniLM fine-tuning throughput against the measured fp32 matmul peak.
+    Bench {
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        #[arg(long, default_value_t = 20)]
+        steps: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = if quiet {
+        "warn"
+    } else {
+        ["info", "debug", "trace"][verbose.min(2) as usize]
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("W2S_LOG").unwrap_or_else(|_| level.into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
+/// Resolve a preset argument: a file path or a registered name.
+fn load_preset(registry: &Registry, arg: &str, set: &[String]) -> anyhow::Result<(String, Preset)> {
+    let path = PathBuf::from(arg);
+    let is_file = path.extension().is_some_and(|e| e == "json" || e == "toml") || path.is_file();
+    let (name, value) = if is_file {
+        let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("preset").to_string();
+        (name, Preset::read_file(&path)?)
+    } else {
+        let entry = registry.presets.get(arg)?;
+        (arg.to_string(), serde_json::to_value((entry.preset)())?)
+    };
+    let preset = Preset::from_value(value, set).with_context(|| format!("preset `{name}`"))?;
+    Ok((name, preset))
+}
+
+fn list(registry: &Registry, json: bool) -> anyhow::Result<()> {
+    let rows = registry.listing();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    let mut kind = String::new();
+    for r in rows {
+        if r.kind != kind {
+            kind = r.kind.clone();
+            println!("\n{}s:", kind);
+        }
+        println!("  {:<14} {}", r.name, r.description);
+        if r.kind != "preset" && r.params.as_object().is_some_and(|m| !m.is_empty()) {
+            println!("  {:<14} params: {}", "", r.params);
+        }
+        if !r.origin.starts_with("built-in") {
+            println!("  {:<14} from {}", "", r.origin);
+        }
+    }
+    Ok(())
+}
+
+fn main() {
+    let cli = Cli::parse();
+    init_logging(cli.verbose, cli.quiet);
+    match real_main(cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> anyhow::Result<i32> {
+    let threads = cli
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as i32));
+    tch::set_num_threads(threads);
+    let registry = w2s::registry()?;
+    let mut env = Env::from_env();
+    env.show_progress = !cli.quiet;
+    match cli.command {
+        Command::List { json } => list(&registry, json)?,
+        Command::Show { preset, set } => {
+            let (_, p) = load_preset(&registry, &preset, &set)?;
+            println!("{}", serde_json::to_string_pretty(&p)?);
+        }
+        Command::Run { preset, set, out, force } => {
+            let (name, p) = load_preset(&registry, &preset, &set)?;
+            p.validate(&registry).with_context(|| format!("preset `{name}` is invalid"))?;
+            let out = out.unwrap_or_else(|| PathBuf::from("runs").join(&name));
+            let started = std::time::Instant::now();
+            let outcome = protocol::run_preset(&p, &registry, &env, &protocol::RunOptions { out: out.clone(), force })?;
+            println!("\n{}", report::table(&outcome.rows));
+            println!(
+                "{} runs ({} reused) in {:.1}s; peak memory {:.0} MiB. Results: {}",
+                outcome.rows.len(),
+                outcome.reused,
+                started.elapsed().as_secs_f64(),
+                w2s::bench::peak_rss_mib(),
+                out.join("summary.csv").display()
+            );
+            if !outcome.failures.is_empty() {
+                eprintln!("{} run(s) failed:", outcome.failures.len());
+                for f in &outcome.failures {
+                    eprintln!("  {f}");
+                }
+                return Ok(1);
+            }
+        }
+        Command::Bench { batch, steps, json } => {
+            let r = w2s::bench::run(&env, batch, steps)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!("threads                 {}", r.threads);
+                println!("fp32 matmul peak        {:.1} GFLOP/s", r.matmul_peak_gflops);
+                println!("MiniLM fine-tuning      batch {}, {} steps", r.batch, r.steps);
+                println!("  examples/s            {:.1}", r.examples_per_s);
+                println!("  tokens/s              {:.0} (padded: {:.0})", r.tokens_per_s, r.padded_tokens_per_s);
+                println!("  achieved              {:.1} GFLOP/s = {:.1}% of peak", r.train_gflops, 100.0 * r.fraction_of_peak);
+                println!("  peak memory           {:.0} MiB", r.peak_rss_mib);
+            }
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,42 @@
+//! The registered presets.
+
+use serde_json::json;
+use w2s_core::Preset;
+
+fn preset(v: serde_json::Value) -> Preset {
+    serde_json::from_value(v).expect("built-in presets are valid")
+}
+
+/// A small from-scratch weak model supervising pretrained MiniLM on movie-review sentiment.
+pub fn quickstart() -> Preset {
+    preset(json!({
+        "description": "bag-of-embeddings weak model (trained on 1k examples) supervises MiniLM-L6 (full fine-tuning) on movie-review sentiment; xent vs logconf, 2 seeds",
+        "task": {"kind": "sentiment", "source": "movies", "n_train": 2000, "n_test": 1000},
+        "weak": {"kind": "bow", "size": "small"},
+        "strong": {"kind": "minilm", "mode": "full"},
+        "labeler": "model",
+        "objective": ["xent", "logconf"],
+        "seeds": [0, 1],
+        "weak_train": {"epochs": 4, "batch_size": 32, "lr": 3e-3, "eval_every": 25},
+        "strong_train": {"epochs": 2, "batch_size": 32, "lr": 5e-5, "eval_every": 10},
+        "ceiling_on": "b"
+    }))
+}
+
+/// Seconds-long end-to-end check on tiny models and data.
+pub fn smoke() -> Preset {
+    preset(json!({
+        "description": "seconds-long end-to-end check: tiny from-scratch models on 200 sentences, model and noise labelers",
+        "task": {"kind": "sentiment", "n_train": 200, "n_test": 100},
+        "weak": {"kind": "bow", "size": "tiny"},
+        "strong": {"kind": "transformer", "size": "tiny"},
+        "labeler": ["model", {"kind": "noise", "rate": 0.3}],
+        "objective": ["xent", "logconf"],
+        "seeds": [0],
+        "weak_train": {"epochs": 2, "batch_size": 16, "lr": 1e-2, "eval_every": 5},
+        "strong_train": {"epochs": 2, "batch_size": 16, "lr": 1e-3, "eval_every": 5}
+    }))
+}
+
+w2s_core::register_preset!("quickstart", "bow weak model supervises MiniLM-L6 on movie-review sentiment (xent, logconf; 2 seeds)", quickstart);
+w2s_core::register_preset!("smoke", "seconds-long end-to-end check on tiny from-scratch models", smoke);

@@ -1,0 +1,39 @@
+//! Objectives: the loss a model is trained with, given its logits and (soft) targets.
+
+use tch::Tensor;
+
+/// Where training stands: `step` of `total` optimizer steps.
+#[derive(Debug, Clone, Copy)]
+pub struct StepInfo {
+    pub step: usize,
+    pub total: usize,
+}
+
+impl StepInfo {
+    /// step / total, the `step_frac` of the reference code.
+    pub fn frac(&self) -> f64 {
+        self.step as f64 / self.total.max(1) as f64
+    }
+}
+
+/// A training loss. `logits` is `[batch, classes]`, `targets` a `[batch, classes]` distribution.
+pub trait Objective {
+    /// The scalar loss for one batch.
+    fn loss(&mut self, logits: &Tensor, targets: &Tensor, at: StepInfo) -> anyhow::Result<Tensor>;
+}
+
+/// Cross-entropy of the model's distribution against soft targets, averaged over the batch.
+pub fn soft_cross_entropy(logits: &Tensor, targets: &Tensor) -> anyhow::Result<Tensor> {
+    let logp = logits.f_log_softmax(-1, tch::Kind::Float)?;
+    Ok((targets * logp).f_sum_dim_intlist(-1, false, tch::Kind::Float)?.f_mean(tch::Kind::Float)?.f_neg()?)
+}
+
+/// Plain soft cross-entropy as an [`Objective`]; the loss used for ground-truth training.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SoftXent;
+
+impl Objective for SoftXent {
+    fn loss(&mut self, logits: &Tensor, targets: &Tensor, _at: StepInfo) -> anyhow::Result<Tensor> {
+        soft_cross_entropy(logits, targets)
+    }
+}

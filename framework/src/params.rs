@@ -1,0 +1,29 @@
+//! Component parameters: deserialized from a spec, checked once before any training starts.
+
+use serde::{de::DeserializeOwned, Serialize};
+
+/// The parameters of a component. Implementors derive `Deserialize` with
+/// `#[serde(deny_unknown_fields, default)]` so that a misspelled field is an error that lists the
+/// valid ones, and `Serialize` + `Default` so that `w2s list` can show the defaults.
+pub trait Params: DeserializeOwned + Serialize + Default {
+    /// Check values that types alone cannot (ranges, combinations). Names the field at fault.
+    fn validate(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// A component without parameters.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
+
+impl Params for NoParams {}
+
+/// Fail with a message naming `field` unless `ok`.
+pub fn check(ok: bool, field: &str, expected: &str) -> anyhow::Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        anyhow::bail!("parameter `{field}`: expected {expected}")
+    }
+}

@@ -1,0 +1,316 @@
+//! The weak-to-strong protocol (science.md): for each cell of a preset's grid,
+//! 1. split the task's training pool into halves A and B (seeded);
+//! 2. the labeler supervises: typically a weak model trained on A labels B (and the test set);
+//! 3. the strong ceiling trains on ground truth (half B by default, or A);
+//! 4. the student (the strong backbone) trains on B with the weak labels and the objective;
+//! 5. metrics: accuracies with standard errors, PGR, agreement.
+//!
+//! Weak labels and ceilings are stages shared by the runs that need them (all objectives share one
+//! weak stage; all labelers and objectives share one ceiling). Every stage and run is a folder
+//! named by the hash of what determines it; a folder with its final file is reused, never
+//! recomputed, unless forced.
+
+use std::{
+    collections::{HashMap, HashSet},
+    path::{Path, PathBuf},
+    time::Instant,
+};
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    curves::CurveRow,
+    metrics,
+    objective::SoftXent,
+    preset::{Half, RunConfig},
+    results::{self, LabelSection, SummaryRow},
+    rng, spec, train, Dataset, Env, Example, LabelerCtx, Preset, Registry, WeakLabels,
+};
+
+/// Where results go and whether finished work may be reused.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub out: PathBuf,
+    /// Recompute runs and stages even when finished results exist.
+    pub force: bool,
+}
+
+/// What running a preset produced.
+pub struct Outcome {
+    pub rows: Vec<SummaryRow>,
+    /// How many runs were found finished on disk and reused.
+    pub reused: usize,
+    /// Runs that failed, with their errors; their folders hold no summary.
+    pub failures: Vec<String>,
+}
+
+/// Split `n` training indices into halves A and B for `seed`.
+pub fn split_halves(n: usize, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let perm = rng::permutation(n, seed, "halves");
+    let (a, b) = perm.split_at(n / 2);
+    (a.to_vec(), b.to_vec())
+}
+
+/// One test example's predictions, as written to `predictions.csv`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PredictionRow {
+    index: usize,
+    label: usize,
+    weak: usize,
+    ceiling: usize,
+    student: usize,
+}
+
+struct Session<'a> {
+    registry: &'a Registry,
+    env: &'a Env,
+    opts: &'a RunOptions,
+    datasets: HashMap<String, Dataset>,
+    /// Stages recomputed in this invocation (so that --force recomputes each only once).
+    fresh: HashSet<PathBuf>,
+}
+
+impl Session<'_> {
+    fn dataset(&mut self, task: &spec::Spec) -> anyhow::Result<&Dataset> {
+        let key = spec::short_hash(&serde_json::to_value(task)?);
+        if !self.datasets.contains_key(&key) {
+            let t = self.registry.tasks.build(task)?;
+            let data = t.load(self.env).with_context(|| format!("loading task {}", task.label()))?;
+            tracing::info!(
+                task = %task.label(), train = data.train.len(), test = data.test.len(),
+                balance = ?data.class_balance(&data.train), "task loaded"
+            );
+            self.datasets.insert(key.clone(), data);
+        }
+        Ok(&self.datasets[&key])
+    }
+
+    /// Reuse the stage in `dir` if it is finished (its `marker` exists), else compute it.
+    fn stage_done(&mut self, dir: &Path, marker: &str) -> bool {
+        let done = dir.join(marker).exists();
+        done && (!self.opts.force || self.fresh.contains(dir))
+    }
+}
+
+/// Run every cell of `preset`, reusing finished runs. A run that fails is reported in
+/// [`Outcome::failures`]; the others go on.
+pub fn run_preset(preset: &Preset, registry: &Registry, env: &Env, opts: &RunOptions) -> anyhow::Result<Outcome> {
+    preset.validate(registry)?;
+    results::ensure_writable(&opts.out)?;
+    results::write_atomic(&opts.out.join("preset.json"), serde_json::to_string_pretty(preset)?.as_bytes())?;
+    let runs = preset.runs();
+    let mut session = Session { registry, env, opts, datasets: HashMap::new(), fresh: HashSet::new() };
+    let (mut rows, mut reused, mut failures) = (Vec::new(), 0, Vec::new());
+    for (i, rc) in runs.iter().enumerate() {
+        let id = rc.id();
+        let dir = opts.out.join(&id);
+        let label = format!(
+            "{} | weak {} | strong {} | labeler {} | objective {} | seed {}",
+            rc.task.label(), rc.weak.label(), rc.strong.label(), rc.labeler.label(), rc.objective.label(), rc.seed
+        );
+        let summary = dir.join("summary.csv");
+        if summary.exists() && !opts.force {
+            let mut found: Vec<SummaryRow> = results::read_csv(&summary)?;
+            if let Some(row) = found.pop() {
+                tracing::info!("run {}/{} [{id}] reused: {label}", i + 1, runs.len());
+                rows.push(row);
+                reused += 1;
+                continue;
+            }
+        }
+        tracing::info!("run {}/{} [{id}]: {label}", i + 1, runs.len());
+        match run_one(&mut session, rc, &dir) {
+            Ok(row) => rows.push(row),
+            Err(e) => {
+                tracing::error!("run [{id}] failed: {e:#}");
+                failures.push(format!("[{id}] {label}: {e:#}"));
+            }
+        }
+    }
+    results::write_csv(&opts.out.join("summary.csv"), &rows)?;
+    Ok(Outcome { rows, reused, failures })
+}
+
+fn refs<'a>(data: &'a [Example], idx: &[usize]) -> Vec<&'a Example> {
+    idx.iter().map(|&i| &data[i]).collect()
+}
+
+fn preds(probs: &[Vec<f32>]) -> Vec<usize> {
+    probs.iter().map(|p| metrics::argmax(p)).collect()
+}
+
+fn check_labels(wl: &WeakLabels, n_b: usize, n_test: usize, k: usize, who: &str) -> anyhow::Result<()> {
+    if wl.b.len() != n_b || wl.keep.len() != n_b || wl.test.len() != n_test {
+        bail!(
+            "labeler {who} returned {} labels / {} keep flags for {n_b} examples of B and {} for {n_test} test examples",
+            wl.b.len(), wl.keep.len(), wl.test.len()
+        );
+    }
+    for (i, p) in wl.b.iter().chain(&wl.test).enumerate() {
+        let sum: f32 = p.iter().sum();
+        if p.len() != k || p.iter().any(|x| !x.is_finite() || *x < 0.0) || (sum - 1.0).abs() > 1e-3 {
+            bail!("labeler {who}: label {i} is not a distribution over {k} classes: {p:?}");
+        }
+    }
+    Ok(())
+}
+
+fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow::Result<SummaryRow> {
+    let start = Instant::now();
+    let (registry, env) = (s.registry, s.env);
+    let stages = s.opts.out.join("stages");
+    let data = s.dataset(&rc.task)?.clone();
+    let k = data.n_classes;
+    let (a, b) = split_halves(data.train.len(), rc.seed);
+    let test: Vec<&Example> = data.test.iter().collect();
+    let test_labels: Vec<usize> = data.test.iter().map(|e| e.label).collect();
+    let weak_bb = registry.backbones.build(&rc.weak)?;
+    let strong_bb = registry.backbones.build(&rc.strong)?;
+
+    // 1. Weak labels on B and test.
+    let wdir = stages.join(format!("weak-{}", rc.weak_stage_id()));
+    if !s.stage_done(&wdir, "weak_labels.csv") {
+        let labeler = registry.labelers.build(&rc.labeler)?;
+        let mut ctx = LabelerCtx {
+            env, data: &data, a: &a, b: &b, seed: rc.seed, weak: weak_bb.as_ref(),
+            weak_train: &rc.weak_train, curves: Vec::new(),
+        };
+        let wl = labeler.label(&mut ctx).with_context(|| format!("labeler {}", rc.labeler.label()))?;
+        check_labels(&wl, b.len(), test.len(), k, &rc.labeler.label())?;
+        results::write_csv(&wdir.join("curves.csv"), &ctx.curves)?;
+        write_weak_labels(&wdir.join("weak_labels.csv"), &data, &b, &wl)?;
+        s.fresh.insert(wdir.clone());
+    }
+    let (weak_b, keep) = results::read_labels(&wdir.join("weak_labels.csv"), "b")?;
+    let (weak_test, _) = results::read_labels(&wdir.join("weak_labels.csv"), "test")?;
+    let mut curves: Vec<CurveRow> = results::read_csv(&wdir.join("curves.csv"))?;
+
+    // 2. Strong ceiling on ground truth.
+    let cdir = stages.join(format!("ceiling-{}", rc.ceiling_stage_id()));
+    if !s.stage_done(&cdir, "test_probs.csv") {
+        let half = if rc.ceiling_on == Half::A { &a } else { &b };
+        let train_set = refs(&data.train, half);
+        let targets = train::one_hot(train_set.iter().map(|e| e.label), k);
+        let out = train::train_and_predict(
+            env,
+            &train::Job {
+                role: "ceiling", backbone: strong_bb.as_ref(), n_classes: k, train: &train_set, targets: &targets,
+                test: &test, also_predict: None, cfg: &rc.strong_train, seed: rc.seed,
+            },
+            &mut SoftXent,
+        )?;
+        results::write_csv(&cdir.join("curves.csv"), &out.curves)?;
+        let idx: Vec<usize> = (0..test.len()).collect();
+        results::write_labels(
+            &cdir.join("test_probs.csv"),
+            &[LabelSection { split: "test", index: &idx, label: test_labels.clone(), probs: &out.test, keep: None }],
+        )?;
+        s.fresh.insert(cdir.clone());
+    }
+    let (ceiling_test, _) = results::read_labels(&cdir.join("test_probs.csv"), "test")?;
+    curves.extend(results::read_csv::<CurveRow>(&cdir.join("curves.csv"))?);
+
+    // 3. Student on B with weak labels.
+    let kept: Vec<usize> = (0..b.len()).filter(|&i| keep[i]).collect();
+    if kept.is_empty() {
+        bail!("labeler {} kept no examples of half B: nothing to train the student on", rc.labeler.label());
+    }
+    let student_set: Vec<&Example> = kept.iter().map(|&i| &data.train[b[i]]).collect();
+    let student_targets: Vec<Vec<f32>> = kept.iter().map(|&i| weak_b[i].clone()).collect();
+    let mut objective = registry.objectives.build(&rc.objective)?;
+    let student = train::train_and_predict(
+        env,
+        &train::Job {
+            role: "student", backbone: strong_bb.as_ref(), n_classes: k, train: &student_set,
+            targets: &student_targets, test: &test, also_predict: None, cfg: &rc.strong_train, seed: rc.seed,
+        },
+        objective.as_mut(),
+    )?;
+    curves.extend(student.curves.iter().cloned());
+
+    // 4. Metrics.
+    let (weak_p, ceil_p, stud_p) = (preds(&weak_test), preds(&ceiling_test), preds(&student.test));
+    let (weak_acc, weak_acc_se) = metrics::accuracy(&weak_p, &test_labels);
+    let (strong_acc, strong_acc_se) = metrics::accuracy(&ceil_p, &test_labels);
+    let (w2s_acc, w2s_acc_se) = metrics::accuracy(&stud_p, &test_labels);
+    let (pgr, why) = metrics::pgr(weak_acc, strong_acc, w2s_acc);
+    if let Some(why) = &why {
+        tracing::warn!("PGR undefined for run {}: {why}", rc.id());
+    }
+    let agree = metrics::agreement(&stud_p, &weak_p, &test_labels);
+    let kept_preds: Vec<usize> = kept.iter().map(|&i| metrics::argmax(&weak_b[i])).collect();
+    let kept_truth: Vec<usize> = kept.iter().map(|&i| data.train[b[i]].label).collect();
+    let row = SummaryRow {
+        task: rc.task.label(),
+        weak: rc.weak.label(),
+        strong: rc.strong.label(),
+        labeler: rc.labeler.label(),
+        objective: rc.objective.label(),
+        seed: rc.seed,
+        run_id: rc.id(),
+        n_a: a.len(),
+        n_b: b.len(),
+        n_test: test.len(),
+        ceiling_on: format!("{:?}", rc.ceiling_on),
+        weak_acc,
+        weak_acc_se,
+        strong_acc,
+        strong_acc_se,
+        w2s_acc,
+        w2s_acc_se,
+        pgr,
+        pgr_note: why.unwrap_or_default(),
+        agreement: agree.all,
+        agreement_weak_correct: agree.weak_correct,
+        agreement_weak_wrong: agree.weak_wrong,
+        label_acc: metrics::accuracy(&kept_preds, &kept_truth).0,
+        label_coverage: kept.len() as f64 / b.len() as f64,
+        seconds: start.elapsed().as_secs_f64(),
+    };
+
+    // 5. Files; the summary last, so that a folder with a summary is a finished run.
+    results::write_atomic(&dir.join("config.json"), serde_json::to_string_pretty(rc)?.as_bytes())?;
+    std::fs::copy(wdir.join("weak_labels.csv"), dir.join("weak_labels.csv"))
+        .with_context(|| format!("copying weak labels into {}", dir.display()))?;
+    results::write_csv(&dir.join("curves.csv"), &curves)?;
+    let pred_rows: Vec<PredictionRow> = (0..test.len())
+        .map(|i| PredictionRow { index: i, label: test_labels[i], weak: weak_p[i], ceiling: ceil_p[i], student: stud_p[i] })
+        .collect();
+    results::write_csv(&dir.join("predictions.csv"), &pred_rows)?;
+    results::write_csv(&dir.join("summary.csv"), std::slice::from_ref(&row))?;
+    Ok(row)
+}
+
+fn write_weak_labels(path: &Path, data: &Dataset, b: &[usize], wl: &WeakLabels) -> anyhow::Result<()> {
+    let test_idx: Vec<usize> = (0..data.test.len()).collect();
+    results::write_labels(
+        path,
+        &[
+            LabelSection {
+                split: "b", index: b, label: b.iter().map(|&i| data.train[i].label).collect(), probs: &wl.b,
+                keep: Some(&wl.keep),
+            },
+            LabelSection {
+                split: "test", index: &test_idx, label: data.test.iter().map(|e| e.label).collect(),
+                probs: &wl.test, keep: None,
+            },
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn halves_are_disjoint_complete_and_seeded() {
+        let (a, b) = split_halves(101, 3);
+        assert_eq!((a.len(), b.len()), (50, 51));
+        let mut all: Vec<usize> = a.iter().chain(&b).copied().collect();
+        all.sort();
+        assert_eq!(all, (0..101).collect::<Vec<_>>());
+        assert_eq!(split_halves(101, 3), (a.clone(), b));
+        assert_ne!(split_halves(101, 4).0, a);
+    }
+}

@@ -1,0 +1,308 @@
+//! The component registry: one table per kind, keyed by name.
+//!
+//! Built-in components reach it through `inventory` (each crate calls [`register!`] or
+//! [`register_preset!`]); plugins loaded at run time push [`Entry`]s through the same
+//! [`Table::insert`], so both doors fill one registry and a duplicate name is an error that names
+//! both origins.
+
+use std::collections::BTreeMap;
+
+use anyhow::{anyhow, Context};
+use serde_json::Value;
+
+use crate::{Backbone, Objective, Params, Preset, Spec, Task, WeakLabeler};
+
+/// Builds a component from the parameters of its spec (the spec without `kind`).
+pub type BuildFn<T> = fn(&mut dyn erased_serde::Deserializer<'_>) -> anyhow::Result<Box<T>>;
+
+/// A compile-time registration, submitted with [`register!`].
+pub struct Registration<T: ?Sized + 'static> {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// The default parameters, as JSON (shown by `w2s list`).
+    pub defaults: fn() -> Value,
+    pub build: BuildFn<T>,
+    /// `module_path!()` of the registering code.
+    pub module: &'static str,
+}
+
+/// A compile-time preset registration, submitted with [`register_preset!`].
+pub struct PresetRegistration {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub preset: fn() -> Preset,
+    pub module: &'static str,
+}
+
+inventory::collect!(Registration<dyn Task>);
+inventory::collect!(Registration<dyn WeakLabeler>);
+inventory::collect!(Registration<dyn Objective>);
+inventory::collect!(Registration<dyn Backbone>);
+inventory::collect!(PresetRegistration);
+
+/// Deserialize `P` from a spec's parameters, validate it, and build the component.
+pub fn build_from<P: Params, T: ?Sized>(
+    de: &mut dyn erased_serde::Deserializer<'_>,
+    make: fn(P) -> anyhow::Result<Box<T>>,
+) -> anyhow::Result<Box<T>> {
+    let params: P = erased_serde::deserialize(de).map_err(|e| anyhow!("{e}"))?;
+    params.validate()?;
+    make(params)
+}
+
+/// The default parameters of `P` as JSON.
+pub fn defaults_of<P: Params>() -> Value {
+    serde_json::to_value(P::default()).unwrap_or(Value::Null)
+}
+
+/// Register a component of one of the four kinds at compile time.
+///
+/// ```ignore
+/// w2s_core::register!(Objective {
+///     name: "xent",
+///     description: "cross-entropy against the (soft) targets",
+///     params: XentParams,
+///     build: Xent::new,   // fn(XentParams) -> anyhow::Result<Xent>
+/// });
+/// ```
+#[macro_export]
+macro_rules! register {
+    ($kind:ident { name: $name:expr, description: $desc:expr, params: $params:ty, build: $build:expr $(,)? }) => {
+        $crate::__private::inventory::submit! {
+            $crate::registry::Registration::<dyn $crate::$kind> {
+                name: $name,
+                description: $desc,
+                defaults: $crate::registry::defaults_of::<$params>,
+                build: |de| $crate::registry::build_from::<$params, dyn $crate::$kind>(
+                    de,
+                    |p| Ok(Box::new(($build)(p)?) as Box<dyn $crate::$kind>),
+                ),
+                module: module_path!(),
+            }
+        }
+    };
+}
+
+/// Register a preset at compile time: `register_preset!(name, description, fn() -> Preset)`.
+#[macro_export]
+macro_rules! register_preset {
+    ($name:expr, $desc:expr, $preset:expr $(,)?) => {
+        $crate::__private::inventory::submit! {
+            $crate::registry::PresetRegistration {
+                name: $name,
+                description: $desc,
+                preset: $preset,
+                module: module_path!(),
+            }
+        }
+    };
+}
+
+/// One registered component, wherever it came from.
+pub struct Entry<T: ?Sized + 'static> {
+    pub name: String,
+    pub description: String,
+    pub defaults: Value,
+    pub build: BuildFn<T>,
+    /// `built-in (module)` or the path of the plugin library.
+    pub origin: String,
+}
+
+impl<T: ?Sized> Entry<T> {
+    pub fn from_registration(r: &Registration<T>, origin: String) -> Self {
+        Entry {
+            name: r.name.to_string(),
+            description: r.description.to_string(),
+            defaults: (r.defaults)(),
+            build: r.build,
+            origin,
+        }
+    }
+}
+
+/// One registered preset.
+pub struct PresetEntry {
+    pub name: String,
+    pub description: String,
+    pub preset: fn() -> Preset,
+    pub origin: String,
+}
+
+/// Something with a name and an origin: the rows of a [`Table`].
+pub trait Named {
+    fn name(&self) -> &str;
+    fn origin(&self) -> &str;
+}
+impl<T: ?Sized> Named for Entry<T> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn origin(&self) -> &str {
+        &self.origin
+    }
+}
+impl Named for PresetEntry {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn origin(&self) -> &str {
+        &self.origin
+    }
+}
+
+/// The entries of one kind, keyed by name.
+pub struct Table<E> {
+    pub kind: &'static str,
+    entries: BTreeMap<String, E>,
+}
+
+impl<E: Named> Table<E> {
+    pub fn new(kind: &'static str) -> Self {
+        Table { kind, entries: BTreeMap::new() }
+    }
+    /// Add an entry; a name that is already taken is an error naming both origins.
+    pub fn insert(&mut self, entry: E) -> anyhow::Result<()> {
+        if let Some(old) = self.entries.get(entry.name()) {
+            anyhow::bail!(
+                "duplicate {} `{}`: registered by {} and again by {}",
+                self.kind,
+                entry.name(),
+                old.origin(),
+                entry.origin()
+            );
+        }
+        self.entries.insert(entry.name().to_string(), entry);
+        Ok(())
+    }
+    pub fn get(&self, name: &str) -> anyhow::Result<&E> {
+        self.entries.get(name).ok_or_else(|| {
+            anyhow!("unknown {} `{}`; registered {}s: {}", self.kind, name, self.kind, self.names().join(", "))
+        })
+    }
+    pub fn names(&self) -> Vec<String> {
+        self.entries.keys().cloned().collect()
+    }
+    pub fn iter(&self) -> impl Iterator<Item = &E> {
+        self.entries.values()
+    }
+}
+
+impl<T: ?Sized> Table<Entry<T>> {
+    /// Build a component from its spec: find `kind`, deserialize and validate the parameters.
+    pub fn build(&self, spec: &Spec) -> anyhow::Result<Box<T>> {
+        let entry = self.get(spec.kind())?;
+        let params = Value::Object(spec.params().clone());
+        let mut de = <dyn erased_serde::Deserializer>::erase(params);
+        (entry.build)(&mut de).with_context(|| {
+            format!(
+                "{} `{}` ({}): invalid parameters in {}; defaults: {}",
+                self.kind,
+                spec.kind(),
+                entry.origin,
+                serde_json::to_string(&Value::from(spec.clone())).unwrap_or_default(),
+                entry.defaults
+            )
+        })
+    }
+}
+
+/// All registered components and presets.
+pub struct Registry {
+    pub tasks: Table<Entry<dyn Task>>,
+    pub labelers: Table<Entry<dyn WeakLabeler>>,
+    pub objectives: Table<Entry<dyn Objective>>,
+    pub backbones: Table<Entry<dyn Backbone>>,
+    pub presets: Table<PresetEntry>,
+}
+
+/// One line of `w2s list`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Listing {
+    pub kind: String,
+    pub name: String,
+    pub description: String,
+    pub params: Value,
+    pub origin: String,
+}
+
+fn builtin(module: &str) -> String {
+    format!("built-in ({module})")
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
+
+impl Registry {
+    pub fn empty() -> Self {
+        Registry {
+            tasks: Table::new("task"),
+            labelers: Table::new("labeler"),
+            objectives: Table::new("objective"),
+            backbones: Table::new("backbone"),
+            presets: Table::new("preset"),
+        }
+    }
+
+    /// A registry holding every component that the linked crates submitted through `inventory`.
+    pub fn with_builtins() -> anyhow::Result<Self> {
+        let mut r = Self::empty();
+        r.add_inventory(&builtin)?;
+        Ok(r)
+    }
+
+    /// Add every inventory entry visible from *this copy* of the core crate. A plugin calls this
+    /// from inside its own library (where its inventory lives) with the host's registry.
+    pub fn add_inventory(&mut self, origin: &dyn Fn(&str) -> String) -> anyhow::Result<()> {
+        for r in inventory::iter::<Registration<dyn Task>> {
+            self.tasks.insert(Entry::from_registration(r, origin(r.module)))?;
+        }
+        for r in inventory::iter::<Registration<dyn WeakLabeler>> {
+            self.labelers.insert(Entry::from_registration(r, origin(r.module)))?;
+        }
+        for r in inventory::iter::<Registration<dyn Objective>> {
+            self.objectives.insert(Entry::from_registration(r, origin(r.module)))?;
+        }
+        for r in inventory::iter::<Registration<dyn Backbone>> {
+            self.backbones.insert(Entry::from_registration(r, origin(r.module)))?;
+        }
+        for r in inventory::iter::<PresetRegistration> {
+            self.presets.insert(PresetEntry {
+                name: r.name.to_string(),
+                description: r.description.to_string(),
+                preset: r.preset,
+                origin: origin(r.module),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Everything registered, kind by kind, for `w2s list`.
+    pub fn listing(&self) -> Vec<Listing> {
+        fn rows<T: ?Sized>(t: &Table<Entry<T>>) -> Vec<Listing> {
+            t.iter()
+                .map(|e| Listing {
+                    kind: t.kind.to_string(),
+                    name: e.name.clone(),
+                    description: e.description.clone(),
+                    params: e.defaults.clone(),
+                    origin: e.origin.clone(),
+                })
+                .collect()
+        }
+        let mut out = rows(&self.tasks);
+        out.extend(rows(&self.backbones));
+        out.extend(rows(&self.labelers));
+        out.extend(rows(&self.objectives));
+        out.extend(self.presets.iter().map(|p| Listing {
+            kind: "preset".into(),
+            name: p.name.clone(),
+            description: p.description.clone(),
+            params: serde_json::to_value((p.preset)()).unwrap_or(Value::Null),
+            origin: p.origin.clone(),
+        }));
+        out
+    }
+}

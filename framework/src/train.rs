@@ -1,0 +1,227 @@
+//! The training loop shared by every model the protocol trains (weak supervisor, strong ceiling,
+//! student): Adam, no weight decay, cosine annealing over all steps (the reference code's
+//! defaults), NaN detection, periodic test evaluation into curves, and batched prediction.
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+use tch::{nn::OptimizerConfig, Kind, Tensor};
+
+use crate::{
+    backbone::Inputs, curves::CurveRow, metrics, params::check, progress, rng,
+    Backbone, Env, Example, Model, Objective, StepInfo,
+};
+
+/// Learning-rate schedule over all steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    /// Cosine annealing from `lr` to 0 (the reference code).
+    Cosine,
+    Constant,
+}
+
+/// Training settings of one model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f64,
+    pub schedule: Schedule,
+    /// Evaluate on the test set every this many steps (0: only at the end).
+    pub eval_every: usize,
+    /// Batch size for inference.
+    pub eval_batch: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig { epochs: 2, batch_size: 32, lr: 5e-5, schedule: Schedule::Cosine, eval_every: 50, eval_batch: 128 }
+    }
+}
+
+impl TrainConfig {
+    /// Check every field; `at` names where these settings sit (e.g. `strong_train`).
+    pub fn validate(&self, at: &str) -> anyhow::Result<()> {
+        check(self.epochs >= 1, &format!("{at}.epochs"), "at least 1")?;
+        check(self.batch_size >= 1, &format!("{at}.batch_size"), "at least 1")?;
+        check(self.eval_batch >= 1, &format!("{at}.eval_batch"), "at least 1")?;
+        check(self.lr.is_finite() && self.lr > 0.0, &format!("{at}.lr"), "a positive number")?;
+        Ok(())
+    }
+
+    fn lr_at(&self, step: usize, total: usize) -> f64 {
+        match self.schedule {
+            Schedule::Constant => self.lr,
+            Schedule::Cosine => self.lr * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / total.max(1) as f64).cos()),
+        }
+    }
+}
+
+/// One-hot rows for labels.
+pub fn one_hot(labels: impl Iterator<Item = usize>, n_classes: usize) -> Vec<Vec<f32>> {
+    labels
+        .map(|l| {
+            let mut v = vec![0.0; n_classes];
+            v[l] = 1.0;
+            v
+        })
+        .collect()
+}
+
+fn to_tensor(rows: &[Vec<f32>]) -> Tensor {
+    let k = rows.first().map_or(0, |r| r.len());
+    let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+    Tensor::from_slice(&flat).view([rows.len() as i64, k as i64])
+}
+
+fn from_tensor(t: &Tensor) -> anyhow::Result<Vec<Vec<f32>>> {
+    let k = t.size()[1] as usize;
+    let flat = Vec::<f32>::try_from(t.to_kind(Kind::Float).contiguous().view(-1))?;
+    Ok(flat.chunks(k.max(1)).map(|c| c.to_vec()).collect())
+}
+
+/// One model to train and evaluate.
+pub struct Job<'a> {
+    /// `weak`, `ceiling`, `student`: names the curves and seeds the initialisation.
+    pub role: &'a str,
+    pub backbone: &'a dyn Backbone,
+    pub n_classes: usize,
+    pub train: &'a [&'a Example],
+    /// Target distribution per training example.
+    pub targets: &'a [Vec<f32>],
+    pub test: &'a [&'a Example],
+    /// More examples to predict after training (e.g. half B for a weak supervisor).
+    pub also_predict: Option<&'a [&'a Example]>,
+    pub cfg: &'a crate::TrainConfig,
+    pub seed: u64,
+}
+
+/// Predictions and curves of a trained model.
+pub struct Trained {
+    pub test: Vec<Vec<f32>>,
+    pub extra: Option<Vec<Vec<f32>>>,
+    pub curves: Vec<CurveRow>,
+}
+
+fn texts<'a>(examples: &'a [&'a Example]) -> Vec<&'a str> {
+    examples.iter().map(|e| e.text.as_str()).collect()
+}
+
+/// Build a fresh model, train it with `objective` on the job's targets, and predict.
+pub fn train_and_predict(env: &Env, job: &Job<'_>, objective: &mut dyn Objective) -> anyhow::Result<Trained> {
+    if job.train.len() != job.targets.len() {
+        bail!("{}: {} training examples but {} targets", job.role, job.train.len(), job.targets.len());
+    }
+    if job.train.is_empty() {
+        bail!("{}: no training examples", job.role);
+    }
+    tch::manual_seed(rng::key(job.seed, job.role, 0) as i64 & i64::MAX);
+    let mut model = job.backbone.build(env, job.n_classes).with_context(|| format!("building the {} model", job.role))?;
+    let train_in = model.encode(&texts(job.train), env)?;
+    let test_in = model.encode(&texts(job.test), env)?;
+    let test_labels: Vec<usize> = job.test.iter().map(|e| e.label).collect();
+    let curves = fit(env, model.as_mut(), objective, job, &train_in, &test_in, &test_labels)?;
+    let test = from_tensor(&predict(model.as_ref(), &test_in, job.cfg.eval_batch)?)?;
+    let extra = match job.also_predict {
+        Some(ex) => {
+            let inputs = model.encode(&texts(ex), env)?;
+            Some(from_tensor(&predict(model.as_ref(), &inputs, job.cfg.eval_batch)?)?)
+        }
+        None => None,
+    };
+    Ok(Trained { test, extra, curves })
+}
+
+fn fit(
+    env: &Env,
+    model: &mut dyn Model,
+    objective: &mut dyn Objective,
+    job: &Job<'_>,
+    train_in: &Inputs,
+    test_in: &Inputs,
+    test_labels: &[usize],
+) -> anyhow::Result<Vec<CurveRow>> {
+    let cfg = job.cfg;
+    let n = train_in.len();
+    let steps_per_epoch = n.div_ceil(cfg.batch_size);
+    let total = steps_per_epoch * cfg.epochs;
+    let targets = to_tensor(job.targets).to_device(env.device);
+    let mut opt = tch::nn::Adam::default().build(model.var_store(), cfg.lr)?;
+    let bar = progress::bar(env, total as u64, format!("training {}", job.role));
+    let mut curves = Vec::new();
+    let (mut loss_sum, mut loss_n) = (0.0, 0usize);
+    let mut step = 0;
+    for epoch in 0..cfg.epochs {
+        let order = rng::permutation(n, rng::key(job.seed, job.role, epoch as u64 + 1), "batches");
+        for rows in order.chunks(cfg.batch_size) {
+            let lr = cfg.lr_at(step, total);
+            opt.set_lr(lr);
+            let logits = model.logits(train_in, rows, true)?;
+            let idx = Tensor::from_slice(&rows.iter().map(|&r| r as i64).collect::<Vec<_>>()).to_device(env.device);
+            let batch_targets = targets.index_select(0, &idx);
+            let loss = objective.loss(&logits, &batch_targets, StepInfo { step, total })?;
+            let value = loss.double_value(&[]);
+            if !value.is_finite() {
+                bail!(
+                    "{}: training loss became {value} at step {step} of {total} (lr {lr:.2e}); \
+                     this run is stopped. Try a lower learning rate.",
+                    job.role
+                );
+            }
+            opt.backward_step(&loss);
+            loss_sum += value;
+            loss_n += 1;
+            step += 1;
+            bar.inc(1);
+            if (cfg.eval_every > 0 && step % cfg.eval_every == 0) || step == total {
+                let probs = predict(model, test_in, cfg.eval_batch)?;
+                let (test_acc, test_loss) = evaluate(&probs, test_labels)?;
+                curves.push(CurveRow {
+                    role: job.role.to_string(),
+                    step,
+                    epoch: step as f64 / steps_per_epoch as f64,
+                    lr,
+                    train_loss: loss_sum / loss_n.max(1) as f64,
+                    test_loss,
+                    test_acc,
+                });
+                bar.set_message(format!("training {} acc {:.3}", job.role, test_acc));
+                (loss_sum, loss_n) = (0.0, 0);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    if let Some(last) = curves.last() {
+        tracing::info!(role = job.role, steps = total, test_acc = last.test_acc, "trained");
+    }
+    Ok(curves)
+}
+
+/// Test accuracy and cross-entropy of probabilities against labels.
+fn evaluate(probs: &Tensor, labels: &[usize]) -> anyhow::Result<(f64, f64)> {
+    let rows = from_tensor(probs)?;
+    let preds: Vec<usize> = rows.iter().map(|p| metrics::argmax(p)).collect();
+    let (acc, _) = metrics::accuracy(&preds, labels);
+    let loss = rows.iter().zip(labels).map(|(p, &l)| -(p[l].max(1e-12) as f64).ln()).sum::<f64>() / labels.len().max(1) as f64;
+    Ok((acc, loss))
+}
+
+/// Class probabilities `[n, classes]` (CPU) for every row of `inputs`, in batches of rows of
+/// similar length.
+pub fn predict(model: &dyn Model, inputs: &Inputs, batch: usize) -> anyhow::Result<Tensor> {
+    let _guard = tch::no_grad_guard();
+    let n = inputs.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| inputs.row_cost(i));
+    let mut parts = Vec::new();
+    for rows in order.chunks(batch.max(1)) {
+        parts.push(model.logits(inputs, rows, false)?.softmax(-1, Kind::Float).to_device(tch::Device::Cpu));
+    }
+    let sorted = Tensor::cat(&parts, 0);
+    let mut inverse = vec![0i64; n];
+    for (pos, &i) in order.iter().enumerate() {
+        inverse[i] = pos as i64;
+    }
+    Ok(sorted.index_select(0, &Tensor::from_slice(&inverse)))
+}

@@ -1,0 +1,16 @@
+//! # w2s-builtin
+//!
+//! The components that ship with w2s, each registered with [`w2s_core::register!`]:
+//! - objectives: `xent`, `logconf` (auxiliary confidence loss with the correct linear warm-up);
+//! - weak labelers: `ground_truth`, `model`, `noise`;
+//! - backbones: `bow` and `transformer` (from scratch, three sizes each), `minilm` (BERT-type,
+//!   pretrained, fine-tuned fully or as a linear probe).
+//!
+//! Call [`link`] from a binary so that the linker keeps this crate (and its registrations).
+
+pub mod backbones;
+pub mod labelers;
+pub mod objectives;
+
+/// Reference this from a binary to make sure the crate is linked and its components registered.
+pub fn link() {}

@@ -1,0 +1,138 @@
+//! `logconf`: the auxiliary confidence loss of Burns et al. (2023).
+//!
+//! coef = aux_coef · min(1, step_frac / warmup_frac) (the *correct* linear warm-up; the reference
+//! code's jump from 0.05·α to α is not reproduced here). The batch threshold
+//! t = quantile(p[:,0], mean(y[:,1])) hardens the student's own predictions into class-balanced
+//! labels ĥ = [p0 ≥ t, p0 < t]; the target is (1 − coef)·y + coef·ĥ (detached) and the loss is the
+//! cross-entropy of the student against it. With more than two classes, ĥ is the one-hot argmax.
+
+use serde::{Deserialize, Serialize};
+use tch::{Kind, Tensor};
+use w2s_core::{objective::soft_cross_entropy, params::check, Objective, Params, StepInfo};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfParams {
+    /// Final weight α of the student's own hardened predictions.
+    pub aux_coef: f64,
+    /// Fraction of training over which the weight rises linearly from 0 to α.
+    pub warmup_frac: f64,
+}
+
+impl Default for LogConfParams {
+    fn default() -> Self {
+        LogConfParams { aux_coef: 0.5, warmup_frac: 0.1 }
+    }
+}
+
+impl Params for LogConfParams {
+    fn validate(&self) -> anyhow::Result<()> {
+        check((0.0..=1.0).contains(&self.aux_coef), "aux_coef", "a number in [0, 1]")?;
+        check((0.0..=1.0).contains(&self.warmup_frac), "warmup_frac", "a number in [0, 1]")
+    }
+}
+
+/// The auxiliary confidence loss.
+#[derive(Debug, Clone)]
+pub struct LogConf {
+    pub params: LogConfParams,
+}
+
+impl LogConf {
+    pub fn new(params: LogConfParams) -> anyhow::Result<Self> {
+        Ok(LogConf { params })
+    }
+
+    /// The weight of the student's own predictions at a point of training.
+    pub fn coef(&self, at: StepInfo) -> f64 {
+        let ramp = if self.params.warmup_frac <= 0.0 { 1.0 } else { (at.frac() / self.params.warmup_frac).min(1.0) };
+        self.params.aux_coef * ramp
+    }
+}
+
+/// The q-quantile of `v` with linear interpolation (as `torch.quantile`).
+pub fn quantile(v: &[f32], q: f64) -> f64 {
+    let mut s: Vec<f64> = v.iter().map(|&x| x as f64).collect();
+    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let pos = q.clamp(0.0, 1.0) * (s.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
+}
+
+impl Objective for LogConf {
+    fn loss(&mut self, logits: &Tensor, targets: &Tensor, at: StepInfo) -> anyhow::Result<Tensor> {
+        let coef = self.coef(at);
+        let probs = logits.f_softmax(-1, Kind::Float)?.detach();
+        let k = probs.size()[1];
+        let hard = if k == 2 {
+            let p0 = Vec::<f32>::try_from(probs.select(1, 0).contiguous())?;
+            let prior = targets.f_mean_dim(0, false, Kind::Float)?.double_value(&[1]);
+            let t = quantile(&p0, prior);
+            let first: Vec<f32> = p0.iter().map(|&p| if p as f64 >= t { 1.0 } else { 0.0 }).collect();
+            let first = Tensor::from_slice(&first).to_device(logits.device()).unsqueeze(1);
+            Tensor::cat(&[&first, &(1.0 - &first)], 1)
+        } else {
+            probs.argmax(-1, false).one_hot(k).to_kind(Kind::Float)
+        };
+        let target = targets * (1.0 - coef) + hard * coef;
+        soft_cross_entropy(logits, &target)
+    }
+}
+
+w2s_core::register!(Objective {
+    name: "logconf",
+    description: "auxiliary confidence loss: blend weak labels with the student's own hardened predictions (linear warm-up)",
+    params: LogConfParams,
+    build: LogConf::new,
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(frac: f64) -> StepInfo {
+        StepInfo { step: (frac * 1000.0).round() as usize, total: 1000 }
+    }
+
+    #[test]
+    fn warmup_schedule_known_answers() {
+        let l = LogConf::new(LogConfParams::default()).unwrap();
+        assert_eq!(l.coef(at(0.0)), 0.0);
+        assert!((l.coef(at(0.05)) - 0.25).abs() < 1e-12, "half-way through warm-up: α/2");
+        assert!((l.coef(at(0.1)) - 0.5).abs() < 1e-12);
+        assert!((l.coef(at(0.5)) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn quantile_matches_torch() {
+        // torch.quantile([0.1, 0.4, 0.2, 0.9], 0.5) = 0.3
+        assert!((quantile(&[0.1, 0.4, 0.2, 0.9], 0.5) - 0.3).abs() < 1e-6);
+        assert!((quantile(&[0.1, 0.4, 0.2, 0.9], 0.0) - 0.1).abs() < 1e-6);
+    }
+
+    #[test]
+    fn loss_known_answer() {
+        // Two examples, p = softmax(logits): ex0 p0=0.8, ex1 p0=0.3. Weak labels y = [[0.6,0.4],[0.4,0.6]]
+        // -> prior mean(y[:,1]) = 0.5, t = quantile([0.8, 0.3], 0.5) = 0.55,
+        // ĥ = [[1,0],[0,1]]. At step_frac 0.5: coef 0.5, target = [[0.8,0.2],[0.2,0.8]].
+        // loss = mean(-(0.8 ln 0.8 + 0.2 ln 0.2), -(0.2 ln 0.3 + 0.8 ln 0.7))
+        let logits = Tensor::from_slice(&[0.8f32.ln(), 0.2f32.ln(), 0.3f32.ln(), 0.7f32.ln()]).view([2, 2]);
+        let y = Tensor::from_slice(&[0.6f32, 0.4, 0.4, 0.6]).view([2, 2]);
+        let mut l = LogConf::new(LogConfParams::default()).unwrap();
+        let got = l.loss(&logits, &y, at(0.5)).unwrap().double_value(&[]);
+        let e0 = -(0.8 * 0.8f64.ln() + 0.2 * 0.2f64.ln());
+        let e1 = -(0.2 * 0.3f64.ln() + 0.8 * 0.7f64.ln());
+        assert!((got - (e0 + e1) / 2.0).abs() < 1e-5, "{got}");
+        // At step 0 it is plain cross-entropy against y.
+        let got0 = l.loss(&logits, &y, at(0.0)).unwrap().double_value(&[]);
+        let x0 = -(0.6 * 0.8f64.ln() + 0.4 * 0.2f64.ln());
+        let x1 = -(0.4 * 0.3f64.ln() + 0.6 * 0.7f64.ln());
+        assert!((got0 - (x0 + x1) / 2.0).abs() < 1e-5, "{got0}");
+    }
+
+    #[test]
+    fn invalid_params_are_named() {
+        let err = LogConfParams { aux_coef: 2.0, ..Default::default() }.validate().unwrap_err().to_string();
+        assert!(err.contains("aux_coef"), "{err}");
+    }
+}

