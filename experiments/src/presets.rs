@@ -10,15 +10,15 @@ fn preset(v: serde_json::Value) -> Preset {
 /// A small from-scratch weak model supervising pretrained MiniLM on movie-review sentiment.
 pub fn quickstart() -> Preset {
     preset(json!({
-        "description": "bag-of-embeddings weak model (trained on 1k examples) supervises MiniLM-L6 (full fine-tuning) on movie-review sentiment; xent vs logconf, 2 seeds",
-        "task": {"kind": "sentiment", "source": "movies", "n_train": 2000, "n_test": 1000},
+        "description": "bag-of-embeddings weak model (trained on 600 sentences) supervises MiniLM-L6 (full fine-tuning) on movie-review sentiment; xent vs logconf, 2 seeds",
+        "task": {"kind": "sentiment", "source": "movies", "n_train": 1200, "n_test": 500},
         "weak": {"kind": "bow", "size": "small"},
         "strong": {"kind": "minilm", "mode": "full"},
         "labeler": "model",
         "objective": ["xent", "logconf"],
         "seeds": [0, 1],
         "weak_train": {"epochs": 4, "batch_size": 32, "lr": 3e-3, "eval_every": 25},
-        "strong_train": {"epochs": 2, "batch_size": 32, "lr": 5e-5, "eval_every": 10},
+        "strong_train": {"epochs": 2, "batch_size": 32, "lr": 5e-5, "eval_every": 20},
         "ceiling_on": "b"
     }))
 }

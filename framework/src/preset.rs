@@ -199,11 +199,17 @@ pub fn apply_override(root: &mut Value, assignment: &str) -> anyhow::Result<()> 
                 }
                 map.entry(key.to_string()).or_insert_with(|| Value::Object(Default::default()))
             }
+            // A one-element list (a single spec) is addressed like its element: `task.n_train`.
+            Value::Array(items) if items.len() == 1 && key.parse::<usize>().is_err() => {
+                let only = &mut items[0];
+                let rest = keys[i..].join(".");
+                return apply_override(only, &format!("{rest}={raw}"));
+            }
             Value::Array(items) => {
-                let idx: usize = key
-                    .parse()
-                    .with_context(|| format!("--set `{path}`: `{key}` indexes a list and must be a number"))?;
                 let len = items.len();
+                let idx: usize = key.parse().with_context(|| {
+                    format!("--set `{path}`: `{key}` is inside a list of {len}; index it by number, e.g. `{}`", path.replacen(key, &format!("0.{key}"), 1))
+                })?;
                 let slot = items
                     .get_mut(idx)
                     .with_context(|| format!("--set `{path}`: index {idx} is out of range (the list has {len})"))?;
@@ -231,6 +237,11 @@ mod tests {
         apply_override(&mut v, "seeds=[3]").unwrap();
         apply_override(&mut v, "task.n_train=200").unwrap();
         apply_override(&mut v, "weak.kind=bow").unwrap();
+        let mut listed = json!({"task": [{"kind": "sentiment"}], "objective": ["xent", "logconf"]});
+        apply_override(&mut listed, "task.n_test=50").unwrap();
+        assert_eq!(listed["task"][0]["n_test"], json!(50));
+        let err = apply_override(&mut listed, "objective.aux_coef=1").unwrap_err().to_string();
+        assert!(err.contains("list of 2") && err.contains("objective.0.aux_coef"), "{err}");
         assert_eq!(v["strong_train"]["lr"], json!(1e-4));
         assert_eq!(v["seeds"], json!([3]));
         assert_eq!(v["task"]["n_train"], json!(200));

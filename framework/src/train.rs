@@ -153,8 +153,7 @@ fn fit(
     let (mut loss_sum, mut loss_n) = (0.0, 0usize);
     let mut step = 0;
     for epoch in 0..cfg.epochs {
-        let order = rng::permutation(n, rng::key(job.seed, job.role, epoch as u64 + 1), "batches");
-        for rows in order.chunks(cfg.batch_size) {
+        for rows in &epoch_batches(train_in, cfg.batch_size, rng::key(job.seed, job.role, epoch as u64 + 1)) {
             let lr = cfg.lr_at(step, total);
             opt.set_lr(lr);
             let logits = model.logits(train_in, rows, true)?;
@@ -196,6 +195,18 @@ fn fit(
         tracing::info!(role = job.role, steps = total, test_acc = last.test_acc, "trained");
     }
     Ok(curves)
+}
+
+/// The batches of one epoch: a seeded shuffle, then, within windows of 16 batches, rows grouped
+/// by length so that little compute goes to padding; the batch order is shuffled again.
+pub fn epoch_batches(inputs: &Inputs, batch_size: usize, seed: u64) -> Vec<Vec<usize>> {
+    let mut order = rng::permutation(inputs.len(), seed, "batches");
+    for window in order.chunks_mut(batch_size * 16) {
+        window.sort_by_key(|&i| inputs.row_cost(i));
+    }
+    let mut batches: Vec<Vec<usize>> = order.chunks(batch_size).map(|c| c.to_vec()).collect();
+    rng::Rng::new(seed, "batch-order").shuffle(&mut batches);
+    batches
 }
 
 /// Test accuracy and cross-entropy of probabilities against labels.

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Run the whole test suite from a fresh clone: fetch what is missing (scripts/bootstrap.sh),
+# then `cargo test` over the workspace (release profile, so the build is shared with scripts/w2s.sh).
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$REPO/scripts/bootstrap.sh"
+# shellcheck source=env.sh
+source "$REPO/scripts/env.sh"
+cd "$REPO"
+printf '\033[1m[test]\033[0m cargo test --release --workspace ...\n' >&2
+cargo build --release -p w2s --bin w2s
+cargo test --release --workspace "$@"

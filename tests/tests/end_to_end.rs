@@ -1,0 +1,100 @@
+//! A tiny preset end to end: files on disk, reuse of finished runs, a failing run that leaves the
+//! others intact, bad output folders and missing or corrupt assets.
+
+use w2s_core::{register, results::SummaryRow, Objective, StepInfo};
+use w2s_tests::{env, registry, run, tiny_preset};
+
+/// An objective whose loss is NaN: to check that a failing run stops with a clear error.
+struct NanLoss;
+impl Objective for NanLoss {
+    fn loss(&mut self, logits: &tch::Tensor, _t: &tch::Tensor, _at: StepInfo) -> anyhow::Result<tch::Tensor> {
+        Ok(logits.sum(tch::Kind::Float) * f64::NAN)
+    }
+}
+register!(Objective {
+    name: "test_nan",
+    description: "test only: a NaN loss",
+    params: w2s_core::params::NoParams,
+    build: |_: w2s_core::params::NoParams| Ok::<_, anyhow::Error>(NanLoss),
+});
+
+#[test]
+fn tiny_preset_writes_results_and_reuses_them() {
+    let (r, env) = (registry(), env());
+    let dir = tempfile::tempdir().unwrap();
+    let p = tiny_preset(&[]);
+    let first = run(&p, &r, &env, dir.path(), false).unwrap();
+    assert_eq!(first.rows.len(), 4);
+    assert!(first.failures.is_empty(), "{:?}", first.failures);
+    assert_eq!(first.reused, 0);
+    for row in &first.rows {
+        let run_dir = dir.path().join(&row.run_id);
+        for f in ["config.json", "summary.csv", "curves.csv", "weak_labels.csv", "predictions.csv"] {
+            assert!(run_dir.join(f).exists(), "{f} missing in {}", run_dir.display());
+        }
+        assert!((0.0..=1.0).contains(&row.weak_acc) && (0.0..=1.0).contains(&row.w2s_acc));
+        assert_eq!((row.n_a, row.n_b, row.n_test), (60, 60, 60));
+        if row.pgr.is_nan() {
+            assert!(!row.pgr_note.is_empty(), "a NaN PGR carries its reason");
+        }
+    }
+    let noise_row = first.rows.iter().find(|r| r.labeler.starts_with("noise")).unwrap();
+    assert!((noise_row.label_acc - 0.7).abs() < 0.15, "noise 0.3 gives ~70% label accuracy: {}", noise_row.label_acc);
+    let curves = std::fs::read_to_string(dir.path().join(&first.rows[0].run_id).join("curves.csv")).unwrap();
+    for role in ["weak", "ceiling", "student"] {
+        assert!(curves.contains(role), "curves.csv lacks {role}");
+    }
+    let top: Vec<SummaryRow> = w2s_core::results::read_csv(&dir.path().join("summary.csv")).unwrap();
+    assert_eq!(format!("{top:?}"), format!("{:?}", first.rows));
+
+    let second = run(&p, &r, &env, dir.path(), false).unwrap();
+    assert_eq!(second.reused, 4);
+    assert_eq!(format!("{:?}", second.rows), format!("{:?}", first.rows), "reused rows are read back unchanged");
+}
+
+#[test]
+fn a_nan_loss_stops_that_run_only() {
+    let (r, env) = (registry(), env());
+    let dir = tempfile::tempdir().unwrap();
+    let p = tiny_preset(&["labeler=model", "objective=[\"test_nan\",\"xent\"]"]);
+    let out = run(&p, &r, &env, dir.path(), false).unwrap();
+    assert_eq!(out.rows.len(), 1, "the xent run finishes");
+    assert_eq!(out.failures.len(), 1);
+    assert!(out.failures[0].contains("loss became NaN") && out.failures[0].contains("student"), "{}", out.failures[0]);
+    // The failed run left no summary; the good one did.
+    let failed = p.runs().into_iter().find(|rc| rc.objective.kind() == "test_nan").unwrap();
+    assert!(!dir.path().join(failed.id()).join("summary.csv").exists());
+    assert!(dir.path().join(&out.rows[0].run_id).join("summary.csv").exists());
+}
+
+#[test]
+fn unwritable_output_fails_before_training() {
+    let (r, env) = (registry(), env());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, "x").unwrap();
+    let err = format!("{:#}", run(&tiny_preset(&[]), &r, &env, &file.join("out"), false).err().unwrap());
+    assert!(err.contains("not writable"), "{err}");
+}
+
+#[test]
+fn missing_and_corrupt_assets_say_how_to_fix() {
+    let r = registry();
+    let out = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let mut env = env();
+    let real_vader = env.asset_dir("vader").unwrap();
+    env.cache_dir = cache.path().to_path_buf();
+    let p = tiny_preset(&[]);
+    let o = run(&p, &r, &env, out.path(), false).unwrap();
+    assert!(o.failures.iter().all(|f| f.contains("asset `vader` is missing") && f.contains("bootstrap.sh")), "{:?}", o.failures);
+
+    let vader = cache.path().join("assets").join("vader");
+    std::fs::create_dir_all(&vader).unwrap();
+    std::fs::write(vader.join(".complete"), "").unwrap();
+    let mut text = std::fs::read(real_vader.join("movieReviewSnippets_GroundTruth.txt")).unwrap();
+    text[100] ^= 1;
+    std::fs::write(vader.join("movieReviewSnippets_GroundTruth.txt"), text).unwrap();
+    let o = run(&p, &r, &env, out.path(), false).unwrap();
+    assert!(o.failures.iter().all(|f| f.contains("corrupt") && f.contains("sha256")), "{:?}", o.failures);
+}

@@ -1,0 +1,55 @@
+//! The registry holds exactly the built-in components, and bad specs fail before training.
+
+use w2s_core::{Registry, Spec};
+use w2s_tests::registry;
+
+#[test]
+fn exact_set_of_registered_names() {
+    let r = registry();
+    assert_eq!(r.tasks.names(), ["sentiment"]);
+    assert_eq!(r.backbones.names(), ["bow", "minilm", "transformer"]);
+    assert_eq!(r.labelers.names(), ["ground_truth", "model", "noise"]);
+    assert_eq!(r.objectives.names(), ["logconf", "xent"]);
+    assert_eq!(r.presets.names(), ["quickstart", "smoke"]);
+    for row in r.listing() {
+        assert!(!row.description.is_empty(), "{} has no description", row.name);
+        assert!(row.origin.starts_with("built-in (w2s"), "{}", row.origin);
+    }
+}
+
+#[test]
+fn duplicate_names_name_both_origins() {
+    let mut r = Registry::with_builtins().unwrap();
+    let err = r.add_inventory(&|m| format!("second copy of {m}")).unwrap_err().to_string();
+    assert!(err.contains("duplicate") && err.contains("built-in (") && err.contains("second copy of"), "{err}");
+}
+
+#[test]
+fn unknown_kind_lists_valid_ones() {
+    let r = registry();
+    let err = r.objectives.build(&Spec::new("logconfx")).err().unwrap().to_string();
+    assert!(err.contains("unknown objective `logconfx`") && err.contains("logconf, xent"), "{err}");
+}
+
+#[test]
+fn misspelled_parameter_lists_valid_ones() {
+    let r = registry();
+    let err = format!("{:#}", r.objectives.build(&Spec::new("logconf").with("aux_cof", 0.5)).err().unwrap());
+    assert!(err.contains("aux_cof") && err.contains("aux_coef") && err.contains("warmup_frac"), "{err}");
+    let err = format!("{:#}", r.objectives.build(&Spec::new("logconf").with("aux_coef", "high")).err().unwrap());
+    assert!(err.contains("aux_coef") || err.contains("invalid type"), "{err}");
+}
+
+#[test]
+fn preset_validation_fails_before_training() {
+    let r = registry();
+    let p = w2s_tests::tiny_preset(&["objective=[\"xent\",{\"kind\":\"logconf\",\"warmup\":0.1}]"]);
+    let err = format!("{:#}", p.validate(&r).unwrap_err());
+    assert!(err.contains("objective") && err.contains("warmup"), "{err}");
+    let p = w2s_tests::tiny_preset(&["strong.kind=gpt5"]);
+    let err = format!("{:#}", p.validate(&r).unwrap_err());
+    assert!(err.contains("unknown backbone `gpt5`") && err.contains("strong"), "{err}");
+    let p = w2s_tests::tiny_preset(&["strong_train.lr=-1"]);
+    let err = format!("{:#}", p.validate(&r).unwrap_err());
+    assert!(err.contains("strong_train.lr"), "{err}");
+}
