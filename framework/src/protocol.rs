@@ -129,6 +129,10 @@ pub fn run_preset(preset: &Preset, registry: &Registry, env: &Env, opts: &RunOpt
         }
     }
     results::write_csv(&opts.out.join("summary.csv"), &rows)?;
+    if !rows.is_empty() {
+        let title = opts.out.file_name().and_then(|n| n.to_str()).unwrap_or("w2s");
+        results::write_atomic(&opts.out.join("accuracy.svg"), crate::plot::accuracy_svg(&rows, title).as_bytes())?;
+    }
     Ok(Outcome { rows, reused, failures })
 }
 

@@ -10,7 +10,7 @@ fn exact_set_of_registered_names() {
     assert_eq!(r.backbones.names(), ["bow", "minilm", "transformer"]);
     assert_eq!(r.labelers.names(), ["ground_truth", "model", "noise"]);
     assert_eq!(r.objectives.names(), ["logconf", "xent"]);
-    assert_eq!(r.presets.names(), ["quickstart", "smoke"]);
+    assert_eq!(r.presets.names(), ["quickstart", "sentiment-finetune", "smoke"]);
     for row in r.listing() {
         assert!(!row.description.is_empty(), "{} has no description", row.name);
         assert!(row.origin.starts_with("built-in (w2s"), "{}", row.origin);

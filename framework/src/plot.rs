@@ -1,0 +1,104 @@
+//! A results plot as SVG (no dependencies): for each configuration of a preset, bars of the
+//! mean test accuracy of the weak supervisor, the weak-to-strong student and the strong ceiling,
+//! with each seed's value as a dot and the median PGR written above.
+
+use std::fmt::Write;
+
+use crate::{report::aggregate, results::SummaryRow};
+
+const COLORS: [(&str, &str); 3] = [("weak", "#d95f02"), ("w2s", "#1b9e77"), ("strong", "#7570b3")];
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// The SVG text of the accuracy plot of `rows`.
+pub fn accuracy_svg(rows: &[SummaryRow], title: &str) -> String {
+    let groups = aggregate(rows);
+    let (left, top, bar_w, gap, plot_h) = (60.0, 60.0, 22.0, 30.0, 260.0);
+    let group_w = 3.0 * bar_w + gap;
+    let width = (left + groups.len().max(1) as f64 * group_w + 140.0).max(420.0);
+    let height = top + plot_h + 150.0;
+    // The y axis spans [lo, 1], with lo a multiple of 0.1 below every accuracy.
+    let min_acc = rows
+        .iter()
+        .flat_map(|r| [r.weak_acc, r.w2s_acc, r.strong_acc])
+        .filter(|x| x.is_finite())
+        .fold(1.0f64, f64::min);
+    let lo = ((min_acc - 0.05) * 10.0).floor().clamp(0.0, 9.0) / 10.0;
+    let y = |acc: f64| top + plot_h * (1.0 - (acc - lo) / (1.0 - lo));
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(s, r#"<text x="{left}" y="16" font-size="14">{}</text>"#, esc(title));
+    for (i, (name, color)) in COLORS.iter().enumerate() {
+        let x = left + i as f64 * 70.0;
+        let _ = writeln!(s, r#"<rect x="{x}" y="26" width="10" height="10" fill="{color}"/><text x="{}" y="35">{name}</text>"#, x + 14.0);
+    }
+    let mut tick = lo;
+    while tick <= 1.0001 {
+        let ty = y(tick);
+        let _ = writeln!(s, r##"<line x1="{left}" x2="{}" y1="{ty}" y2="{ty}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{tick:.1}</text>"##, width - 130.0, left - 6.0, ty + 4.0);
+        tick += 0.1;
+    }
+    let _ = writeln!(s, r#"<text x="14" y="{}" transform="rotate(-90 14 {})" text-anchor="middle">test accuracy</text>"#, top + plot_h / 2.0, top + plot_h / 2.0);
+    for (g, a) in groups.iter().enumerate() {
+        let gx = left + gap / 2.0 + g as f64 * group_w;
+        let members: Vec<&SummaryRow> = rows
+            .iter()
+            .filter(|r| (&r.task, &r.weak, &r.strong, &r.labeler, &r.objective) == (&a.task, &a.weak, &a.strong, &a.labeler, &a.objective))
+            .collect();
+        for (i, (mean, pick)) in [
+            (a.weak_acc, (|r: &SummaryRow| r.weak_acc) as fn(&SummaryRow) -> f64),
+            (a.w2s_acc, |r: &SummaryRow| r.w2s_acc),
+            (a.strong_acc, |r: &SummaryRow| r.strong_acc),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let x = gx + i as f64 * bar_w;
+            if mean.is_finite() {
+                let h = (top + plot_h - y(mean)).max(0.0);
+                let _ = writeln!(s, r#"<rect x="{x}" y="{}" width="{}" height="{h}" fill="{}" opacity="0.8"/>"#, y(mean), bar_w - 3.0, COLORS[i].1);
+            }
+            for r in &members {
+                let v = pick(r);
+                if v.is_finite() {
+                    let _ = writeln!(s, r#"<circle cx="{}" cy="{}" r="2.5" fill="black"/>"#, x + (bar_w - 3.0) / 2.0, y(v));
+                }
+            }
+        }
+        let pgr = if a.pgr_median.is_finite() { format!("PGR {:.2}", a.pgr_median) } else { "PGR NaN".into() };
+        let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="middle">{pgr}</text>"#, gx + 1.5 * bar_w, top - 4.0);
+        let label = format!("{} / {}", a.labeler, a.objective);
+        let lx = gx + 1.5 * bar_w;
+        let ly = top + plot_h + 12.0;
+        let _ = writeln!(s, r#"<text x="{lx}" y="{ly}" transform="rotate(35 {lx} {ly})">{}</text>"#, esc(&label));
+    }
+    s.push_str("</svg>\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_one_group_per_configuration() {
+        let row = |objective: &str, seed, w2s| SummaryRow {
+            task: "t".into(), weak: "w".into(), strong: "s".into(), labeler: "model".into(),
+            objective: objective.into(), seed, run_id: String::new(), n_a: 1, n_b: 1, n_test: 1,
+            ceiling_on: "B".into(), weak_acc: 0.6, weak_acc_se: 0.0, strong_acc: 0.9, strong_acc_se: 0.0,
+            w2s_acc: w2s, w2s_acc_se: 0.0, pgr: (w2s - 0.6) / 0.3, pgr_note: String::new(), agreement: 0.8,
+            agreement_weak_correct: 0.9, agreement_weak_wrong: 0.5, label_acc: 0.6, label_coverage: 1.0, seconds: 1.0,
+        };
+        let svg = accuracy_svg(&[row("xent", 0, 0.66), row("xent", 1, 0.72), row("logconf", 0, 0.75)], "t");
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert!(svg.contains("model / xent") && svg.contains("model / logconf"));
+        assert!(svg.contains("PGR 0.30") && svg.contains("PGR 0.50"), "median of 0.2 and 0.4, and 0.5");
+        assert_eq!(svg.matches("<circle").count(), 9, "one dot per run and bar");
+    }
+}
