@@ -1,7 +1,7 @@
 //! Weak labelers: supervisors that label half B (and the test set, so that their accuracy and the
 //! student's agreement with them can be measured).
 
-use crate::{curves::CurveRow, train, Backbone, Dataset, Env, TrainConfig};
+use crate::{curves::CurveRow, train, Backbone, Dataset, Env, Registry, TrainConfig};
 
 /// A supervisor's soft labels.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +17,8 @@ pub struct WeakLabels {
 /// What a labeler may use: the data, the halves, the weak backbone and its training settings.
 pub struct LabelerCtx<'a> {
     pub env: &'a Env,
+    /// The registry, so that a labeler can build the labelers it wraps from their specs.
+    pub registry: &'a Registry,
     pub data: &'a Dataset,
     /// Indices into `data.train` of half A (ground truth available to the supervisor).
     pub a: &'a [usize],

@@ -177,7 +177,7 @@ fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow::Result<Su
     if !s.stage_done(&wdir, "weak_labels.csv") {
         let labeler = registry.labelers.build(&rc.labeler)?;
         let mut ctx = LabelerCtx {
-            env, data: &data, a: &a, b: &b, seed: rc.seed, weak: weak_bb.as_ref(),
+            env, registry, data: &data, a: &a, b: &b, seed: rc.seed, weak: weak_bb.as_ref(),
             weak_train: &rc.weak_train, curves: Vec::new(),
         };
         let wl = labeler.label(&mut ctx).with_context(|| format!("labeler {}", rc.labeler.label()))?;
