@@ -4,6 +4,7 @@
 //! registry of every component linked into the `w2s` binary.
 
 pub mod bench;
+pub mod new_plugin;
 pub mod presets;
 
 /// The registry of every built-in component (tasks, backbones, labelers, objectives, presets).
@@ -12,4 +13,13 @@ pub fn registry() -> anyhow::Result<w2s_core::Registry> {
     w2s_builtin::link();
     w2s_tasks::link();
     w2s_core::Registry::with_builtins()
+}
+
+/// The built-in registry plus the plugins at `paths` and in `$W2S_PLUGIN_PATH`.
+pub fn registry_with_plugins(paths: &[std::path::PathBuf]) -> anyhow::Result<w2s_core::Registry> {
+    let mut r = registry()?;
+    for p in w2s_core::plugin::paths_from_env().iter().chain(paths) {
+        w2s_core::plugin::load(&mut r, p)?;
+    }
+    Ok(r)
 }

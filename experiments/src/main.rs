@@ -22,6 +22,9 @@ struct Cli {
     /// Only warnings and errors; no progress bars.
     #[arg(short, long, global = true)]
     quiet: bool,
+    /// Load a plugin library (repeatable); `$W2S_PLUGIN_PATH` adds more (files or folders, `:`-separated).
+    #[arg(long = "plugin", value_name = "LIB.so", global = true)]
+    plugins: Vec<PathBuf>,
     /// CPU threads for libtorch (default: all cores).
     #[arg(long, global = true)]
     threads: Option<i32>,
@@ -57,6 +60,14 @@ enum Command {
         /// Recompute runs even if finished results exist.
         #[arg(long)]
         force: bool,
+    },
+    /// Write a new plugin crate skeleton that builds and loads as it is.
+    NewPlugin {
+        /// Crate name (letters, digits, `-`, `_`).
+        name: String,
+        /// Folder to create it in.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
     },
     /// Benchmark MiniLM fine-tuning throughput against the measured fp32 matmul peak.
     Bench {
@@ -135,7 +146,7 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as i32));
     tch::set_num_threads(threads);
-    let registry = w2s::registry()?;
+    let registry = w2s::registry_with_plugins(&cli.plugins)?;
     let mut env = Env::from_env();
     env.show_progress = !cli.quiet;
     match cli.command {
@@ -166,6 +177,12 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
                 }
                 return Ok(1);
             }
+        }
+        Command::NewPlugin { name, dir } => {
+            let path = w2s::new_plugin::write(&name, &dir)?;
+            println!("wrote {}", path.display());
+            println!("build it:  (cd {} && source {}/scripts/env.sh && cargo build --release)", path.display(), env!("CARGO_MANIFEST_DIR").trim_end_matches("/experiments"));
+            println!("load it:   w2s --plugin {}/target/release/lib{}.so list", path.display(), name.replace('-', "_"));
         }
         Command::Bench { batch, steps, json } => {
             let r = w2s::bench::run(&env, batch, steps)?;

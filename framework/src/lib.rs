@@ -16,6 +16,7 @@ pub mod labeler;
 pub mod metrics;
 pub mod objective;
 pub mod params;
+pub mod plugin;
 pub mod plot;
 pub mod preset;
 pub mod progress;

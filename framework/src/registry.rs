@@ -279,6 +279,33 @@ impl Registry {
         Ok(())
     }
 
+    /// Move every entry of `other` (e.g. a plugin's) into this registry. All or nothing: a name
+    /// taken in any table is an error naming both origins, and nothing is added.
+    pub fn merge(&mut self, other: Registry) -> anyhow::Result<()> {
+        fn clashes<E: Named>(mine: &Table<E>, theirs: &Table<E>) -> anyhow::Result<()> {
+            for e in theirs.iter() {
+                if let Some(old) = mine.entries.get(e.name()) {
+                    anyhow::bail!(
+                        "duplicate {} `{}`: registered by {} and again by {}",
+                        mine.kind, e.name(), old.origin(), e.origin()
+                    );
+                }
+            }
+            Ok(())
+        }
+        clashes(&self.tasks, &other.tasks)?;
+        clashes(&self.labelers, &other.labelers)?;
+        clashes(&self.objectives, &other.objectives)?;
+        clashes(&self.backbones, &other.backbones)?;
+        clashes(&self.presets, &other.presets)?;
+        self.tasks.entries.extend(other.tasks.entries);
+        self.labelers.entries.extend(other.labelers.entries);
+        self.objectives.entries.extend(other.objectives.entries);
+        self.backbones.entries.extend(other.backbones.entries);
+        self.presets.entries.extend(other.presets.entries);
+        Ok(())
+    }
+
     /// Everything registered, kind by kind, for `w2s list`.
     pub fn listing(&self) -> Vec<Listing> {
         fn rows<T: ?Sized>(t: &Table<Entry<T>>) -> Vec<Listing> {

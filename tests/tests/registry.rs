@@ -6,10 +6,10 @@ use w2s_tests::registry;
 #[test]
 fn exact_set_of_registered_names() {
     let r = registry();
-    assert_eq!(r.tasks.names(), ["sentiment"]);
+    assert_eq!(r.tasks.names(), ["sentiment", "user_data"]);
     assert_eq!(r.backbones.names(), ["bow", "minilm", "transformer"]);
-    assert_eq!(r.labelers.names(), ["ground_truth", "model", "noise"]);
-    assert_eq!(r.objectives.names(), ["logconf", "xent"]);
+    assert_eq!(r.labelers.names(), ["confident", "easy", "flip", "ground_truth", "model", "noise"]);
+    assert_eq!(r.objectives.names(), ["entropy", "kl", "logconf", "logconf_buffered", "logconf_openai", "product", "window", "xent"]);
     assert_eq!(r.presets.names(), ["quickstart", "sentiment-finetune", "smoke"]);
     for row in r.listing() {
         assert!(!row.description.is_empty(), "{} has no description", row.name);
@@ -28,7 +28,8 @@ fn duplicate_names_name_both_origins() {
 fn unknown_kind_lists_valid_ones() {
     let r = registry();
     let err = r.objectives.build(&Spec::new("logconfx")).err().unwrap().to_string();
-    assert!(err.contains("unknown objective `logconfx`") && err.contains("logconf, xent"), "{err}");
+    let valid = r.objectives.names().join(", ");
+    assert!(err.contains("unknown objective `logconfx`") && err.contains(&valid) && valid.contains("logconf"), "{err}");
 }
 
 #[test]

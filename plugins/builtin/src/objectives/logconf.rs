@@ -1,10 +1,13 @@
 //! `logconf`: the auxiliary confidence loss of Burns et al. (2023).
 //!
 //! coef = aux_coef · min(1, step_frac / warmup_frac) (the *correct* linear warm-up; the reference
-//! code's jump from 0.05·α to α is not reproduced here). The batch threshold
+//! code's jump from 0.05·α to α is offered only as `logconf_openai`). The batch threshold
 //! t = quantile(p[:,0], mean(y[:,1])) hardens the student's own predictions into class-balanced
 //! labels ĥ = [p0 ≥ t, p0 < t]; the target is (1 − coef)·y + coef·ĥ (detached) and the loss is the
 //! cross-entropy of the student against it. With more than two classes, ĥ is the one-hot argmax.
+//!
+//! The warm-up ([`Warmup`]) and the hardened loss ([`hardened_loss`]) are shared with `entropy`,
+//! `logconf_buffered` and `logconf_openai`.
 
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
@@ -32,21 +35,52 @@ impl Params for LogConfParams {
     }
 }
 
+/// How the weight of the student's own predictions rises from 0 to `aux_coef`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Warmup {
+    /// aux_coef · min(1, step_frac / warmup_frac): the correct linear warm-up.
+    #[default]
+    Linear,
+    /// aux_coef · (step_frac if step_frac ≤ warmup_frac else 1): openai/weak-to-strong's HEAD, which
+    /// rises to warmup_frac·aux_coef and then jumps to aux_coef (their open PR #33).
+    OpenAi,
+}
+
+impl Warmup {
+    /// The weight of the student's own predictions at a point of training.
+    pub fn coef(self, aux_coef: f64, warmup_frac: f64, at: StepInfo) -> f64 {
+        let f = at.frac();
+        let ramp = match self {
+            Warmup::Linear if warmup_frac <= 0.0 => 1.0,
+            Warmup::Linear => (f / warmup_frac).min(1.0),
+            Warmup::OpenAi if f <= warmup_frac => f,
+            Warmup::OpenAi => 1.0,
+        };
+        aux_coef * ramp
+    }
+}
+
 /// The auxiliary confidence loss.
 #[derive(Debug, Clone)]
 pub struct LogConf {
     pub params: LogConfParams,
+    pub warmup: Warmup,
 }
 
 impl LogConf {
+    /// With the correct linear warm-up.
     pub fn new(params: LogConfParams) -> anyhow::Result<Self> {
-        Ok(LogConf { params })
+        Ok(LogConf { params, warmup: Warmup::Linear })
+    }
+
+    /// With the reference code's warm-up (`logconf_openai`).
+    pub fn openai(params: LogConfParams) -> anyhow::Result<Self> {
+        Ok(LogConf { params, warmup: Warmup::OpenAi })
     }
 
     /// The weight of the student's own predictions at a point of training.
     pub fn coef(&self, at: StepInfo) -> f64 {
-        let ramp = if self.params.warmup_frac <= 0.0 { 1.0 } else { (at.frac() / self.params.warmup_frac).min(1.0) };
-        self.params.aux_coef * ramp
+        self.warmup.coef(self.params.aux_coef, self.params.warmup_frac, at)
     }
 }
 
@@ -59,23 +93,34 @@ pub fn quantile(v: &[f32], q: f64) -> f64 {
     s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
 }
 
+/// Cross-entropy of the student against (1 − coef)·y + coef·ĥ. For two classes the threshold is
+/// `threshold(p[:,0] of this batch, mean(y[:,1]))`; with more, ĥ is the one-hot argmax and
+/// `threshold` is not called.
+pub fn hardened_loss(
+    logits: &Tensor,
+    targets: &Tensor,
+    coef: f64,
+    threshold: impl FnOnce(&[f32], f64) -> f64,
+) -> anyhow::Result<Tensor> {
+    let probs = logits.f_softmax(-1, Kind::Float)?.detach();
+    let k = probs.size()[1];
+    let hard = if k == 2 {
+        let p0 = Vec::<f32>::try_from(probs.select(1, 0).contiguous())?;
+        let prior = targets.f_mean_dim(0, false, Kind::Float)?.double_value(&[1]);
+        let t = threshold(&p0, prior);
+        let first: Vec<f32> = p0.iter().map(|&p| if p as f64 >= t { 1.0 } else { 0.0 }).collect();
+        let first = Tensor::from_slice(&first).to_device(logits.device()).unsqueeze(1);
+        Tensor::cat(&[&first, &(1.0 - &first)], 1)
+    } else {
+        probs.argmax(-1, false).one_hot(k).to_kind(Kind::Float)
+    };
+    let target = targets * (1.0 - coef) + hard * coef;
+    soft_cross_entropy(logits, &target)
+}
+
 impl Objective for LogConf {
     fn loss(&mut self, logits: &Tensor, targets: &Tensor, at: StepInfo) -> anyhow::Result<Tensor> {
-        let coef = self.coef(at);
-        let probs = logits.f_softmax(-1, Kind::Float)?.detach();
-        let k = probs.size()[1];
-        let hard = if k == 2 {
-            let p0 = Vec::<f32>::try_from(probs.select(1, 0).contiguous())?;
-            let prior = targets.f_mean_dim(0, false, Kind::Float)?.double_value(&[1]);
-            let t = quantile(&p0, prior);
-            let first: Vec<f32> = p0.iter().map(|&p| if p as f64 >= t { 1.0 } else { 0.0 }).collect();
-            let first = Tensor::from_slice(&first).to_device(logits.device()).unsqueeze(1);
-            Tensor::cat(&[&first, &(1.0 - &first)], 1)
-        } else {
-            probs.argmax(-1, false).one_hot(k).to_kind(Kind::Float)
-        };
-        let target = targets * (1.0 - coef) + hard * coef;
-        soft_cross_entropy(logits, &target)
+        hardened_loss(logits, targets, self.coef(at), quantile)
     }
 }
 
@@ -87,11 +132,19 @@ w2s_core::register!(Objective {
 });
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn at(frac: f64) -> StepInfo {
+    /// A point `frac` of the way through 1000 steps (shared by the logconf family's tests).
+    pub(crate) fn at(frac: f64) -> StepInfo {
         StepInfo { step: (frac * 1000.0).round() as usize, total: 1000 }
+    }
+
+    /// The two-example batch of `loss_known_answer`: logits with p = [[0.8, 0.2], [0.3, 0.7]] and
+    /// weak labels y = [[0.6, 0.4], [0.4, 0.6]].
+    pub(crate) fn example() -> (Tensor, Tensor) {
+        let logits = Tensor::from_slice(&[0.8f32.ln(), 0.2f32.ln(), 0.3f32.ln(), 0.7f32.ln()]).view([2, 2]);
+        (logits, Tensor::from_slice(&[0.6f32, 0.4, 0.4, 0.6]).view([2, 2]))
     }
 
     #[test]
@@ -116,8 +169,7 @@ mod tests {
         // -> prior mean(y[:,1]) = 0.5, t = quantile([0.8, 0.3], 0.5) = 0.55,
         // ĥ = [[1,0],[0,1]]. At step_frac 0.5: coef 0.5, target = [[0.8,0.2],[0.2,0.8]].
         // loss = mean(-(0.8 ln 0.8 + 0.2 ln 0.2), -(0.2 ln 0.3 + 0.8 ln 0.7))
-        let logits = Tensor::from_slice(&[0.8f32.ln(), 0.2f32.ln(), 0.3f32.ln(), 0.7f32.ln()]).view([2, 2]);
-        let y = Tensor::from_slice(&[0.6f32, 0.4, 0.4, 0.6]).view([2, 2]);
+        let (logits, y) = example();
         let mut l = LogConf::new(LogConfParams::default()).unwrap();
         let got = l.loss(&logits, &y, at(0.5)).unwrap().double_value(&[]);
         let e0 = -(0.8 * 0.8f64.ln() + 0.2 * 0.2f64.ln());

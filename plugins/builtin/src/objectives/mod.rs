@@ -1,4 +1,10 @@
 //! Training objectives (formulas in `shared/design/science.md`).
 
+pub mod entropy;
+pub mod kl;
 pub mod logconf;
+pub mod logconf_buffered;
+pub mod logconf_openai;
+pub mod product;
+pub mod window;
 pub mod xent;
