@@ -82,6 +82,66 @@ pub fn accuracy_svg(rows: &[SummaryRow], title: &str) -> String {
     s
 }
 
+/// The imitation plot: each run's PGR against its weak labels' accuracy, one colour per
+/// labeler, circles for the first objective and squares for the others. Random errors that a
+/// student does not copy sit high; imitable ones low.
+pub fn pgr_vs_label_acc_svg(rows: &[SummaryRow], title: &str) -> String {
+    const PALETTE: [&str; 6] = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"];
+    let (left, top, w, h) = (60.0, 50.0, 360.0, 260.0);
+    let finite: Vec<&SummaryRow> = rows.iter().filter(|r| r.pgr.is_finite() && r.label_acc.is_finite()).collect();
+    let (mut x0, mut x1) = (1.0f64, 0.0f64);
+    let (mut y0, mut y1) = (0.0f64, 1.0f64);
+    for r in &finite {
+        (x0, x1) = (x0.min(r.label_acc), x1.max(r.label_acc));
+        (y0, y1) = (y0.min(r.pgr), y1.max(r.pgr));
+    }
+    if x0 >= x1 {
+        (x0, x1) = (x0 - 0.05, x1 + 0.05);
+    }
+    let (x0, x1, y0, y1) = (x0 - 0.02, x1 + 0.02, y0 - 0.1, y1 + 0.1);
+    let px = |v: f64| left + w * (v - x0) / (x1 - x0);
+    let py = |v: f64| top + h * (1.0 - (v - y0) / (y1 - y0));
+    let mut labelers: Vec<&str> = Vec::new();
+    let mut objectives: Vec<&str> = Vec::new();
+    for r in rows {
+        if !labelers.contains(&r.labeler.as_str()) {
+            labelers.push(&r.labeler);
+        }
+        if !objectives.contains(&r.objective.as_str()) {
+            objectives.push(&r.objective);
+        }
+    }
+    let mut s = String::new();
+    let (width, height) = (left + w + 260.0, top + h + 50.0);
+    let _ = writeln!(s, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">"#);
+    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/><text x="{left}" y="20" font-size="14">{}</text>"#, esc(title));
+    let _ = writeln!(s, r##"<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="#999"/>"##);
+    for v in [0.0, 1.0] {
+        if v > y0 && v < y1 {
+            let _ = writeln!(s, r##"<line x1="{left}" x2="{}" y1="{}" y2="{}" stroke="#bbb" stroke-dasharray="4 3"/><text x="{}" y="{}" text-anchor="end">PGR {v}</text>"##, left + w, py(v), py(v), left - 4.0, py(v) + 4.0);
+        }
+    }
+    let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="middle">accuracy of the weak labels on B ({x0:.2} to {x1:.2})</text>"#, left + w / 2.0, top + h + 30.0);
+    for r in &finite {
+        let color = PALETTE[labelers.iter().position(|l| *l == r.labeler).unwrap_or(0) % PALETTE.len()];
+        let (x, y) = (px(r.label_acc), py(r.pgr));
+        if objectives.first() == Some(&r.objective.as_str()) {
+            let _ = writeln!(s, r#"<circle cx="{x}" cy="{y}" r="4" fill="{color}" opacity="0.85"/>"#);
+        } else {
+            let _ = writeln!(s, r#"<rect x="{}" y="{}" width="8" height="8" fill="{color}" opacity="0.85"/>"#, x - 4.0, y - 4.0);
+        }
+    }
+    for (i, l) in labelers.iter().enumerate() {
+        let y = top + 10.0 + i as f64 * 16.0;
+        let _ = writeln!(s, r#"<circle cx="{}" cy="{}" r="4" fill="{}"/><text x="{}" y="{}">{}</text>"#, left + w + 16.0, y - 4.0, PALETTE[i % PALETTE.len()], left + w + 26.0, y, esc(l));
+    }
+    let y = top + 20.0 + labelers.len() as f64 * 16.0;
+    let shapes: Vec<String> = objectives.iter().enumerate().map(|(i, o)| format!("{} {}", if i == 0 { "●" } else { "■" }, o)).collect();
+    let _ = writeln!(s, r#"<text x="{}" y="{y}">{}</text>"#, left + w + 16.0, esc(&shapes.join("  ")));
+    s.push_str("</svg>\n");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +160,8 @@ mod tests {
         assert!(svg.contains("model / xent") && svg.contains("model / logconf"));
         assert!(svg.contains("PGR 0.30") && svg.contains("PGR 0.50"), "median of 0.2 and 0.4, and 0.5");
         assert_eq!(svg.matches("<circle").count(), 9, "one dot per run and bar");
+        let imitation = pgr_vs_label_acc_svg(&[row("xent", 0, 0.66), row("logconf", 0, 0.75)], "t");
+        assert_eq!(imitation.matches("<circle").count(), 1 + 1, "one run as a circle + the legend dot");
+        assert_eq!(imitation.matches("<rect x=").count(), 1 + 1, "frame + one run as a square");
     }
 }

@@ -132,6 +132,8 @@ pub fn run_preset(preset: &Preset, registry: &Registry, env: &Env, opts: &RunOpt
     if !rows.is_empty() {
         let title = opts.out.file_name().and_then(|n| n.to_str()).unwrap_or("w2s");
         results::write_atomic(&opts.out.join("accuracy.svg"), crate::plot::accuracy_svg(&rows, title).as_bytes())?;
+        let imitation = crate::plot::pgr_vs_label_acc_svg(&rows, &format!("{title}: PGR vs weak label accuracy"));
+        results::write_atomic(&opts.out.join("imitation.svg"), imitation.as_bytes())?;
     }
     Ok(Outcome { rows, reused, failures })
 }

@@ -14,6 +14,8 @@ pub struct Aggregate {
     pub labeler: String,
     pub objective: String,
     pub seeds: usize,
+    /// Accuracy of the weak labels on half B.
+    pub label_acc: f64,
     pub weak_acc: f64,
     pub strong_acc: f64,
     pub w2s_acc: f64,
@@ -48,6 +50,7 @@ pub fn aggregate(rows: &[SummaryRow]) -> Vec<Aggregate> {
                 labeler: k.3,
                 objective: k.4,
                 seeds: g.len(),
+                label_acc: metrics::mean(&col(|r| r.label_acc)),
                 weak_acc: metrics::mean(&col(|r| r.weak_acc)),
                 strong_acc: metrics::mean(&col(|r| r.strong_acc)),
                 w2s_acc: metrics::mean(&col(|r| r.w2s_acc)),
@@ -71,12 +74,12 @@ fn fmt(x: f64) -> String {
 
 /// The aggregated table as aligned text.
 pub fn table(rows: &[SummaryRow]) -> String {
-    let header = ["task", "weak", "strong", "labeler", "objective", "seeds", "weak_acc", "strong_acc", "w2s_acc", "PGR (median [min, max])", "agree", "agree|weak wrong"];
+    let header = ["task", "weak", "strong", "labeler", "objective", "seeds", "label_acc", "weak_acc", "strong_acc", "w2s_acc", "PGR (median [min, max])", "agree", "agree|weak wrong"];
     let body: Vec<Vec<String>> = aggregate(rows)
         .into_iter()
         .map(|a| {
             vec![
-                a.task, a.weak, a.strong, a.labeler, a.objective, a.seeds.to_string(), fmt(a.weak_acc),
+                a.task, a.weak, a.strong, a.labeler, a.objective, a.seeds.to_string(), fmt(a.label_acc), fmt(a.weak_acc),
                 fmt(a.strong_acc), fmt(a.w2s_acc),
                 format!("{} [{}, {}]", fmt(a.pgr_median), fmt(a.pgr_min), fmt(a.pgr_max)),
                 fmt(a.agreement), fmt(a.agreement_weak_wrong),

@@ -4,7 +4,8 @@
 //! - `all`: every example;
 //! - `longer_than`: texts of more than `threshold` characters; or give `target_accuracy`
 //!   instead, and the threshold is chosen on half B so that the flipped fraction of B is as close
-//!   as possible to 1 − target_accuracy (the same threshold then applies to the test set);
+//!   as possible to 1 − target_accuracy (the same threshold then applies to the test set); or
+//!   `matched_to`, a labeler spec whose accuracy on B becomes the target accuracy;
 //! - `contains`: texts whose lowercased form contains `token` (lowercased);
 //! - `class`: every example of class `class`.
 //!
@@ -46,6 +47,8 @@ pub struct FlipParams {
     pub threshold: Option<usize>,
     /// `longer_than`: choose the threshold on half B so that this fraction of B stays correct.
     pub target_accuracy: Option<f64>,
+    /// `longer_than`: take the target accuracy from this labeler's accuracy on half B.
+    pub matched_to: Option<w2s_core::Spec>,
     /// `contains`: flip texts that contain this token (both lowercased).
     pub token: Option<String>,
     /// `class`: flip every example of this class (an index into the task's classes).
@@ -57,6 +60,7 @@ impl Params for FlipParams {
         let used_by = [
             ("threshold", self.threshold.is_some(), Rule::LongerThan),
             ("target_accuracy", self.target_accuracy.is_some(), Rule::LongerThan),
+            ("matched_to", self.matched_to.is_some(), Rule::LongerThan),
             ("token", self.token.is_some(), Rule::Contains),
             ("class", self.class.is_some(), Rule::Class),
         ];
@@ -71,11 +75,11 @@ impl Params for FlipParams {
         }
         match self.rule {
             Rule::All => Ok(()),
-            Rule::LongerThan => match (self.threshold, self.target_accuracy) {
-                (Some(_), None) => Ok(()),
-                (None, Some(a)) => check((0.0..=1.0).contains(&a), "target_accuracy", "a number in [0, 1]"),
+            Rule::LongerThan => match (self.threshold, self.target_accuracy, &self.matched_to) {
+                (Some(_), None, None) | (None, None, Some(_)) => Ok(()),
+                (None, Some(a), None) => check((0.0..=1.0).contains(&a), "target_accuracy", "a number in [0, 1]"),
                 _ => anyhow::bail!(
-                    "parameters `threshold` and `target_accuracy`: rule `longer_than` needs exactly one of them"
+                    "parameters `threshold`, `target_accuracy` and `matched_to`: rule `longer_than` needs exactly one of them"
                 ),
             },
             Rule::Contains => check(
@@ -142,12 +146,16 @@ impl Flip {
     }
 
     /// The concrete rule for this context (a `target_accuracy` is turned into a threshold on B).
-    pub fn selector(&self, ctx: &LabelerCtx<'_>) -> anyhow::Result<Selector> {
+    pub fn selector(&self, ctx: &mut LabelerCtx<'_>) -> anyhow::Result<Selector> {
         let p = &self.params;
+        let target = match &p.matched_to {
+            Some(spec) => Some(super::accuracy_of(ctx, spec)?),
+            None => p.target_accuracy,
+        };
         Ok(match p.rule {
             Rule::All => Selector::All,
             Rule::LongerThan => {
-                let t = match (p.threshold, p.target_accuracy) {
+                let t = match (p.threshold, target) {
                     (Some(t), _) => t,
                     (None, acc) => {
                         let lengths: Vec<usize> = ctx.b.iter().map(|&i| ctx.data.train[i].text.chars().count()).collect();
@@ -202,6 +210,23 @@ mod tests {
     use w2s_core::{metrics::argmax, Spec};
 
     use super::*;
+
+    #[test]
+    fn longer_than_matches_another_labelers_accuracy() {
+        use crate::labelers::{label_for_test, test_dataset, test_spec};
+        let data = test_dataset(2000, 2);
+        let b: Vec<usize> = (0..2000).filter(|i| i % 2 == 0).collect();
+        let reference = test_spec("noise", serde_json::json!({"rate": 0.3}));
+        let acc = |spec: &w2s_core::Spec| {
+            let l = label_for_test(spec, &data, &b, 1).unwrap();
+            b.iter().enumerate().filter(|&(j, &i)| w2s_core::metrics::argmax(&l.b[j]) == data.train[i].label).count() as f64
+                / b.len() as f64
+        };
+        let matched = test_spec("flip", serde_json::json!({"rule": "longer_than", "matched_to": reference}));
+        let (want, got) = (acc(&reference), acc(&matched));
+        // Lengths are discrete: the closest threshold lands near, not exactly on, the target.
+        assert!((got - want).abs() < 0.03, "flip {got} vs reference {want}");
+    }
     use crate::labelers::{label_for_test, test_dataset, test_spec};
 
     fn spec(params: serde_json::Value) -> Spec {

@@ -29,6 +29,23 @@ pub fn label_with(ctx: &mut LabelerCtx<'_>, spec: &Spec) -> anyhow::Result<WeakL
     inner.label(ctx).with_context(|| format!("inner labeler {}", spec.label()))
 }
 
+/// Accuracy on half B (kept examples, against ground truth) of the labeler that `spec` names:
+/// the target that `noise` and `flip` match with `matched_to`.
+pub fn accuracy_of(ctx: &mut LabelerCtx<'_>, spec: &Spec) -> anyhow::Result<f64> {
+    let labels = label_with(ctx, spec)?;
+    let (mut right, mut n) = (0usize, 0usize);
+    for (j, &i) in ctx.b.iter().enumerate() {
+        if labels.keep[j] {
+            n += 1;
+            right += usize::from(w2s_core::metrics::argmax(&labels.b[j]) == ctx.data.train[i].label);
+        }
+    }
+    anyhow::ensure!(n > 0, "labeler {} kept no examples of B: no accuracy to match", spec.label());
+    let acc = right as f64 / n as f64;
+    tracing::info!("matching the accuracy of {} on B: {:.4}", spec.label(), acc);
+    Ok(acc)
+}
+
 /// Tie-breaking keys for the examples of B: a pure function of (seed, stream, example index in
 /// the training pool), so that ties favour no class or position and do not depend on B's order.
 pub fn tie_keys(ctx: &LabelerCtx<'_>, stream: &str) -> Vec<u64> {
