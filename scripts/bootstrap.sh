@@ -47,6 +47,47 @@ PY
 
 for a in "${ARTIFACTS[@]}"; do IFS='|' read -r name req flags file sha <<<"$a"; fetch "$name" "$req" "$flags" "$file" "$sha"; done
 
+# Debian packages with labelled text (WordNet, fortunes): downloaded (not installed) by name and
+# version, verified, and unpacked into the cache with dpkg -x.
+# name|package=version|file|sha256
+DEBS=(
+  "wordnet|wordnet-base=1:3.0-37|wordnet-base_3.0-37_all.deb|61060d960f9ada8fa120872312eccd3ecebfbab8c4579e4f5a74e1cf67620752"
+  "fortunes|fortunes=1:1.99.1-7.3|fortunes_1.99.1-7.3_all.deb|41d0551dc0ff52f875a2ecef7c39da2f672ab468c37e170119f7e0245a9d63c5"
+  "fortunes-min|fortunes-min=1:1.99.1-7.3|fortunes-min_1.99.1-7.3_all.deb|9eed5b45064e41133dae0967cf3a17588ad77c014fcc7bf1527fa3ea48e44d07"
+)
+for d in "${DEBS[@]}"; do
+  IFS='|' read -r name pkgver file sha <<<"$d"
+  path="$DL/$file"
+  if [[ ! -f "$path" ]]; then
+    say "downloading Debian package $pkgver ..."
+    tmp="$(mktemp -d)"; chmod 777 "$tmp"
+    if ! (cd "$tmp" && apt-get download -q "$pkgver" >/dev/null 2>&1); then
+      say "refreshing the apt package lists (apt-get update) ..."
+      apt-get update -qq >/dev/null 2>&1 || true
+      (cd "$tmp" && apt-get download -q "$pkgver" >/dev/null) || { say "ERROR: apt-get download $pkgver failed"; exit 1; }
+    fi
+    mv "$tmp"/*.deb "$path"; rm -rf "$tmp"
+  fi
+  got="$(sha256sum "$path" | cut -d' ' -f1)"
+  if [[ "$got" != "$sha" ]]; then
+    say "ERROR: $path is corrupt: sha256 $got, expected $sha."
+    say "Fix: rm '$path' && bash scripts/bootstrap.sh"
+    exit 1
+  fi
+done
+for pair in "wordnet:wordnet-base_3.0-37_all.deb" "fortunes:fortunes_1.99.1-7.3_all.deb fortunes-min_1.99.1-7.3_all.deb"; do
+  asset="${pair%%:*}"; debs="${pair#*:}"; A="$CACHE/assets/$asset"
+  if [[ ! -f "$A/.complete" ]]; then
+    say "unpacking $asset into $A ..."
+    rm -rf "$A.tmp"; mkdir -p "$A.tmp"
+    for deb in $debs; do dpkg -x "$DL/$deb" "$A.tmp"; done
+    rm -rf "$A"; mkdir -p "$A"
+    if [[ "$asset" == wordnet ]]; then mv "$A.tmp/usr/share/wordnet"/* "$A/"; else mv "$A.tmp/usr/share/games/fortunes"/* "$A/"; fi
+    rm -rf "$A.tmp"; touch "$A/.complete"
+  fi
+  say "$asset ready: $A"
+done
+
 # libtorch: torch/{lib,include,share} from the wheel, plus the two CUDA runtime libraries libtorch_cpu links.
 LT="$CACHE/libtorch"
 if [[ ! -f "$LT/.complete" ]]; then
