@@ -77,9 +77,10 @@ impl Session<'_> {
         if !self.datasets.contains_key(&key) {
             let t = self.registry.tasks.build(task)?;
             let data = t.load(self.env).with_context(|| format!("loading task {}", task.label()))?;
+            let example = data.train.first().map(|e| format!("{:?} -> {}", e.text, data.class_names.get(e.label).map_or("?", |s| s.as_str())));
             tracing::info!(
                 task = %task.label(), train = data.train.len(), test = data.test.len(),
-                balance = ?data.class_balance(&data.train), "task loaded"
+                balance = ?data.class_balance(&data.train), example = example.unwrap_or_default(), "task loaded"
             );
             self.datasets.insert(key.clone(), data);
         }
