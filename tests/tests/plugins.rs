@@ -16,8 +16,24 @@ fn built_lib(name: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("{} not built in {}", file.to_string_lossy(), deps.display()))
 }
 
+/// Log lines written through the host's global subscriber.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[test]
 fn example_plugin_adds_exactly_its_components_and_runs() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    tracing_subscriber::fmt().with_max_level(tracing::Level::DEBUG).with_writer(move || writer.clone()).init();
     let mut r = registry();
     let before = r.listing().len();
     let lib = built_lib("w2s_example_plugin");
@@ -41,6 +57,8 @@ fn example_plugin_adds_exactly_its_components_and_runs() {
     assert_eq!(o.rows.len(), 4);
     let kv = o.rows.iter().find(|row| row.labeler == "keyword-vote").unwrap();
     assert!(kv.weak_acc > 0.55, "the keyword rule carries signal about length: {}", kv.weak_acc);
+    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(text.contains("keyword-vote labelling"), "the plugin's debug log reaches the host's subscriber");
 
     // A built-in task with the plugin's labeler and objective.
     let mixed = w2s_tests::tiny_preset(&["labeler=keyword-vote", "objective=smoothed-xent", "strong={\"kind\":\"bow\",\"size\":\"tiny\"}"]);
