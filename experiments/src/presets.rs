@@ -44,22 +44,17 @@ pub fn sentiment_finetune() -> Preset {
 /// The users' experiment: three supervisors at the same accuracy (the weak model's labels, random
 /// noise matched to it, a systematic length rule matched to it), each with xent and logconf.
 pub fn synthetic_vs_model() -> Preset {
-    preset(json!({
-        "description": "model labels vs random noise vs systematic flips, all at the weak model's accuracy; MiniLM probe students, xent and logconf, 5 seeds",
-        "task": {"kind": "sentiment", "source": "movies", "n_train": 4000, "n_test": 1000},
-        "weak": {"kind": "transformer", "size": "tiny"},
-        "strong": {"kind": "minilm", "mode": "probe"},
-        "labeler": [
+    // The quickstart's task, models and settings; only the supervisors differ.
+    Preset {
+        description: "model labels vs random noise vs systematic flips, all at the weak model's accuracy; MiniLM probe students, xent and logconf, 5 seeds".into(),
+        labeler: serde_json::from_value(json!([
             "model",
             {"kind": "noise", "matched_to": "model"},
             {"kind": "flip", "rule": "longer_than", "matched_to": "model"}
-        ],
-        "objective": ["xent", "logconf"],
-        "seeds": [0, 1, 2, 3, 4],
-        "weak_train": {"epochs": 10, "batch_size": 32, "lr": 3e-2, "eval_every": 25},
-        "strong_train": {"epochs": 4, "batch_size": 32, "lr": 1e-2, "eval_every": 25, "eval_batch": 256},
-        "ceiling_on": "b"
-    }))
+        ]))
+        .expect("valid labeler specs"),
+        ..quickstart()
+    }
 }
 
 /// Seconds-long end-to-end check on tiny models and data.
