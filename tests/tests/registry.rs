@@ -6,8 +6,8 @@ use w2s_tests::registry;
 #[test]
 fn exact_set_of_registered_names() {
     let r = registry();
-    assert_eq!(r.tasks.names(), ["sentiment", "user_data"]);
-    assert_eq!(r.backbones.names(), ["bow", "minilm", "transformer"]);
+    assert_eq!(r.tasks.names(), ["fortunes-topic", "sentiment", "user_data", "wordnet-gloss", "wordnet-isa"]);
+    assert_eq!(r.backbones.names(), ["bow", "minilm", "smollm2", "transformer"]);
     assert_eq!(r.labelers.names(), ["confident", "easy", "flip", "ground_truth", "model", "noise"]);
     assert_eq!(r.objectives.names(), ["entropy", "kl", "logconf", "logconf_buffered", "logconf_openai", "product", "window", "xent"]);
     assert_eq!(r.presets.names(), ["quickstart", "sentiment-finetune", "smoke", "synthetic-vs-model"]);

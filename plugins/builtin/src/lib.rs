@@ -7,7 +7,8 @@
 //! - weak labelers: `ground_truth`, `model`, `noise`, `flip` (systematic errors), and the filters
 //!   `confident` and `easy` around any other labeler;
 //! - backbones: `bow` and `transformer` (from scratch, three sizes each), `minilm` (BERT-type,
-//!   pretrained, fine-tuned fully or as a linear probe).
+//!   pretrained, fine-tuned fully or as a linear probe), `smollm2` (llama-type decoder read from
+//!   GGUF, truncatable to its first k blocks; linear probe on the last real token or full).
 //!
 //! Call [`link`] from a binary so that the linker keeps this crate (and its registrations).
 

@@ -2,16 +2,19 @@
 //! bias-free head. Trained fully, or as a linear probe on frozen features (computed once and
 //! cached on disk, keyed by the encoder, its settings and the texts).
 
-use std::{path::PathBuf, sync::Arc};
+use std::sync::Arc;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use tch::{nn, nn::Module, Device, Tensor};
+use tch::{nn, Tensor};
 use tokenizers::Tokenizer;
-use w2s_core::{backbone::masked_mean, backbone::pad_batch, progress, Env, Inputs, Model};
+use w2s_core::{backbone::masked_mean, backbone::pad_batch, Env};
 
-use super::{bert::Bert, tokenizer, zero_head};
+use super::{
+    bert::Bert,
+    feature_cache::{self, Pooler},
+    tokenizer, zero_head,
+};
 
 /// How the encoder's hidden states become one vector per text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -90,8 +93,18 @@ impl BertClassifier {
         Ok(BertClassifier { trainable, _frozen: frozen, trunk, head, tok, max_len, pooling, mode, cache_key: None })
     }
 
-    /// Pooled encoder output `[b, d]` for rows of tokenized texts.
-    pub fn pooled(&self, tokens: &[Vec<i64>], rows: &[usize]) -> Tensor {
+    /// Pooled features of every text (no gradient), in batches, on the CPU.
+    pub fn features(&self, texts: &[&str], env: &Env) -> anyhow::Result<Tensor> {
+        feature_cache::features(self, texts, env)
+    }
+}
+
+impl Pooler for BertClassifier {
+    fn tokenize(&self, texts: &[&str]) -> anyhow::Result<Vec<Vec<i64>>> {
+        tokenizer::encode(&self.tok, texts, self.max_len)
+    }
+
+    fn pooled(&self, tokens: &[Vec<i64>], rows: &[usize]) -> Tensor {
         let (ids, mask) = pad_batch(tokens, rows, self.trunk.config.pad_token_id, self.trainable.device());
         let hidden = self.trunk.forward(&ids, &mask);
         match self.pooling {
@@ -100,77 +113,17 @@ impl BertClassifier {
         }
     }
 
-    /// Token ids of texts.
-    pub fn tokenize(&self, texts: &[&str]) -> anyhow::Result<Vec<Vec<i64>>> {
-        tokenizer::encode(&self.tok, texts, self.max_len)
+    fn dim(&self) -> i64 {
+        self.trunk.config.hidden_size
     }
 
-    /// Pooled features of every text (no gradient), in batches, on the CPU.
-    pub fn features(&self, texts: &[&str], env: &Env) -> anyhow::Result<Tensor> {
-        let _guard = tch::no_grad_guard();
-        let tokens = self.tokenize(texts)?;
-        let mut order: Vec<usize> = (0..tokens.len()).collect();
-        order.sort_by_key(|&i| tokens[i].len());
-        let bar = progress::bar(env, texts.len() as u64, "encoding features");
-        let mut out = Tensor::zeros([texts.len() as i64, self.trunk.config.hidden_size], (tch::Kind::Float, Device::Cpu));
-        for rows in order.chunks(64) {
-            let f = self.pooled(&tokens, rows).to_device(Device::Cpu);
-            let idx = Tensor::from_slice(&rows.iter().map(|&r| r as i64).collect::<Vec<_>>());
-            out = out.index_copy(0, &idx, &f);
-            bar.inc(rows.len() as u64);
-        }
-        bar.finish_and_clear();
-        Ok(out)
+    fn probe_settings(&self) -> Option<String> {
+        (self.mode == Mode::Probe).then(|| format!("{}|{:?}", self.max_len, self.pooling))
     }
 
-    fn feature_cache_path(&self, texts: &[&str], env: &Env) -> anyhow::Result<Option<PathBuf>> {
-        let Some(key) = &self.cache_key else { return Ok(None) };
-        let mut h = Sha256::new();
-        h.update(format!("{key}|{}|{:?}|", self.max_len, self.pooling));
-        for t in texts {
-            h.update(t.as_bytes());
-            h.update([0u8]);
-        }
-        let name: String = h.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect();
-        Ok(Some(env.derived_dir("features")?.join(format!("{name}.pt"))))
+    fn cache_key(&self) -> Option<&str> {
+        self.cache_key.as_deref()
     }
 }
 
-impl Model for BertClassifier {
-    fn encode(&mut self, texts: &[&str], env: &Env) -> anyhow::Result<Inputs> {
-        if self.mode == Mode::Full {
-            return Ok(Inputs::Tokens(self.tokenize(texts)?));
-        }
-        let path = self.feature_cache_path(texts, env)?;
-        if let Some(p) = path.as_ref().filter(|p| p.exists()) {
-            if let Ok(t) = Tensor::load(p) {
-                if t.size()[0] == texts.len() as i64 {
-                    return Ok(Inputs::Features(t));
-                }
-            }
-            tracing::warn!("feature cache {} is unreadable; recomputing", p.display());
-        }
-        let feats = self.features(texts, env)?;
-        if let Some(p) = path {
-            let tmp = p.with_extension(format!("tmp-{}", std::process::id()));
-            feats.save(&tmp)?;
-            std::fs::rename(&tmp, &p)?;
-        }
-        Ok(Inputs::Features(feats))
-    }
-
-    fn logits(&self, inputs: &Inputs, rows: &[usize], _train: bool) -> anyhow::Result<Tensor> {
-        let pooled = match inputs {
-            Inputs::Tokens(t) => self.pooled(t, rows),
-            Inputs::Features(f) => {
-                let idx = Tensor::from_slice(&rows.iter().map(|&r| r as i64).collect::<Vec<_>>());
-                f.index_select(0, &idx).to_device(self.trainable.device())
-            }
-        };
-        Ok(self.head.forward(&pooled))
-    }
-
-    fn var_store(&self) -> &nn::VarStore {
-        &self.trainable
-    }
-}
+feature_cache::pooled_head_model!(BertClassifier);

@@ -2,8 +2,14 @@
 
 pub mod bert;
 pub mod classifier;
+pub mod decoder_classifier;
 pub mod bow;
+pub mod feature_cache;
+pub mod gguf;
+pub mod gguf_tokenizer;
+pub mod llama;
 pub mod minilm;
+pub mod smollm2;
 pub mod tokenizer;
 pub mod transformer;
 

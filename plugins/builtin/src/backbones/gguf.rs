@@ -1,0 +1,578 @@
+//! A reader of GGUF files (versions 2 and 3; the llama.cpp / ggml model format, spec in
+//! ggml's `docs/gguf.md`): header, metadata key/values, tensor infos, and tensors dequantized
+//! to f32 for the types F32, F16, Q8_0 and Q4_1.
+//!
+//! Layout: magic `GGUF`, version u32, tensor count u64, metadata count u64, then the metadata
+//! (key string, value type u32, value), the tensor infos (name, dims u32 + u64 each, type u32,
+//! offset u64 into the data section), and the data section at the next multiple of
+//! `general.alignment` (default 32). All little-endian; strings are a u64 length and UTF-8 bytes.
+//! Dims are listed fastest-varying first: dims `[ne0, ne1]` are a row-major `[ne1, ne0]` matrix.
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{bail, ensure, Context};
+use tch::{Device, Kind, Tensor};
+
+/// A metadata value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    U8(u8),
+    I8(i8),
+    U16(u16),
+    I16(i16),
+    U32(u32),
+    I32(i32),
+    U64(u64),
+    I64(i64),
+    F32(f32),
+    F64(f64),
+    Bool(bool),
+    String(String),
+    Array(Vec<Value>),
+}
+
+impl Value {
+    /// A non-negative integer of any width.
+    pub fn as_u64(&self) -> Option<u64> {
+        match *self {
+            Value::U8(v) => Some(v.into()),
+            Value::U16(v) => Some(v.into()),
+            Value::U32(v) => Some(v.into()),
+            Value::U64(v) => Some(v),
+            Value::I8(v) => u64::try_from(v).ok(),
+            Value::I16(v) => u64::try_from(v).ok(),
+            Value::I32(v) => u64::try_from(v).ok(),
+            Value::I64(v) => u64::try_from(v).ok(),
+            _ => None,
+        }
+    }
+
+    /// A number of any type, as f64.
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Value::F32(v) => Some(v.into()),
+            Value::F64(v) => Some(v),
+            Value::I8(v) => Some(v.into()),
+            Value::I16(v) => Some(v.into()),
+            Value::I32(v) => Some(v.into()),
+            Value::I64(v) => Some(v as f64),
+            _ => self.as_u64().map(|v| v as f64),
+        }
+    }
+}
+
+/// The ggml tensor types this reader dequantizes (ids from ggml's `ggml_type`).
+pub const GGML_F32: u32 = 0;
+pub const GGML_F16: u32 = 1;
+pub const GGML_Q4_1: u32 = 3;
+pub const GGML_Q8_0: u32 = 8;
+
+/// Elements per block of the quantized types.
+const QK: usize = 32;
+
+/// A name for a ggml type id, for messages.
+pub fn type_name(kind: u32) -> String {
+    const NAMES: [&str; 31] = [
+        "F32", "F16", "Q4_0", "Q4_1", "Q4_2", "Q4_3", "Q5_0", "Q5_1", "Q8_0", "Q8_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K",
+        "Q6_K", "Q8_K", "IQ2_XXS", "IQ2_XS", "IQ3_XXS", "IQ1_S", "IQ4_NL", "IQ3_S", "IQ2_S", "IQ4_XS", "I8", "I16",
+        "I32", "I64", "F64", "IQ1_M", "BF16",
+    ];
+    NAMES.get(kind as usize).map_or_else(|| format!("type {kind}"), |n| n.to_string())
+}
+
+/// Where a tensor lies and how it is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorInfo {
+    pub name: String,
+    /// Fastest-varying first, as in the file.
+    pub dims: Vec<u64>,
+    /// A ggml type id.
+    pub kind: u32,
+    /// Byte offset in the data section.
+    pub offset: u64,
+}
+
+impl TensorInfo {
+    pub fn n_elements(&self) -> usize {
+        self.dims.iter().product::<u64>() as usize
+    }
+
+    /// The shape as a row-major tch shape (the dims reversed).
+    pub fn shape(&self) -> Vec<i64> {
+        self.dims.iter().rev().map(|&d| d as i64).collect()
+    }
+
+    /// Elements and bytes per block of its type, or an error for a type this reader does not
+    /// dequantize.
+    pub fn block(&self) -> anyhow::Result<(usize, usize)> {
+        match self.kind {
+            GGML_F32 => Ok((1, 4)),
+            GGML_F16 => Ok((1, 2)),
+            GGML_Q8_0 => Ok((QK, 2 + QK)),
+            GGML_Q4_1 => Ok((QK, 4 + QK / 2)),
+            k => bail!(
+                "tensor {} has ggml type {} ({k}), which this reader does not dequantize (supported: F32, F16, \
+                 Q8_0, Q4_1)",
+                self.name,
+                type_name(k)
+            ),
+        }
+    }
+
+    /// Bytes of data, or an error for a type this reader does not dequantize.
+    pub fn n_bytes(&self) -> anyhow::Result<usize> {
+        let n = self.n_elements();
+        let (per_block, bytes) = self.block()?;
+        ensure!(n.is_multiple_of(per_block), "tensor {}: {n} elements are not whole blocks of {per_block}", self.name);
+        Ok(n / per_block * bytes)
+    }
+}
+
+/// IEEE half to f32.
+pub fn f16_to_f32(h: u16) -> f32 {
+    let sign = ((h as u32) & 0x8000) << 16;
+    let exp = ((h >> 10) & 0x1f) as u32;
+    let man = (h & 0x3ff) as u32;
+    let bits = match (exp, man) {
+        (0, 0) => sign,
+        (0, _) => {
+            // Subnormal: normalise the mantissa.
+            let shift = man.leading_zeros() - 21;
+            sign | ((113 - shift) << 23) | ((man << shift) & 0x3ff) << 13
+        }
+        (0x1f, _) => sign | 0x7f80_0000 | (man << 13),
+        _ => sign | ((exp + 112) << 23) | (man << 13),
+    };
+    f32::from_bits(bits)
+}
+
+fn f16_at(b: &[u8], i: usize) -> f32 {
+    f16_to_f32(u16::from_le_bytes([b[i], b[i + 1]]))
+}
+
+/// The f32 values of the tensor `info` whose data is `bytes` (exactly [`TensorInfo::n_bytes`]).
+pub fn dequantize(info: &TensorInfo, bytes: &[u8]) -> anyhow::Result<Vec<f32>> {
+    let mut out = vec![0f32; info.n_elements()];
+    dequantize_into(info, bytes, &mut out)?;
+    Ok(out)
+}
+
+/// [`dequantize`] into `out` (exactly the tensor's element count), on all cores.
+pub fn dequantize_into(info: &TensorInfo, bytes: &[u8], out: &mut [f32]) -> anyhow::Result<()> {
+    let need = info.n_bytes()?;
+    ensure!(bytes.len() == need, "tensor {}: {} bytes of data, expected {need}", info.name, bytes.len());
+    ensure!(
+        out.len() == info.n_elements(),
+        "tensor {}: output of {} elements, expected {}",
+        info.name,
+        out.len(),
+        info.n_elements()
+    );
+    let (per_block, block_bytes) = info.block()?;
+    let n_blocks = out.len() / per_block;
+    if n_blocks == 0 {
+        return Ok(());
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(n_blocks / 4096).max(1);
+    let chunk = n_blocks.div_ceil(threads);
+    std::thread::scope(|s| {
+        for (b, o) in bytes.chunks(chunk * block_bytes).zip(out.chunks_mut(chunk * per_block)) {
+            s.spawn(move || dequantize_blocks(info.kind, b, o));
+        }
+    });
+    Ok(())
+}
+
+/// The kernel: whole blocks of a supported type.
+fn dequantize_blocks(kind: u32, bytes: &[u8], out: &mut [f32]) {
+    match kind {
+        GGML_F32 => {
+            for (o, c) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+                *o = f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+            }
+        }
+        GGML_F16 => {
+            for (o, c) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+                *o = f16_to_f32(u16::from_le_bytes([c[0], c[1]]));
+            }
+        }
+        GGML_Q8_0 => {
+            for (o, block) in out.chunks_exact_mut(QK).zip(bytes.chunks_exact(2 + QK)) {
+                let d = f16_at(block, 0);
+                for (o, &q) in o.iter_mut().zip(&block[2..]) {
+                    *o = d * (q as i8) as f32;
+                }
+            }
+        }
+        GGML_Q4_1 => {
+            for (o, block) in out.chunks_exact_mut(QK).zip(bytes.chunks_exact(4 + QK / 2)) {
+                let (d, m) = (f16_at(block, 0), f16_at(block, 2));
+                let (lo, hi) = o.split_at_mut(QK / 2);
+                for ((l, h), &q) in lo.iter_mut().zip(hi).zip(&block[4..]) {
+                    *l = d * (q & 0x0f) as f32 + m;
+                    *h = d * (q >> 4) as f32 + m;
+                }
+            }
+        }
+        _ => unreachable!("TensorInfo::block rejects other types"),
+    }
+}
+
+/// A little-endian cursor over the file's bytes; errors name the byte offset.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> anyhow::Result<&'a [u8]> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len());
+        let Some(end) = end else {
+            bail!("truncated: {n} bytes wanted at offset {} of {}", self.pos, self.bytes.len())
+        };
+        let s = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+    fn array<const N: usize>(&mut self) -> anyhow::Result<[u8; N]> {
+        Ok(self.take(N)?.try_into().expect("N bytes"))
+    }
+    fn u32(&mut self) -> anyhow::Result<u32> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+    fn u64(&mut self) -> anyhow::Result<u64> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+    /// A count or length, bounded by the bytes left (every item takes at least one byte).
+    fn len(&mut self) -> anyhow::Result<usize> {
+        let n = self.u64()?;
+        ensure!(n <= (self.bytes.len() - self.pos) as u64, "length {n} at offset {} exceeds the file", self.pos - 8);
+        Ok(n as usize)
+    }
+    fn string(&mut self) -> anyhow::Result<String> {
+        let n = self.len()?;
+        let at = self.pos;
+        String::from_utf8(self.take(n)?.to_vec()).with_context(|| format!("string at offset {at} is not UTF-8"))
+    }
+    fn value(&mut self, kind: u32) -> anyhow::Result<Value> {
+        Ok(match kind {
+            0 => Value::U8(self.array::<1>()?[0]),
+            1 => Value::I8(self.array::<1>()?[0] as i8),
+            2 => Value::U16(u16::from_le_bytes(self.array()?)),
+            3 => Value::I16(i16::from_le_bytes(self.array()?)),
+            4 => Value::U32(self.u32()?),
+            5 => Value::I32(i32::from_le_bytes(self.array()?)),
+            6 => Value::F32(f32::from_le_bytes(self.array()?)),
+            7 => Value::Bool(self.array::<1>()?[0] != 0),
+            8 => Value::String(self.string()?),
+            9 => {
+                let inner = self.u32()?;
+                let n = self.len()?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    items.push(self.value(inner)?);
+                }
+                Value::Array(items)
+            }
+            10 => Value::U64(self.u64()?),
+            11 => Value::I64(i64::from_le_bytes(self.array()?)),
+            12 => Value::F64(f64::from_le_bytes(self.array()?)),
+            k => bail!("unknown metadata value type {k} at offset {}", self.pos - 4),
+        })
+    }
+}
+
+/// A GGUF file read into memory.
+pub struct Gguf {
+    pub path: PathBuf,
+    pub version: u32,
+    pub metadata: BTreeMap<String, Value>,
+    pub tensors: Vec<TensorInfo>,
+    bytes: Vec<u8>,
+    data_start: usize,
+}
+
+impl Gguf {
+    /// Read and parse `path` (one read of the whole file).
+    pub fn open(path: &Path) -> anyhow::Result<Gguf> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading GGUF file {}", path.display()))?;
+        Gguf::parse(path, bytes).with_context(|| format!("parsing GGUF file {}", path.display()))
+    }
+
+    /// Parse the bytes of a GGUF file (`path` only names it).
+    pub fn parse(path: &Path, bytes: Vec<u8>) -> anyhow::Result<Gguf> {
+        let mut c = Cursor { bytes: &bytes, pos: 0 };
+        ensure!(c.take(4).ok() == Some(b"GGUF".as_slice()), "not a GGUF file (no `GGUF` magic)");
+        let version = c.u32()?;
+        ensure!(version == 2 || version == 3, "GGUF version {version}, expected 2 or 3");
+        let n_tensors = c.len()?;
+        let n_kv = c.len()?;
+        let mut metadata = BTreeMap::new();
+        for i in 0..n_kv {
+            let key = c.string().with_context(|| format!("metadata key {i}"))?;
+            let kind = c.u32().with_context(|| format!("type of metadata {key}"))?;
+            let value = c.value(kind).with_context(|| format!("value of metadata {key}"))?;
+            metadata.insert(key, value);
+        }
+        let mut tensors = Vec::with_capacity(n_tensors);
+        for i in 0..n_tensors {
+            let name = c.string().with_context(|| format!("name of tensor {i}"))?;
+            let info = (|| {
+                let n_dims = c.u32()?;
+                ensure!(n_dims <= 8, "{n_dims} dims");
+                let dims = (0..n_dims).map(|_| c.u64()).collect::<anyhow::Result<Vec<_>>>()?;
+                Ok(TensorInfo { name: name.clone(), dims, kind: c.u32()?, offset: c.u64()? })
+            })()
+            .with_context(|| format!("info of tensor {name}"))?;
+            tensors.push(info);
+        }
+        let align = match metadata.get("general.alignment") {
+            None => 32,
+            Some(v) => v.as_u64().filter(|&a| a > 0).context("general.alignment is not a positive integer")? as usize,
+        };
+        let data_start = c.pos.div_ceil(align) * align;
+        let g = Gguf { path: path.to_path_buf(), version, metadata, tensors, bytes, data_start };
+        for t in &g.tensors {
+            if t.n_bytes().is_ok() {
+                g.data(t)?;
+            }
+        }
+        Ok(g)
+    }
+
+    fn data(&self, t: &TensorInfo) -> anyhow::Result<&[u8]> {
+        let n = t.n_bytes()?;
+        let start = self.data_start as u64 + t.offset;
+        let end = start + n as u64;
+        ensure!(
+            end <= self.bytes.len() as u64,
+            "tensor {} ({n} bytes at data offset {}) lies beyond the end of the file ({} bytes)",
+            t.name,
+            t.offset,
+            self.bytes.len()
+        );
+        Ok(&self.bytes[start as usize..end as usize])
+    }
+
+    pub fn info(&self, name: &str) -> Option<&TensorInfo> {
+        self.tensors.iter().find(|t| t.name == name)
+    }
+
+    /// The tensor `name` dequantized to a row-major f32 tensor on the CPU.
+    pub fn tensor(&self, name: &str) -> anyhow::Result<Tensor> {
+        let t = self.info(name).with_context(|| format!("{} has no tensor {name}", self.path.display()))?;
+        let out = Tensor::f_empty(t.shape().as_slice(), (Kind::Float, Device::Cpu))?;
+        // SAFETY: `out` is a fresh contiguous f32 CPU tensor of exactly `n_elements` values that
+        // nothing else references while the slice lives.
+        let dst = unsafe { std::slice::from_raw_parts_mut(out.data_ptr() as *mut f32, t.n_elements()) };
+        dequantize_into(t, self.data(t)?, dst).with_context(|| format!("in {}", self.path.display()))?;
+        Ok(out)
+    }
+
+    /// The metadata value `key`, or an error naming the file.
+    pub fn get(&self, key: &str) -> anyhow::Result<&Value> {
+        self.metadata.get(key).with_context(|| format!("{} has no metadata {key}", self.path.display()))
+    }
+
+    /// An integer metadata value.
+    pub fn get_u64(&self, key: &str) -> anyhow::Result<u64> {
+        self.get(key)?.as_u64().with_context(|| format!("metadata {key} of {} is not an integer", self.path.display()))
+    }
+
+    /// A numeric metadata value.
+    pub fn get_f64(&self, key: &str) -> anyhow::Result<f64> {
+        self.get(key)?.as_f64().with_context(|| format!("metadata {key} of {} is not a number", self.path.display()))
+    }
+
+    /// A string metadata value.
+    pub fn get_str(&self, key: &str) -> anyhow::Result<&str> {
+        match self.get(key)? {
+            Value::String(s) => Ok(s),
+            v => bail!("metadata {key} of {} is {v:?}, not a string", self.path.display()),
+        }
+    }
+
+    /// An array metadata value.
+    pub fn get_array(&self, key: &str) -> anyhow::Result<&[Value]> {
+        match self.get(key)? {
+            Value::Array(a) => Ok(a),
+            _ => bail!("metadata {key} of {} is not an array", self.path.display()),
+        }
+    }
+
+    /// An array-of-strings metadata value.
+    pub fn get_strings(&self, key: &str) -> anyhow::Result<Vec<&str>> {
+        self.get_array(key)?
+            .iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s.as_str()),
+                v => bail!("metadata {key} of {} holds {v:?}, not strings", self.path.display()),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(kind: u32, n: u64) -> TensorInfo {
+        TensorInfo { name: "blk.0.fake".into(), dims: vec![n], kind, offset: 0 }
+    }
+
+    #[test]
+    fn half_floats() {
+        for (h, f) in
+            [(0x3c00, 1.0), (0xc000, -2.0), (0x3555, 0.333_251_95), (0x0001, 5.960_464_5e-8), (0x7bff, 65504.0)]
+        {
+            assert_eq!(f16_to_f32(h), f, "{h:#x}");
+        }
+        assert_eq!(f16_to_f32(0x0200), 3.051_757_8e-5);
+        assert!(f16_to_f32(0x7e00).is_nan());
+        assert_eq!(f16_to_f32(0xfc00), f32::NEG_INFINITY);
+    }
+
+    #[test]
+    fn q8_0_block() {
+        // d = 0.5 (f16 0x3800), q = 0, 1, -1, 2, -2, ... : values 0.5 * q.
+        let mut b = vec![0x00, 0x38];
+        let qs: Vec<i8> = (0..32).map(|i: i8| if i % 2 == 1 { (i + 1) / 2 } else { -(i / 2) }).collect();
+        b.extend(qs.iter().map(|&q| q as u8));
+        let v = dequantize(&info(GGML_Q8_0, 32), &b).unwrap();
+        assert_eq!(&v[..5], &[0.0, 0.5, -0.5, 1.0, -1.0]);
+        assert_eq!(v[31], 8.0);
+        assert_eq!(v[30], -7.5);
+    }
+
+    #[test]
+    fn q4_1_block() {
+        // d = 2 (0x4000), m = -1 (0xbc00); byte j holds element j (low nibble) and j + 16 (high).
+        let mut b = vec![0x00, 0x40, 0x00, 0xbc];
+        b.extend((0..16u8).map(|j| (15 - j) << 4 | j));
+        let v = dequantize(&info(GGML_Q4_1, 32), &b).unwrap();
+        let want: Vec<f32> = (0..16).chain((0..16).rev()).map(|q| 2.0 * q as f32 - 1.0).collect();
+        assert_eq!(v, want);
+        assert_eq!((v[0], v[15], v[16], v[31]), (-1.0, 29.0, 29.0, -1.0));
+    }
+
+    #[test]
+    fn unsupported_type_names_tensor_and_type() {
+        let err = dequantize(&info(12, 256), &[0; 144]).unwrap_err().to_string();
+        assert!(err.contains("blk.0.fake") && err.contains("Q4_K"), "{err}");
+        let err = dequantize(&info(GGML_Q8_0, 32), &[0; 10]).unwrap_err().to_string();
+        assert!(err.contains("10 bytes") && err.contains("34"), "{err}");
+    }
+
+    /// A small valid file: one metadata array, one string, an alignment, and one F16 tensor.
+    fn tiny_file() -> Vec<u8> {
+        let mut b = b"GGUF".to_vec();
+        let s = |b: &mut Vec<u8>, s: &str| {
+            b.extend((s.len() as u64).to_le_bytes());
+            b.extend(s.as_bytes());
+        };
+        b.extend(3u32.to_le_bytes());
+        b.extend(1u64.to_le_bytes());
+        b.extend(3u64.to_le_bytes());
+        s(&mut b, "general.alignment");
+        b.extend(4u32.to_le_bytes());
+        b.extend(64u32.to_le_bytes());
+        s(&mut b, "names");
+        b.extend(9u32.to_le_bytes());
+        b.extend(8u32.to_le_bytes());
+        b.extend(2u64.to_le_bytes());
+        s(&mut b, "a");
+        s(&mut b, "é");
+        s(&mut b, "eps");
+        b.extend(6u32.to_le_bytes());
+        b.extend(0.25f32.to_le_bytes());
+        s(&mut b, "w");
+        b.extend(2u32.to_le_bytes());
+        b.extend(3u64.to_le_bytes());
+        b.extend(2u64.to_le_bytes());
+        b.extend(GGML_F16.to_le_bytes());
+        b.extend(0u64.to_le_bytes());
+        b.resize(b.len().div_ceil(64) * 64, 0);
+        for h in [0x3c00u16, 0x4000, 0x4200, 0x4400, 0x4500, 0x4600] {
+            b.extend(h.to_le_bytes());
+        }
+        b
+    }
+
+    #[test]
+    fn parses_a_tiny_file() {
+        let g = Gguf::parse(Path::new("tiny.gguf"), tiny_file()).unwrap();
+        assert_eq!(g.version, 3);
+        assert_eq!(g.get_strings("names").unwrap(), ["a", "é"]);
+        assert_eq!(g.get_f64("eps").unwrap(), 0.25);
+        assert_eq!(g.get_u64("general.alignment").unwrap(), 64);
+        let w = g.tensor("w").unwrap();
+        assert_eq!(w.size(), [2, 3]);
+        assert_eq!(Vec::<f32>::try_from(w.get(1)).unwrap(), [4.0, 5.0, 6.0]);
+        let err = format!("{:#}", g.tensor("nope").unwrap_err());
+        assert!(err.contains("tiny.gguf") && err.contains("nope"), "{err}");
+    }
+
+    /// Values from the `gguf` Python package's `dequantize` (0.19) on the same file.
+    #[test]
+    fn smollm2_tensors_match_the_reference_reader() {
+        let g = crate::backbones::gguf_tokenizer::tests::smollm2();
+        assert_eq!((g.version, g.tensors.len()), (3, 272));
+        for (name, kind, shape, head, tail, sum) in [
+            (
+                "token_embd.weight",
+                GGML_Q8_0,
+                [49152, 576],
+                [-0.10654449462890625, 0.032978057861328125, 0.048198699951171875, -0.022830963134765625],
+                [0.12858200073242188, -0.11989402770996094, -0.0417022705078125],
+                -15353.04449415207,
+            ),
+            (
+                "blk.0.attn_q.weight",
+                GGML_Q4_1,
+                [576, 576],
+                [-0.0963134765625, 0.1573486328125, -0.0963134765625, -0.73046875],
+                [-0.096832275390625, -0.14984130859375, -0.255859375],
+                59.22322082519531,
+            ),
+            (
+                "blk.29.ffn_down.weight",
+                GGML_Q4_1,
+                [576, 1536],
+                [-0.2733154296875, 0.186279296875, 0.186279296875, 0.04840087890625],
+                [0.203125, -0.08984375, 0.056640625],
+                49.83570861816406,
+            ),
+        ] {
+            assert_eq!(g.info(name).unwrap().kind, kind, "{name}");
+            let t = g.tensor(name).unwrap();
+            assert_eq!(t.size(), shape, "{name}");
+            let flat = Vec::<f32>::try_from(t.flatten(0, -1)).unwrap();
+            assert_eq!(flat[..4], head.map(|v| v as f32), "{name}");
+            assert_eq!(flat[flat.len() - 3..], tail.map(|v| v as f32), "{name}");
+            let s = t.to_kind(Kind::Double).sum(Kind::Double).double_value(&[]);
+            assert!((s - sum).abs() < 1e-6 * sum.abs().max(1.0), "{name}: sum {s}, expected {sum}");
+        }
+    }
+
+    #[test]
+    fn truncated_or_invalid_files_are_errors_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = tiny_file();
+        for (name, b) in [
+            ("cut-data.gguf", &bytes[..bytes.len() - 2]),
+            ("cut-meta.gguf", &bytes[..40]),
+            ("empty.gguf", &bytes[..0]),
+            ("not.gguf", b"GGML\x03\0\0\0".as_slice()),
+        ] {
+            let p = dir.path().join(name);
+            std::fs::write(&p, b).unwrap();
+            let err = format!("{:#}", Gguf::open(&p).err().expect(name));
+            assert!(err.contains(name), "{err}");
+        }
+        let err = format!("{:#}", Gguf::open(&dir.path().join("absent.gguf")).err().unwrap());
+        assert!(err.contains("absent.gguf"), "{err}");
+    }
+}
