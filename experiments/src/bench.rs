@@ -66,7 +66,7 @@ pub fn run(env: &Env, batch: usize, steps: usize) -> anyhow::Result<BenchReport>
     let targets = Tensor::from_slice(&one_hot(data.train[..n].iter().map(|e| e.label), 2).concat()).view([n as i64, 2]);
     let mut opt = tch::nn::Adam::default().build(model.var_store(), 5e-5)?;
     // The batches training uses: grouped by length within windows, so padding stays small.
-    let batches = w2s_core::train::epoch_batches(&inputs, batch, 0);
+    let batches = w2s_core::train::epoch_batches(inputs.len(), |i| inputs.row_cost(i), batch, 0);
     let step = |rows: &[usize], opt: &mut tch::nn::Optimizer, model: &w2s_builtin::backbones::classifier::BertClassifier| -> anyhow::Result<()> {
         let logits = model.logits(&inputs, rows, true)?;
         let idx = Tensor::from_slice(&rows.iter().map(|&r| r as i64).collect::<Vec<_>>());

@@ -57,6 +57,22 @@ pub fn synthetic_vs_model() -> Preset {
     }
 }
 
+/// Weak-to-strong reward modelling: which of two rated sentences is more positive, with a weak
+/// from-scratch reward model supervising a MiniLM reward model (linear probe).
+pub fn reward_pairs() -> Preset {
+    preset(json!({
+        "description": "reward modelling on sentence pairs: bow reward model supervises MiniLM (probe); bradley_terry vs logconf, 3 seeds",
+        "task": {"kind": "sentiment-pairs", "source": "movies", "min_gap": 1.0, "n_train": 2000, "n_test": 500},
+        "weak": {"kind": "bow", "size": "small"},
+        "strong": {"kind": "minilm", "mode": "probe"},
+        "labeler": "model",
+        "objective": ["bradley_terry", "logconf"],
+        "seeds": [0, 1, 2],
+        "weak_train": {"epochs": 10, "batch_size": 32, "lr": 3e-2, "eval_every": 25},
+        "strong_train": {"epochs": 4, "batch_size": 32, "lr": 1e-2, "eval_every": 25, "eval_batch": 256}
+    }))
+}
+
 /// Seconds-long end-to-end check on tiny models and data.
 pub fn smoke() -> Preset {
     preset(json!({
@@ -75,4 +91,5 @@ pub fn smoke() -> Preset {
 w2s_core::register_preset!("quickstart", "tiny from-scratch transformer supervises MiniLM-L6 (linear probe) on movie-review sentiment (xent, logconf; 5 seeds)", quickstart);
 w2s_core::register_preset!("sentiment-finetune", "bow weak model supervises fully fine-tuned MiniLM-L6 on movie-review sentiment (xent, logconf; 2 seeds)", sentiment_finetune);
 w2s_core::register_preset!("synthetic-vs-model", "weak-model labels vs matched random noise vs matched systematic flips (xent, logconf; 5 seeds)", synthetic_vs_model);
+w2s_core::register_preset!("reward-pairs", "weak-to-strong reward modelling on rated sentence pairs (bradley_terry, logconf; 3 seeds)", reward_pairs);
 w2s_core::register_preset!("smoke", "seconds-long end-to-end check on tiny from-scratch models", smoke);

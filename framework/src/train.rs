@@ -104,8 +104,53 @@ pub struct Trained {
     pub curves: Vec<CurveRow>,
 }
 
-fn texts<'a>(examples: &'a [&'a Example]) -> Vec<&'a str> {
-    examples.iter().map(|e| e.text.as_str()).collect()
+/// A model's inputs for a list of examples: one text each, or two for pairwise examples.
+pub struct Encoded {
+    pub first: Inputs,
+    pub second: Option<Inputs>,
+}
+
+impl Encoded {
+    /// Encode examples with `model`; pairwise examples encode both texts.
+    pub fn new(model: &mut dyn Model, examples: &[&Example], env: &Env) -> anyhow::Result<Self> {
+        let firsts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
+        let pairwise = is_pairwise(examples)?;
+        let second = if pairwise {
+            let seconds: Vec<&str> = examples.iter().map(|e| e.pair.as_deref().unwrap_or_default()).collect();
+            Some(model.encode(&seconds, env)?)
+        } else {
+            None
+        };
+        Ok(Encoded { first: model.encode(&firsts, env)?, second })
+    }
+    pub fn len(&self) -> usize {
+        self.first.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.first.is_empty()
+    }
+    /// Cost of row `i` (its token count, both texts for a pair).
+    pub fn row_cost(&self, i: usize) -> usize {
+        self.first.row_cost(i) + self.second.as_ref().map_or(0, |s| s.row_cost(i))
+    }
+    /// Logits of `rows`: the model's own, or for pairs `[reward(first), reward(second)]`, so that a
+    /// softmax over them is the Bradley–Terry probability that each text is the better one.
+    pub fn logits(&self, model: &dyn Model, rows: &[usize], train: bool) -> anyhow::Result<Tensor> {
+        let first = model.logits(&self.first, rows, train)?;
+        match &self.second {
+            None => Ok(first),
+            Some(second) => Ok(Tensor::cat(&[first, model.logits(second, rows, train)?], 1)),
+        }
+    }
+}
+
+/// Whether the examples are pairwise (all of them) or single texts (all of them).
+pub fn is_pairwise(examples: &[&Example]) -> anyhow::Result<bool> {
+    let pairs = examples.iter().filter(|e| e.pair.is_some()).count();
+    if pairs != 0 && pairs != examples.len() {
+        bail!("{pairs} of {} examples are pairs: a task's examples must be all pairs or all single texts", examples.len());
+    }
+    Ok(pairs > 0)
 }
 
 /// Build a fresh model, train it with `objective` on the job's targets, and predict.
@@ -117,15 +162,17 @@ pub fn train_and_predict(env: &Env, job: &Job<'_>, objective: &mut dyn Objective
         bail!("{}: no training examples", job.role);
     }
     tch::manual_seed(rng::key(job.seed, job.role, 0) as i64 & i64::MAX);
-    let mut model = job.backbone.build(env, job.n_classes).with_context(|| format!("building the {} model", job.role))?;
-    let train_in = model.encode(&texts(job.train), env)?;
-    let test_in = model.encode(&texts(job.test), env)?;
+    // A pairwise task trains a reward model: one output per text, two texts per example.
+    let outputs = if is_pairwise(job.train)? { 1 } else { job.n_classes };
+    let mut model = job.backbone.build(env, outputs).with_context(|| format!("building the {} model", job.role))?;
+    let train_in = Encoded::new(model.as_mut(), job.train, env)?;
+    let test_in = Encoded::new(model.as_mut(), job.test, env)?;
     let test_labels: Vec<usize> = job.test.iter().map(|e| e.label).collect();
     let curves = fit(env, model.as_mut(), objective, job, &train_in, &test_in, &test_labels)?;
     let test = from_tensor(&predict(model.as_ref(), &test_in, job.cfg.eval_batch)?)?;
     let extra = match job.also_predict {
         Some(ex) => {
-            let inputs = model.encode(&texts(ex), env)?;
+            let inputs = Encoded::new(model.as_mut(), ex, env)?;
             Some(from_tensor(&predict(model.as_ref(), &inputs, job.cfg.eval_batch)?)?)
         }
         None => None,
@@ -138,8 +185,8 @@ fn fit(
     model: &mut dyn Model,
     objective: &mut dyn Objective,
     job: &Job<'_>,
-    train_in: &Inputs,
-    test_in: &Inputs,
+    train_in: &Encoded,
+    test_in: &Encoded,
     test_labels: &[usize],
 ) -> anyhow::Result<Vec<CurveRow>> {
     let cfg = job.cfg;
@@ -153,10 +200,11 @@ fn fit(
     let (mut loss_sum, mut loss_n) = (0.0, 0usize);
     let mut step = 0;
     for epoch in 0..cfg.epochs {
-        for rows in &epoch_batches(train_in, cfg.batch_size, rng::key(job.seed, job.role, epoch as u64 + 1)) {
+        let seed = rng::key(job.seed, job.role, epoch as u64 + 1);
+        for rows in &epoch_batches(n, |i| train_in.row_cost(i), cfg.batch_size, seed) {
             let lr = cfg.lr_at(step, total);
             opt.set_lr(lr);
-            let logits = model.logits(train_in, rows, true)?;
+            let logits = train_in.logits(model, rows, true)?;
             let idx = Tensor::from_slice(&rows.iter().map(|&r| r as i64).collect::<Vec<_>>()).to_device(env.device);
             let batch_targets = targets.index_select(0, &idx);
             let loss = objective.loss(&logits, &batch_targets, StepInfo { step, total })?;
@@ -199,10 +247,10 @@ fn fit(
 
 /// The batches of one epoch: a seeded shuffle, then, within windows of 16 batches, rows grouped
 /// by length so that little compute goes to padding; the batch order is shuffled again.
-pub fn epoch_batches(inputs: &Inputs, batch_size: usize, seed: u64) -> Vec<Vec<usize>> {
-    let mut order = rng::permutation(inputs.len(), seed, "batches");
+pub fn epoch_batches(n: usize, cost: impl Fn(usize) -> usize, batch_size: usize, seed: u64) -> Vec<Vec<usize>> {
+    let mut order = rng::permutation(n, seed, "batches");
     for window in order.chunks_mut(batch_size * 16) {
-        window.sort_by_key(|&i| inputs.row_cost(i));
+        window.sort_by_key(|&i| cost(i));
     }
     let mut batches: Vec<Vec<usize>> = order.chunks(batch_size).map(|c| c.to_vec()).collect();
     rng::Rng::new(seed, "batch-order").shuffle(&mut batches);
@@ -220,14 +268,14 @@ fn evaluate(probs: &Tensor, labels: &[usize]) -> anyhow::Result<(f64, f64)> {
 
 /// Class probabilities `[n, classes]` (CPU) for every row of `inputs`, in batches of rows of
 /// similar length.
-pub fn predict(model: &dyn Model, inputs: &Inputs, batch: usize) -> anyhow::Result<Tensor> {
+pub fn predict(model: &dyn Model, inputs: &Encoded, batch: usize) -> anyhow::Result<Tensor> {
     let _guard = tch::no_grad_guard();
     let n = inputs.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| inputs.row_cost(i));
     let mut parts = Vec::new();
     for rows in order.chunks(batch.max(1)) {
-        parts.push(model.logits(inputs, rows, false)?.softmax(-1, Kind::Float).to_device(tch::Device::Cpu));
+        parts.push(inputs.logits(model, rows, false)?.softmax(-1, Kind::Float).to_device(tch::Device::Cpu));
     }
     let sorted = Tensor::cat(&parts, 0);
     let mut inverse = vec![0i64; n];

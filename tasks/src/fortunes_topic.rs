@@ -154,7 +154,7 @@ impl FortunesTopic {
         tracing::info!("fortunes-topic: quotes of {} to {} characters: {}", LENGTHS.start(), LENGTHS.end(), counts.join(", "));
         let (mut train, mut test) = (Vec::new(), Vec::new());
         for (label, qs) in by_class.into_iter().enumerate() {
-            let example = |text: &String| Example { text: text.clone(), label };
+            let example = |text: &String| Example::new(text.clone(), label);
             test.extend(qs[..n_te].iter().map(example));
             train.extend(qs[n_te..n_te + n_tr].iter().map(example));
         }

@@ -10,6 +10,8 @@
 //!   part of speech and lexicographer file.
 //! - `fortunes-topic`: which fortune file (`computers`, `politics`, ...) a quote comes from, or
 //!   one file against the rest.
+//! - `sentiment-pairs`, `preference_pairs`: reward modelling on pairs of texts (which is more
+//!   positive; the user's HH-style `{"prompt"?, "chosen", "rejected"}` JSONL).
 //!
 //! Readers: [`rated`] (vaderSentiment's rated sets), [`records`] (users' files), [`wordnet`]
 //! (WordNet's database); [`pairs`] makes balanced yes/no datasets from candidate items.
@@ -18,6 +20,7 @@
 
 pub mod fortunes_topic;
 pub mod pairs;
+pub mod preferences;
 pub mod rated;
 pub mod records;
 pub mod sentiment;

@@ -51,7 +51,7 @@ pub fn balanced<T>(
 
 /// A binary dataset from labelled items, each shown as text by `render`.
 pub fn dataset<T>(split: Split<T>, class_names: [&str; 2], render: impl Fn(&T) -> String) -> Dataset {
-    let examples = |v: Vec<(T, usize)>| v.iter().map(|(t, label)| Example { text: render(t), label: *label }).collect();
+    let examples = |v: Vec<(T, usize)>| v.iter().map(|(t, label)| Example::new(render(t), *label)).collect();
     Dataset {
         n_classes: 2,
         class_names: class_names.iter().map(|c| c.to_string()).collect(),

@@ -75,8 +75,8 @@ impl Sentiment {
         for (label, texts) in by_class.iter().enumerate() {
             let order = rng::permutation(texts.len(), seed, &format!("sentiment-class-{label}"));
             let (n_te, n_tr) = (p.n_test.div_ceil(2), p.n_train.div_ceil(2));
-            test.extend(order[..n_te].iter().map(|&i| Example { text: texts[i].clone(), label }));
-            train.extend(order[n_te..n_te + n_tr].iter().map(|&i| Example { text: texts[i].clone(), label }));
+            test.extend(order[..n_te].iter().map(|&i| Example::new(texts[i].clone(), label)));
+            train.extend(order[n_te..n_te + n_tr].iter().map(|&i| Example::new(texts[i].clone(), label)));
         }
         for (v, n, stream) in [(&mut train, p.n_train, "sentiment-train"), (&mut test, p.n_test, "sentiment-test")] {
             rng::Rng::new(seed, stream).shuffle(v);
@@ -86,12 +86,19 @@ impl Sentiment {
     }
 }
 
-impl Task for Sentiment {
-    fn load(&self, env: &Env) -> anyhow::Result<Dataset> {
+impl Sentiment {
+    /// The rated sentences of the chosen source, from the verified asset file.
+    pub fn read_verified(&self, env: &Env) -> anyhow::Result<Vec<rated::Rated>> {
         let (_, stem, size, sha) = SETS.iter().find(|s| s.0 == self.params.source).expect("validated source");
         let path = env.asset_dir("vader")?.join(format!("{stem}_GroundTruth.txt"));
         verify_file(&path, Expected { size: *size, sha256: Some(sha) })?;
-        self.build(rated::read(&path)?)
+        rated::read(&path)
+    }
+}
+
+impl Task for Sentiment {
+    fn load(&self, env: &Env) -> anyhow::Result<Dataset> {
+        self.build(self.read_verified(env)?)
     }
 }
 

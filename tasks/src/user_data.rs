@@ -177,7 +177,7 @@ impl UserData {
         let examples = |records: &[Record], origin: &str| -> anyhow::Result<Vec<Example>> {
             records
                 .iter()
-                .map(|r| Ok(Example { text: r.text.clone(), label: classes.class_of(r, first, origin)? }))
+                .map(|r| Ok(Example::new(r.text.clone(), classes.class_of(r, first, origin)?)))
                 .collect()
         };
         let all = examples(&train, train_origin)?;

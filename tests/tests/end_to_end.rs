@@ -53,6 +53,29 @@ fn tiny_preset_writes_results_and_reuses_them() {
 }
 
 #[test]
+fn pairwise_reward_modelling_runs_end_to_end() {
+    let (r, env) = (registry(), env());
+    let dir = tempfile::tempdir().unwrap();
+    let p = tiny_preset(&[
+        "task={\"kind\":\"sentiment-pairs\",\"n_train\":120,\"n_test\":60}",
+        "labeler=[\"model\",\"ground_truth\"]",
+        "objective=bradley_terry",
+    ]);
+    let out = run(&p, &r, &env, dir.path(), false).unwrap();
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    assert_eq!(out.rows.len(), 2);
+    for row in &out.rows {
+        assert!((0.0..=1.0).contains(&row.w2s_acc) && row.n_test == 60);
+    }
+    let gt = out.rows.iter().find(|r| r.labeler == "ground_truth").unwrap();
+    assert_eq!(gt.weak_acc, 1.0, "ground truth supervises pairs perfectly");
+    // The student is a reward model: one output per text, both texts scored.
+    let run_dir = dir.path().join(&gt.run_id);
+    let preds = std::fs::read_to_string(run_dir.join("predictions.csv")).unwrap();
+    assert_eq!(preds.lines().count(), 61, "one prediction per test pair");
+}
+
+#[test]
 fn a_nan_loss_stops_that_run_only() {
     let (r, env) = (registry(), env());
     let dir = tempfile::tempdir().unwrap();

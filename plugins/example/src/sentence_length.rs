@@ -42,7 +42,7 @@ impl Task for SentenceLength {
         sentences.retain(|s| words(s) != median);
         rng::Rng::new(self.0.data_seed, "sentence-length").shuffle(&mut sentences);
         let examples: Vec<Example> =
-            sentences.into_iter().map(|s| Example { label: usize::from(words(&s) > median), text: s }).collect();
+            sentences.into_iter().map(|s| { let label = usize::from(words(&s) > median); Example::new(s, label) }).collect();
         let (test, rest) = examples.split_at(self.0.n_test.min(examples.len()));
         Ok(Dataset {
             n_classes: 2,

@@ -92,9 +92,8 @@ pub(crate) fn test_spec(kind: &str, mut params: serde_json::Value) -> Spec {
 /// varied lengths, every fifth one containing "Great".
 #[cfg(test)]
 pub(crate) fn test_dataset(n: usize, k: usize) -> w2s_core::Dataset {
-    let make = |i: usize| w2s_core::Example {
-        text: format!("{}{}", if i.is_multiple_of(5) { "a Great film " } else { "" }, "x".repeat((i * 7) % 40)),
-        label: i % k,
+    let make = |i: usize| {
+        w2s_core::Example::new(format!("{}{}", if i.is_multiple_of(5) { "a Great film " } else { "" }, "x".repeat((i * 7) % 40)), i % k)
     };
     w2s_core::Dataset {
         n_classes: k,
