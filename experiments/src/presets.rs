@@ -73,6 +73,30 @@ pub fn reward_pairs() -> Preset {
     }))
 }
 
+/// The paper's accuracy-vs-strong-size grid on real models: weak supervisors of three strengths,
+/// strong students from depth truncations of SmolLM2 (8, 16 blocks) and the full 30 blocks.
+pub fn sentiment_ladder() -> Preset {
+    preset(json!({
+        "description": "weak {from-scratch transformer, MiniLM probe, SmolLM2@4} x strong {SmolLM2@8, @16, full}; probes; xent and logconf, 2 seeds",
+        "task": {"kind": "sentiment", "source": "movies", "n_train": 2000, "n_test": 500},
+        "weak": [
+            {"kind": "transformer", "size": "tiny"},
+            {"kind": "minilm", "mode": "probe"},
+            {"kind": "smollm2", "layers": 4}
+        ],
+        "strong": [
+            {"kind": "smollm2", "layers": 8},
+            {"kind": "smollm2", "layers": 16},
+            {"kind": "smollm2"}
+        ],
+        "labeler": "model",
+        "objective": ["xent", "logconf"],
+        "seeds": [0, 1],
+        "weak_train": {"epochs": 10, "batch_size": 32, "lr": 1e-2, "eval_every": 25},
+        "strong_train": {"epochs": 4, "batch_size": 32, "lr": 1e-2, "eval_every": 25, "eval_batch": 256}
+    }))
+}
+
 /// Seconds-long end-to-end check on tiny models and data.
 pub fn smoke() -> Preset {
     preset(json!({
@@ -92,4 +116,5 @@ w2s_core::register_preset!("quickstart", "tiny from-scratch transformer supervis
 w2s_core::register_preset!("sentiment-finetune", "bow weak model supervises fully fine-tuned MiniLM-L6 on movie-review sentiment (xent, logconf; 2 seeds)", sentiment_finetune);
 w2s_core::register_preset!("synthetic-vs-model", "weak-model labels vs matched random noise vs matched systematic flips (xent, logconf; 5 seeds)", synthetic_vs_model);
 w2s_core::register_preset!("reward-pairs", "weak-to-strong reward modelling on rated sentence pairs (bradley_terry, logconf; 3 seeds)", reward_pairs);
+w2s_core::register_preset!("sentiment-ladder", "weak supervisors of three strengths x SmolLM2 students of three depths (xent, logconf; 2 seeds)", sentiment_ladder);
 w2s_core::register_preset!("smoke", "seconds-long end-to-end check on tiny from-scratch models", smoke);

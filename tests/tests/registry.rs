@@ -10,7 +10,7 @@ fn exact_set_of_registered_names() {
     assert_eq!(r.backbones.names(), ["bow", "minilm", "smollm2", "transformer"]);
     assert_eq!(r.labelers.names(), ["confident", "easy", "flip", "ground_truth", "model", "noise"]);
     assert_eq!(r.objectives.names(), ["bradley_terry", "entropy", "kl", "logconf", "logconf_buffered", "logconf_openai", "product", "window", "xent"]);
-    assert_eq!(r.presets.names(), ["quickstart", "reward-pairs", "sentiment-finetune", "smoke", "synthetic-vs-model"]);
+    assert_eq!(r.presets.names(), ["quickstart", "reward-pairs", "sentiment-finetune", "sentiment-ladder", "smoke", "synthetic-vs-model"]);
     for row in r.listing() {
         assert!(!row.description.is_empty(), "{} has no description", row.name);
         assert!(row.origin.starts_with("built-in (w2s"), "{}", row.origin);
