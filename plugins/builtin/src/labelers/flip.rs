@@ -49,6 +49,9 @@ pub struct FlipParams {
     pub target_accuracy: Option<f64>,
     /// `longer_than`: take the target accuracy from this labeler's accuracy on half B.
     pub matched_to: Option<w2s_core::Spec>,
+    /// `longer_than` with a target: the largest allowed gap between the target accuracy and the
+    /// accuracy a length threshold reaches on B (texts of equal length flip together); default 0.01.
+    pub tolerance: Option<f64>,
     /// `contains`: flip texts that contain this token (both lowercased).
     pub token: Option<String>,
     /// `class`: flip every example of this class (an index into the task's classes).
@@ -61,6 +64,7 @@ impl Params for FlipParams {
             ("threshold", self.threshold.is_some(), Rule::LongerThan),
             ("target_accuracy", self.target_accuracy.is_some(), Rule::LongerThan),
             ("matched_to", self.matched_to.is_some(), Rule::LongerThan),
+            ("tolerance", self.tolerance.is_some(), Rule::LongerThan),
             ("token", self.token.is_some(), Rule::Contains),
             ("class", self.class.is_some(), Rule::Class),
         ];
@@ -136,6 +140,22 @@ pub fn choose_threshold(lengths: &[usize], flip_fraction: f64) -> usize {
         .unwrap_or(0)
 }
 
+/// Fraction of `lengths` above the threshold `t`.
+pub fn flipped_share(lengths: &[usize], t: usize) -> f64 {
+    lengths.iter().filter(|&&l| l > t).count() as f64 / lengths.len().max(1) as f64
+}
+
+/// The reachable accuracies (1 − flipped share over all thresholds) nearest to `target` from
+/// below and from above.
+pub fn nearest_reachable(lengths: &[usize], target: f64) -> (f64, f64) {
+    let mut thresholds: Vec<usize> = lengths.to_vec();
+    thresholds.push(0);
+    let reachable: Vec<f64> = thresholds.iter().map(|&t| 1.0 - flipped_share(lengths, t)).collect();
+    let below = reachable.iter().copied().filter(|&a| a <= target).fold(0.0, f64::max);
+    let above = reachable.iter().copied().filter(|&a| a >= target).fold(1.0, f64::min);
+    (below, above)
+}
+
 pub struct Flip {
     pub params: FlipParams,
 }
@@ -159,9 +179,19 @@ impl Flip {
                     (Some(t), _) => t,
                     (None, acc) => {
                         let lengths: Vec<usize> = ctx.b.iter().map(|&i| ctx.data.train[i].text.chars().count()).collect();
-                        let t = choose_threshold(&lengths, 1.0 - acc.unwrap_or(1.0));
-                        let share = lengths.iter().filter(|&&l| l > t).count() as f64 / lengths.len().max(1) as f64;
-                        tracing::info!("flip: texts longer than {t} characters are flipped ({:.1}% of B)", 100.0 * share);
+                        let target = acc.unwrap_or(1.0);
+                        let t = choose_threshold(&lengths, 1.0 - target);
+                        let reached = 1.0 - flipped_share(&lengths, t);
+                        let tolerance = p.tolerance.unwrap_or(0.01);
+                        if (reached - target).abs() > tolerance {
+                            let (below, above) = nearest_reachable(&lengths, target);
+                            anyhow::bail!(
+                                "flip longer_than: accuracy {target:.4} cannot be reached within {tolerance} on half B \
+                                 (texts of equal length flip together); the nearest reachable accuracies are \
+                                 {below:.4} and {above:.4}. Raise `tolerance` or use another rule"
+                            );
+                        }
+                        tracing::info!("flip: texts longer than {t} characters are flipped (accuracy on B {reached:.4}, target {target:.4})");
                         t
                     }
                 };
@@ -222,7 +252,7 @@ mod tests {
             b.iter().enumerate().filter(|&(j, &i)| w2s_core::metrics::argmax(&l.b[j]) == data.train[i].label).count() as f64
                 / b.len() as f64
         };
-        let matched = test_spec("flip", serde_json::json!({"rule": "longer_than", "matched_to": reference}));
+        let matched = test_spec("flip", serde_json::json!({"rule": "longer_than", "matched_to": reference, "tolerance": 0.03}));
         let (want, got) = (acc(&reference), acc(&matched));
         // Lengths are discrete: the closest threshold lands near, not exactly on, the target.
         assert!((got - want).abs() < 0.03, "flip {got} vs reference {want}");
@@ -274,16 +304,32 @@ mod tests {
         assert_eq!(choose_threshold(&[5, 5, 5, 9], 0.5), 5, "ties in length: closest achievable fraction");
         let data = test_dataset(200, 2);
         let b: Vec<usize> = (0..200).step_by(2).collect();
-        let wl = label_for_test(&spec(json!({"rule": "longer_than", "target_accuracy": 0.75})), &data, &b, 0).unwrap();
+        let wl = label_for_test(&spec(json!({"rule": "longer_than", "target_accuracy": 0.75, "tolerance": 0.05})), &data, &b, 0).unwrap();
         let correct = b.iter().zip(&wl.b).filter(|(&i, p)| argmax(p) == data.train[i].label).count();
         let acc = correct as f64 / b.len() as f64;
         assert!((acc - 0.75).abs() <= 0.05, "accuracy on B {acc}");
     }
 
     #[test]
+    fn unreachable_target_names_the_reachable_accuracies() {
+        // Lengths 5, 5, 5, 9: flipping reaches accuracy 1, 0.75 (the 9) or 0 (all), never 0.5.
+        assert_eq!(nearest_reachable(&[5, 5, 5, 9], 0.5), (0.0, 0.75));
+        let data = w2s_core::Dataset {
+            n_classes: 2,
+            class_names: vec!["a".into(), "b".into()],
+            train: ["xxxxx", "yyyyy", "zzzzz", "wwwwwwwww"].iter().map(|t| w2s_core::Example::new(*t, 0)).collect(),
+            test: vec![],
+        };
+        let err = label_for_test(&spec(json!({"rule": "longer_than", "target_accuracy": 0.5})), &data, &[0, 1, 2, 3], 0)
+            .unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains("cannot be reached") && msg.contains("0.0000 and 0.7500"), "{msg}");
+    }
+
+    #[test]
     fn deterministic_and_independent_of_order() {
         let data = test_dataset(40, 2);
-        let s = spec(json!({"rule": "longer_than", "target_accuracy": 0.6}));
+        let s = spec(json!({"rule": "longer_than", "target_accuracy": 0.6, "tolerance": 0.2}));
         let b: Vec<usize> = (0..40).filter(|i| i % 3 != 0).collect();
         let once = label_for_test(&s, &data, &b, 1).unwrap();
         assert_eq!(once, label_for_test(&s, &data, &b, 2).unwrap(), "no randomness: seed-free");
