@@ -45,11 +45,28 @@ pub struct Record {
     pub label: RawLabel,
 }
 
-/// Which fields (JSON keys or CSV columns) hold the text and the label.
+/// Which fields (JSON keys or CSV columns) hold the text and the label, and what to do with a
+/// malformed line: fail naming it (default), or skip it, warn, and count it.
 #[derive(Debug, Clone, Copy)]
 pub struct Fields<'a> {
     pub text: &'a str,
     pub label: &'a str,
+    pub skip_bad_lines: bool,
+}
+
+/// Keep `record`, or (when skipping) log the error of a malformed line and count it.
+fn keep_or_skip(record: anyhow::Result<Record>, fields: Fields<'_>, skipped: &mut usize, out: &mut Vec<Record>) -> anyhow::Result<()> {
+    match record {
+        Ok(r) => out.push(r),
+        Err(e) if fields.skip_bad_lines => {
+            *skipped += 1;
+            if *skipped <= 5 {
+                tracing::warn!("skipped: {e:#}");
+            }
+        }
+        Err(e) => return Err(e),
+    }
+    Ok(())
 }
 
 /// Read a file.
@@ -63,23 +80,34 @@ pub fn parse(text: &str, origin: &str, format: Format, fields: Fields<'_>) -> an
     if text.trim().is_empty() {
         bail!("{origin}: the file is empty; expected labelled examples");
     }
+    let mut skipped = 0;
     let records = match format {
-        Format::Jsonl => parse_jsonl(text, origin, fields)?,
-        Format::Csv => parse_csv(text, origin, fields)?,
+        Format::Jsonl => parse_jsonl(text, origin, fields, &mut skipped)?,
+        Format::Csv => parse_csv(text, origin, fields, &mut skipped)?,
     };
+    if skipped > 0 {
+        tracing::warn!("{origin}: skipped {skipped} malformed line(s), kept {}", records.len());
+    }
     if records.is_empty() {
         bail!("{origin}: the file has no examples, only a header");
     }
     Ok(records)
 }
 
-fn parse_jsonl(text: &str, origin: &str, fields: Fields<'_>) -> anyhow::Result<Vec<Record>> {
+fn parse_jsonl(text: &str, origin: &str, fields: Fields<'_>, skipped: &mut usize) -> anyhow::Result<Vec<Record>> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let at = format!("{origin} line {}", i + 1);
         if line.trim().is_empty() {
             continue;
         }
+        keep_or_skip(jsonl_record(line, i + 1, origin, fields), fields, skipped, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn jsonl_record(line: &str, number: usize, origin: &str, fields: Fields<'_>) -> anyhow::Result<Record> {
+    let at = format!("{origin} line {number}");
+    {
         let expected = format!("a JSON object such as {{\"{}\": \"some text\", \"{}\": 0}}", fields.text, fields.label);
         let value: Value = serde_json::from_str(line).with_context(|| format!("{at}: expected {expected}"))?;
         let Value::Object(obj) = value else { bail!("{at}: expected {expected}, found {line}") };
@@ -97,12 +125,11 @@ fn parse_jsonl(text: &str, origin: &str, fields: Fields<'_>) -> anyhow::Result<V
             },
             other => return Err(bad_label(&at, fields, &other.to_string())),
         };
-        out.push(Record { line: i + 1, text, label });
+        Ok(Record { line: number, text, label })
     }
-    Ok(out)
 }
 
-fn parse_csv(text: &str, origin: &str, fields: Fields<'_>) -> anyhow::Result<Vec<Record>> {
+fn parse_csv(text: &str, origin: &str, fields: Fields<'_>, skipped: &mut usize) -> anyhow::Result<Vec<Record>> {
     let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
     let header = reader.headers().with_context(|| format!("{origin} line 1: expected a header row"))?.clone();
     let column = |field: &str| {
@@ -114,6 +141,20 @@ fn parse_csv(text: &str, origin: &str, fields: Fields<'_>) -> anyhow::Result<Vec
     let (text_col, label_col) = (column(fields.text)?, column(fields.label)?);
     let mut out = Vec::new();
     for row in reader.records() {
+        let record = csv_record(row, origin, fields, text_col, label_col);
+        keep_or_skip(record, fields, skipped, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn csv_record(
+    row: Result<csv::StringRecord, csv::Error>,
+    origin: &str,
+    fields: Fields<'_>,
+    text_col: usize,
+    label_col: usize,
+) -> anyhow::Result<Record> {
+    {
         let row = row.map_err(|e| match (e.position(), e.kind()) {
             (Some(pos), csv::ErrorKind::UnequalLengths { expected_len, len, .. }) => anyhow::anyhow!(
                 "{origin} line {}: expected {expected_len} fields, as in the header, found {len}",
@@ -132,9 +173,8 @@ fn parse_csv(text: &str, origin: &str, fields: Fields<'_>) -> anyhow::Result<Vec
         } else {
             name_label(cell, &at, fields)?
         };
-        out.push(Record { line, text: row.get(text_col).unwrap_or_default().to_string(), label });
+        Ok(Record { line, text: row.get(text_col).unwrap_or_default().to_string(), label })
     }
-    Ok(out)
 }
 
 fn name_label(name: &str, at: &str, fields: Fields<'_>) -> anyhow::Result<RawLabel> {
@@ -155,7 +195,21 @@ fn bad_label(at: &str, fields: Fields<'_>, found: &str) -> anyhow::Error {
 mod tests {
     use super::*;
 
-    const F: Fields<'static> = Fields { text: "txt", label: "hard_label" };
+    const F: Fields<'static> = Fields { text: "txt", label: "hard_label", skip_bad_lines: false };
+
+    #[test]
+    fn skipping_keeps_the_good_lines_and_still_fails_without_it() {
+        let text = "{\"txt\": \"a\", \"hard_label\": 0}\nnot json\n{\"txt\": \"b\"}\n{\"txt\": \"c\", \"hard_label\": 1}\n";
+        let skip = Fields { skip_bad_lines: true, ..F };
+        let kept = parse(text, "d.jsonl", Format::Jsonl, skip).unwrap();
+        assert_eq!(kept.iter().map(|r| (r.line, r.text.as_str())).collect::<Vec<_>>(), [(1, "a"), (4, "c")]);
+        let err = parse(text, "d.jsonl", Format::Jsonl, F).unwrap_err().to_string();
+        assert!(err.contains("d.jsonl line 2"), "{err}");
+        let csv_text = "txt,hard_label\na,0\nb,0,extra\nc,1\n";
+        let kept = parse(csv_text, "d.csv", Format::Csv, skip).unwrap();
+        assert_eq!(kept.len(), 2);
+        assert!(parse(csv_text, "d.csv", Format::Csv, F).unwrap_err().to_string().contains("d.csv line 3"));
+    }
 
     fn err(text: &str, format: Format) -> String {
         format!("{:#}", parse(text, "data.x", format, F).unwrap_err())

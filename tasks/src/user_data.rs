@@ -30,6 +30,8 @@ pub struct UserDataParams {
     pub label_field: String,
     /// Seed of the train/test split (fixed across run seeds).
     pub data_seed: u64,
+    /// Skip malformed lines (each logged, then counted) instead of failing on the first one.
+    pub skip_bad_lines: bool,
 }
 
 impl Default for UserDataParams {
@@ -42,6 +44,7 @@ impl Default for UserDataParams {
             text_field: "txt".into(),
             label_field: "hard_label".into(),
             data_seed: 0,
+            skip_bad_lines: false,
         }
     }
 }
@@ -167,7 +170,7 @@ impl UserData {
     fn read(&self, path: &Path) -> anyhow::Result<Vec<Record>> {
         let p = &self.params;
         let format = p.format.or_else(|| Format::from_path(path)).unwrap_or(Format::Jsonl);
-        records::read(path, format, Fields { text: &p.text_field, label: &p.label_field })
+        records::read(path, format, Fields { text: &p.text_field, label: &p.label_field, skip_bad_lines: p.skip_bad_lines })
     }
 
     /// Map records to classes and split off the test set; `*_origin` name the files in errors.
