@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod new_plugin;
+pub mod prepare;
 pub mod presets;
 
 /// The registry of every built-in component (tasks, backbones, labelers, objectives, presets).

@@ -61,6 +61,11 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Load tasks with their default parameters: size, class balance, an example, time taken.
+    Tasks {
+        /// Task names (default: every registered task).
+        names: Vec<String>,
+    },
     /// Write a new plugin crate skeleton that builds and loads as it is.
     NewPlugin {
         /// Crate name (letters, digits, `-`, `_`).
@@ -177,6 +182,23 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
                 }
                 return Ok(1);
             }
+        }
+        Command::Tasks { names } => {
+            let started = std::time::Instant::now();
+            for p in w2s::prepare::run(&registry, &env, &names) {
+                match &p.skipped {
+                    Some(why) => println!("{:<18} skipped: {}", p.task, why.lines().next().unwrap_or_default()),
+                    None => {
+                        let balance: Vec<String> = p.balance.iter().map(|b| format!("{:.1}%", 100.0 * b)).collect();
+                        let mut example = p.example.clone();
+                        if example.chars().count() > 90 {
+                            example = example.chars().take(90).collect::<String>() + "...";
+                        }
+                        println!("{:<18} {:>6.2}s  train {:>5}  test {:>5}  balance [{}]  {}", p.task, p.seconds, p.train, p.test, balance.join(", "), example);
+                    }
+                }
+            }
+            println!("prepared in {:.2}s", started.elapsed().as_secs_f64());
         }
         Command::NewPlugin { name, dir } => {
             let path = w2s::new_plugin::write(&name, &dir)?;

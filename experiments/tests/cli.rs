@@ -78,3 +78,12 @@ strong_train = { epochs = 1, lr = 1e-2, eval_every = 0 }
     assert_eq!(code, 0);
     assert!(stdout.contains("1 runs (1 reused)"), "{stdout}");
 }
+
+#[test]
+fn tasks_prints_size_balance_and_an_example() {
+    let (code, stdout, stderr) = w2s(&["-q", "tasks", "sentiment", "wordnet-isa", "user_data"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("sentiment") && stdout.contains("train  4000") && stdout.contains("balance [50.0%, 50.0%]"), "{stdout}");
+    assert!(stdout.contains("\"Is a"), "a WordNet question is shown: {stdout}");
+    assert!(stdout.contains("user_data          skipped") && stdout.contains("parameter `train`"), "{stdout}");
+}
