@@ -189,8 +189,9 @@ fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow::Result<Su
         write_weak_labels(&wdir.join("weak_labels.csv"), &data, &b, &wl)?;
         s.fresh.insert(wdir.clone());
     }
-    let (weak_b, keep) = results::read_labels(&wdir.join("weak_labels.csv"), "b")?;
-    let (weak_test, _) = results::read_labels(&wdir.join("weak_labels.csv"), "test")?;
+    let mut weak = results::read_label_splits(&wdir.join("weak_labels.csv"))?;
+    let (weak_b, keep) = weak.remove("b").unwrap_or_default();
+    let (weak_test, _) = weak.remove("test").unwrap_or_default();
     let mut curves: Vec<CurveRow> = results::read_csv(&wdir.join("curves.csv"))?;
 
     // 2. Strong ceiling on ground truth.

@@ -1,7 +1,7 @@
 //! Results on disk: atomic writes (temporary file + rename, so an interrupted or failed run never
 //! leaves a half-written file or overwrites a finished one), the summary row, and label files.
 
-use std::path::Path;
+use std::{collections::BTreeMap, path::Path};
 
 use anyhow::Context;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -108,22 +108,26 @@ pub fn write_labels(path: &Path, sections: &[LabelSection<'_>]) -> anyhow::Resul
 
 /// Read soft labels of one split back: (probabilities, keep flags), in file order.
 pub fn read_labels(path: &Path, split: &str) -> anyhow::Result<(Vec<Vec<f32>>, Vec<bool>)> {
+    Ok(read_label_splits(path)?.remove(split).unwrap_or_default())
+}
+
+/// Read every split of a label file in one pass: split name → (probabilities, keep flags).
+pub fn read_label_splits(path: &Path) -> anyhow::Result<BTreeMap<String, (Vec<Vec<f32>>, Vec<bool>)>> {
     let mut r = csv::Reader::from_path(path).with_context(|| format!("opening {}", path.display()))?;
     let header = r.headers()?.clone();
     let k = header.iter().filter(|h| h.starts_with('p')).count();
-    let (mut probs, mut keep) = (Vec::new(), Vec::new());
+    let mut splits: BTreeMap<String, (Vec<Vec<f32>>, Vec<bool>)> = BTreeMap::new();
     for (line, rec) in r.records().enumerate() {
         let rec = rec.with_context(|| format!("reading {}", path.display()))?;
-        if &rec[0] != split {
-            continue;
-        }
         let parse = |i: usize| -> anyhow::Result<f32> {
             rec[i].parse().with_context(|| format!("{} line {}: column {} is not a number", path.display(), line + 2, i + 1))
         };
-        probs.push((3..3 + k).map(parse).collect::<anyhow::Result<Vec<f32>>>()?);
-        keep.push(&rec[3 + k] == "true");
+        let probs = (3..3 + k).map(parse).collect::<anyhow::Result<Vec<f32>>>()?;
+        let entry = splits.entry(rec[0].to_string()).or_default();
+        entry.0.push(probs);
+        entry.1.push(&rec[3 + k] == "true");
     }
-    Ok((probs, keep))
+    Ok(splits)
 }
 
 #[cfg(test)]

@@ -1,17 +1,10 @@
 //! `xent`: cross-entropy of the student's distribution against the weak soft labels.
 
-use tch::Tensor;
-use w2s_core::{objective::soft_cross_entropy, params::NoParams, Objective, StepInfo};
+use w2s_core::params::NoParams;
 
-/// Cross-entropy against soft targets.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Xent;
-
-impl Objective for Xent {
-    fn loss(&mut self, logits: &Tensor, targets: &Tensor, _at: StepInfo) -> anyhow::Result<Tensor> {
-        soft_cross_entropy(logits, targets)
-    }
-}
+/// Cross-entropy against soft targets: the core's [`w2s_core::objective::SoftXent`], which the
+/// protocol also uses for ground-truth training, registered under the name `xent`.
+pub use w2s_core::objective::SoftXent as Xent;
 
 w2s_core::register!(Objective {
     name: "xent",
@@ -23,6 +16,8 @@ w2s_core::register!(Objective {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tch::Tensor;
+    use w2s_core::{Objective, StepInfo};
 
     #[test]
     fn known_answer() {
