@@ -136,3 +136,11 @@ if [[ ! -f "$V/.complete" ]]; then
   touch "$V/.complete"
 fi
 say "sentiment data ready: $V"
+
+# Further assets, one file a group (GPT-2 vocabulary, chess engine and puzzles, ...). Each part is
+# sourced here, so it can use say, fetch, unzip_into, $CACHE and $DL, and must be idempotent.
+for part in "$REPO"/scripts/bootstrap.d/*.sh; do
+  [[ -f "$part" ]] || continue
+  # shellcheck source=/dev/null
+  source "$part"
+done
