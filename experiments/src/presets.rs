@@ -61,8 +61,8 @@ pub fn synthetic_vs_model() -> Preset {
 /// from-scratch reward model supervising a MiniLM reward model (linear probe).
 pub fn reward_pairs() -> Preset {
     preset(json!({
-        "description": "reward modelling on sentence pairs: bow reward model supervises MiniLM (probe); bradley_terry vs logconf, 3 seeds",
-        "task": {"kind": "sentiment-pairs", "source": "movies", "min_gap": 1.0, "n_train": 2000, "n_test": 500},
+        "description": "reward modelling on sentence pairs with the raters' soft preferences as gold: bow reward model supervises MiniLM (probe); bradley_terry vs logconf, 3 seeds",
+        "task": {"kind": "sentiment-pairs", "source": "movies", "min_gap": 1.0, "n_train": 2000, "n_test": 500, "soft_labels": true},
         "weak": {"kind": "bow", "size": "small"},
         "strong": {"kind": "minilm", "mode": "probe"},
         "labeler": "model",

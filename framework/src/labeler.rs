@@ -37,7 +37,7 @@ impl LabelerCtx<'_> {
     pub fn train_weak_model(&mut self) -> anyhow::Result<(Vec<Vec<f32>>, Vec<Vec<f32>>)> {
         let train_set: Vec<&crate::Example> = self.a.iter().map(|&i| &self.data.train[i]).collect();
         let b_set: Vec<&crate::Example> = self.b.iter().map(|&i| &self.data.train[i]).collect();
-        let targets = train::one_hot(train_set.iter().map(|e| e.label), self.data.n_classes);
+        let targets = train::gold_targets(&train_set, self.data.n_classes);
         let mut xent = crate::objective::SoftXent;
         let out = train::train_and_predict(
             self.env,

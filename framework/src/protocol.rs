@@ -199,7 +199,7 @@ fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow::Result<Su
     if !s.stage_done(&cdir, "test_probs.csv") {
         let half = if rc.ceiling_on == Half::A { &a } else { &b };
         let train_set = refs(&data.train, half);
-        let targets = train::one_hot(train_set.iter().map(|e| e.label), k);
+        let targets = train::gold_targets(&train_set, k);
         let out = train::train_and_predict(
             env,
             &train::Job {

@@ -7,21 +7,43 @@ use crate::Env;
 /// A *pairwise* example (reward modelling) has a second text in `pair`: its classes are
 /// "the first text is better" (0) and "the second is better" (1), and models score each text
 /// with one reward; the two rewards are the logits (Bradley–Terry).
+///
+/// `soft`, when present, is the gold *distribution* over the classes (e.g. the share of human
+/// raters preferring each text of a pair); gold-label training (ceilings, weak models on half A,
+/// `ground_truth`) then targets it instead of the one-hot `label`, which stays the hard answer
+/// that accuracies are measured against.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Example {
     pub text: String,
     pub label: usize,
     pub pair: Option<String>,
+    pub soft: Option<Vec<f32>>,
 }
 
 impl Example {
     /// A single-text example.
     pub fn new(text: impl Into<String>, label: usize) -> Self {
-        Example { text: text.into(), label, pair: None }
+        Example { text: text.into(), label, pair: None, soft: None }
     }
     /// A pairwise example: `label` 0 when `first` is better, 1 when `second` is.
     pub fn pair(first: impl Into<String>, second: impl Into<String>, label: usize) -> Self {
-        Example { text: first.into(), label, pair: Some(second.into()) }
+        Example { text: first.into(), label, pair: Some(second.into()), soft: None }
+    }
+    /// The same example with a gold distribution over its classes.
+    pub fn with_soft(mut self, soft: Vec<f32>) -> Self {
+        self.soft = Some(soft);
+        self
+    }
+    /// The gold training target over `n_classes`: the soft distribution if any, else one-hot.
+    pub fn gold(&self, n_classes: usize) -> Vec<f32> {
+        match &self.soft {
+            Some(s) if s.len() == n_classes => s.clone(),
+            _ => {
+                let mut v = vec![0.0; n_classes];
+                v[self.label] = 1.0;
+                v
+            }
+        }
     }
 }
 

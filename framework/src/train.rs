@@ -58,6 +58,12 @@ impl TrainConfig {
     }
 }
 
+/// Gold training targets of examples: their soft distributions where the task gives them, else
+/// one-hot rows of their labels.
+pub fn gold_targets(examples: &[&Example], n_classes: usize) -> Vec<Vec<f32>> {
+    examples.iter().map(|e| e.gold(n_classes)).collect()
+}
+
 /// One-hot rows for labels.
 pub fn one_hot(labels: impl Iterator<Item = usize>, n_classes: usize) -> Vec<Vec<f32>> {
     labels

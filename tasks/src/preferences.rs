@@ -2,7 +2,10 @@
 //! (models score each text with one reward; Bradley–Terry). Order within a pair is a seeded coin
 //! flip, so the classes are balanced.
 //! - `sentiment-pairs`: which of two human-rated sentences did the raters find more positive?
-//!   Pairs whose mean ratings differ by at least `min_gap` (on the −4..4 scale).
+//!   Pairs whose mean ratings differ by at least `min_gap` (on the −4..4 scale). With
+//!   `soft_labels`, each pair also carries the raters' soft preference: the probability that a
+//!   random rating of one sentence is above a random rating of the other (ties count one half),
+//!   from the per-rater ratings file; gold-label training then targets it.
 //! - `preference_pairs`: the user's HH-style JSONL, one `{"prompt"?, "chosen", "rejected"}` per line.
 
 use std::path::Path;
@@ -50,11 +53,13 @@ pub struct SentimentPairsParams {
     pub n_train: usize,
     pub n_test: usize,
     pub data_seed: u64,
+    /// Attach the raters' soft preferences (from every rater's rating) as gold distributions.
+    pub soft_labels: bool,
 }
 
 impl Default for SentimentPairsParams {
     fn default() -> Self {
-        SentimentPairsParams { source: "movies".into(), min_gap: 1.0, n_train: 2000, n_test: 500, data_seed: 0 }
+        SentimentPairsParams { source: "movies".into(), min_gap: 1.0, n_train: 2000, n_test: 500, data_seed: 0, soft_labels: false }
     }
 }
 
@@ -70,7 +75,8 @@ pub struct SentimentPairs(pub SentimentPairsParams);
 
 impl SentimentPairs {
     /// Pair sentences at random (each used at most once per pair draw) and keep pairs with a gap.
-    pub fn build(&self, all: Vec<rated::Rated>) -> anyhow::Result<Dataset> {
+    /// With `ratings`, each pair carries the raters' soft preference between its two texts.
+    pub fn build(&self, all: Vec<rated::Rated>, ratings: Option<&rated::Ratings>) -> anyhow::Result<Dataset> {
         let p = &self.0;
         let order = rng::permutation(all.len(), p.data_seed, "sentiment-pairs");
         let mut examples = Vec::new();
@@ -78,7 +84,16 @@ impl SentimentPairs {
             let (a, b) = (&all[two[0]], &all[two[1]]);
             if (a.mean - b.mean).abs() >= p.min_gap {
                 let (better, worse) = if a.mean > b.mean { (a, b) } else { (b, a) };
-                examples.push(ordered(better.text.clone(), worse.text.clone(), p.data_seed, item));
+                let mut e = ordered(better.text.clone(), worse.text.clone(), p.data_seed, item);
+                if let Some(r) = ratings {
+                    let of = |s: &rated::Rated| {
+                        r.get(&s.id).ok_or_else(|| anyhow::anyhow!("sentiment-pairs: sentence {} has no per-rater ratings", s.id))
+                    };
+                    let (first, second) = if e.label == 0 { (better, worse) } else { (worse, better) };
+                    let p_first = rated::preference(of(first)?, of(second)?);
+                    e = e.with_soft(vec![p_first, 1.0 - p_first]);
+                }
+                examples.push(e);
             }
         }
         dataset(examples, p.n_test, p.n_train, "sentiment-pairs")
@@ -91,7 +106,8 @@ impl Task for SentimentPairs {
             source: self.0.source.clone(),
             ..Default::default()
         })?;
-        self.build(sentiment.read_verified(env)?)
+        let ratings = if self.0.soft_labels { Some(sentiment.read_ratings_verified(env)?) } else { None };
+        self.build(sentiment.read_verified(env)?, ratings.as_ref())
     }
 }
 
@@ -181,7 +197,7 @@ mod tests {
             .map(|i| rated::Rated { id: i.to_string(), mean: (i % 9) as f64 - 4.0, text: format!("s{i}") })
             .collect();
         let t = SentimentPairs(SentimentPairsParams { n_train: 60, n_test: 20, min_gap: 2.0, ..Default::default() });
-        let d = t.build(all.clone()).unwrap();
+        let d = t.build(all.clone(), None).unwrap();
         assert_eq!((d.train.len(), d.test.len()), (60, 20));
         let mean = |s: &str| all.iter().find(|r| r.text == s).unwrap().mean;
         for e in d.train.iter().chain(&d.test) {
@@ -191,6 +207,41 @@ mod tests {
         }
         let ones = d.train.iter().filter(|e| e.label == 1).count();
         assert!((20..=40).contains(&ones), "seeded order balances the classes: {ones}");
+    }
+
+    #[test]
+    fn soft_labels_are_rater_preferences_of_the_first_text() {
+        let all: Vec<rated::Rated> =
+            (0..40).map(|i| rated::Rated { id: i.to_string(), mean: (i % 5) as f64 - 2.0, text: format!("s{i}") }).collect();
+        // Sentence i's raters all gave (i % 5) - 2, except one rater who gave 4.
+        let ratings: rated::Ratings =
+            all.iter().map(|r| (r.id.clone(), vec![r.mean as f32, r.mean as f32, 4.0])).collect();
+        let t = SentimentPairs(SentimentPairsParams { n_train: 8, n_test: 4, min_gap: 1.0, soft_labels: true, ..Default::default() });
+        let d = t.build(all.clone(), Some(&ratings)).unwrap();
+        for e in d.train.iter().chain(&d.test) {
+            let soft = e.soft.as_ref().expect("soft labels attached");
+            assert!((soft[0] + soft[1] - 1.0).abs() < 1e-6);
+            let id = |s: &str| s.trim_start_matches('s').to_string();
+            let expect = rated::preference(&ratings[&id(&e.text)], &ratings[&id(e.pair.as_deref().unwrap())]);
+            assert_eq!(soft[0], expect);
+            assert!(soft[e.label] > 0.5, "the better text is preferred by the raters: {soft:?} label {}", e.label);
+            assert_eq!(e.gold(2), *soft, "gold training targets are the soft preferences");
+        }
+        let mut missing = ratings.clone();
+        missing.clear();
+        let err = t.build(all, Some(&missing)).unwrap_err().to_string();
+        assert!(err.contains("no per-rater ratings"), "{err}");
+    }
+
+    #[test]
+    fn real_movie_pairs_get_soft_preferences() {
+        let t = SentimentPairs(SentimentPairsParams { n_train: 200, n_test: 100, soft_labels: true, ..Default::default() });
+        let d = t.load(&Env::from_env()).unwrap();
+        let softs: Vec<f32> = d.train.iter().map(|e| e.soft.as_ref().unwrap()[e.label]).collect();
+        let mean = softs.iter().sum::<f32>() / softs.len() as f32;
+        // Pairs at least one mean-rating point apart: raters mostly, not always, agree.
+        assert!(mean > 0.7 && mean < 0.99, "mean rater preference for the better text {mean}");
+        assert!(softs.iter().any(|&p| p < 0.95), "some pairs are contested");
     }
 
     #[test]

@@ -19,6 +19,14 @@ const SETS: [(&str, &str, u64, &str); 4] = [
     ("tweets", "tweets", 389_886, "dfbe7102e2f92579ed8b19df9a3822491880697c67adf712fb66e520cc05102f"),
 ];
 
+/// The size and sha256 of each set's per-rater ratings file (`<stem>_anonDataRatings.txt`).
+const RATINGS: [(&str, u64, &str); 4] = [
+    ("movies", 954_033, "658a086bc7239b98b750baa232cab80e6447789020f96a6c847cc1248d7c82f4"),
+    ("amazon", 322_811, "d7d909adab91e0b4d5084251fc825f15baff66277c52eaa705b40fc464fa274b"),
+    ("nyt", 450_054, "803c87c5bb529334bb5ed5fca244aa935e5f342bc0a930d91a0f22e978ee39f2"),
+    ("tweets", 616_147, "390d6f8f1b5c7e6f9f94ad7fea1e461ed718312d1856ae71c5812ab8ae943fa6"),
+];
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SentimentParams {
@@ -93,6 +101,15 @@ impl Sentiment {
         let path = env.asset_dir("vader")?.join(format!("{stem}_GroundTruth.txt"));
         verify_file(&path, Expected { size: *size, sha256: Some(sha) })?;
         rated::read(&path)
+    }
+
+    /// Every rater's rating of each sentence of the chosen source, from the verified asset file.
+    pub fn read_ratings_verified(&self, env: &Env) -> anyhow::Result<rated::Ratings> {
+        let (_, stem, ..) = SETS.iter().find(|s| s.0 == self.params.source).expect("validated source");
+        let (_, size, sha) = RATINGS.iter().find(|s| s.0 == self.params.source).expect("validated source");
+        let path = env.asset_dir("vader")?.join(format!("{stem}_anonDataRatings.txt"));
+        verify_file(&path, Expected { size: *size, sha256: Some(sha) })?;
+        rated::read_ratings(&path)
     }
 }
 

@@ -1,8 +1,7 @@
-//! `ground_truth`: the true labels (a sanity check: the student should match the ceiling).
+//! `ground_truth`: the true labels (a sanity check: the student should match the ceiling); the
+//! task's soft gold distributions where it has them (e.g. rater shares on `sentiment-pairs`).
 
 use w2s_core::{params::NoParams, LabelerCtx, WeakLabeler, WeakLabels};
-
-use super::soft_one_hot;
 
 pub struct GroundTruth;
 
@@ -10,8 +9,8 @@ impl WeakLabeler for GroundTruth {
     fn label(&self, ctx: &mut LabelerCtx<'_>) -> anyhow::Result<WeakLabels> {
         let k = ctx.data.n_classes;
         Ok(WeakLabels {
-            b: ctx.b.iter().map(|&i| soft_one_hot(ctx.data.train[i].label, k, 1.0)).collect(),
-            test: ctx.data.test.iter().map(|e| soft_one_hot(e.label, k, 1.0)).collect(),
+            b: ctx.b.iter().map(|&i| ctx.data.train[i].gold(k)).collect(),
+            test: ctx.data.test.iter().map(|e| e.gold(k)).collect(),
             keep: vec![true; ctx.b.len()],
         })
     }
