@@ -11,6 +11,7 @@
 
 pub mod backbone;
 pub mod curves;
+pub mod device;
 pub mod env;
 pub mod labeler;
 pub mod metrics;
