@@ -1,6 +1,10 @@
 //! Frozen-trunk features for linear probes: computed once (no gradient, batches of similar
 //! length) and cached on disk, keyed by the trunk, its settings and the texts; and the
 //! `Model::encode` / pooled input of a trunk + head classifier built on them.
+//!
+//! A cache file `<key>.pt` is written atomically with a sidecar `<key>.pt.sha256` of its bytes.
+//! On reading, a missing or mismatched checksum, an unreadable file, or a tensor of the wrong
+//! shape (rows ≠ texts, columns ≠ the trunk's width) is logged as stale and rebuilt, never used.
 
 use anyhow::Context;
 use sha2::{Digest, Sha256};
@@ -30,7 +34,7 @@ pub fn features(p: &impl Pooler, texts: &[&str], env: &Env) -> anyhow::Result<Te
 /// `Model::encode`: tokens for a training trunk, (cached) features for a frozen one.
 pub fn encode(p: &impl Pooler, texts: &[&str], env: &Env) -> anyhow::Result<Inputs> {
     let Some(settings) = p.probe_settings() else { return Ok(Inputs::Tokens(p.tokenize(texts)?)) };
-    Ok(Inputs::Features(cached(p.cache_key(), &settings, texts, env, || features(p, texts, env))?))
+    Ok(Inputs::Features(cached(p.cache_key(), &settings, texts, p.dim(), env, || features(p, texts, env))?))
 }
 
 /// The pooled vectors `[rows, dim]` on `device` of rows of `inputs` from [`encode`].
@@ -58,12 +62,13 @@ pub fn batched(tokens: &[Vec<i64>], dim: i64, env: &Env, pooled: impl Fn(&[usize
     out
 }
 
-/// The features of `texts`: read from the cache file of (`key`, `settings`, texts), or computed
-/// by `compute` and written there. No `key`: computed, not cached.
+/// The features `[texts, dim]` of `texts`: read from the cache file of (`key`, `settings`, texts)
+/// if it is intact, or computed by `compute` and written there. No `key`: computed, not cached.
 pub fn cached(
     key: Option<&str>,
     settings: &str,
     texts: &[&str],
+    dim: i64,
     env: &Env,
     compute: impl FnOnce() -> anyhow::Result<Tensor>,
 ) -> anyhow::Result<Tensor> {
@@ -77,18 +82,43 @@ pub fn cached(
     let name: String = h.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect();
     let path = env.derived_dir("features")?.join(format!("{name}.pt"));
     if path.exists() {
-        if let Ok(t) = Tensor::load(&path) {
-            if t.size()[0] == texts.len() as i64 {
-                return Ok(t);
-            }
+        match read_checked(&path, [texts.len() as i64, dim]) {
+            Ok(t) => return Ok(t),
+            Err(why) => tracing::warn!("feature cache {} is stale ({why:#}); recomputing", path.display()),
         }
-        tracing::warn!("feature cache {} is unreadable; recomputing", path.display());
     }
     let feats = compute()?;
+    anyhow::ensure!(
+        feats.size() == [texts.len() as i64, dim],
+        "features have shape {:?}, expected [{}, {dim}]",
+        feats.size(),
+        texts.len()
+    );
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     feats.save(&tmp).with_context(|| format!("writing feature cache {}", tmp.display()))?;
+    let sum = sha256_file(&tmp)?;
+    std::fs::write(checksum_path(&path), sum).with_context(|| format!("writing the checksum of {}", path.display()))?;
     std::fs::rename(&tmp, &path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
     Ok(feats)
+}
+
+fn checksum_path(path: &std::path::Path) -> std::path::PathBuf {
+    path.with_extension("pt.sha256")
+}
+
+fn sha256_file(path: &std::path::Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// A cache file, if its checksum matches and it holds a tensor of `shape`.
+fn read_checked(path: &std::path::Path, shape: [i64; 2]) -> anyhow::Result<Tensor> {
+    let want = std::fs::read_to_string(checksum_path(path)).context("no checksum file")?;
+    let got = sha256_file(path)?;
+    anyhow::ensure!(want.trim() == got, "checksum {got} does not match the recorded {}", want.trim());
+    let t = Tensor::load(path).context("unreadable tensor")?;
+    anyhow::ensure!(t.size() == shape, "shape {:?}, expected {shape:?}", t.size());
+    Ok(t)
 }
 
 /// `impl Model` for a [`Pooler`] type with fields `trainable` (the store that trains) and
@@ -115,4 +145,49 @@ pub(crate) use pooled_head_model;
 
 fn row_index(rows: &[usize]) -> Tensor {
     Tensor::from_slice(&rows.iter().map(|&r| r as i64).collect::<Vec<_>>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[test]
+    fn stale_truncated_or_misshapen_cache_files_are_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env { cache_dir: dir.path().to_path_buf(), show_progress: false, ..Env::from_env() };
+        let texts = ["a", "b", "c"];
+        let calls = Cell::new(0);
+        let compute = |v: f64| {
+            calls.set(calls.get() + 1);
+            Ok(Tensor::full([3, 4], v, (Kind::Float, Device::Cpu)))
+        };
+        let first = cached(Some("k"), "s", &texts, 4, &env, || compute(1.0)).unwrap();
+        let again = cached(Some("k"), "s", &texts, 4, &env, || compute(2.0)).unwrap();
+        assert_eq!((calls.get(), first.double_value(&[0, 0]), again.double_value(&[0, 0])), (1, 1.0, 1.0), "reused");
+        let file = std::fs::read_dir(env.derived_dir("features").unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|e| e == "pt"))
+            .unwrap();
+        // Truncated (e.g. a crash while copying): detected by the checksum, rebuilt.
+        let bytes = std::fs::read(&file).unwrap();
+        std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+        let rebuilt = cached(Some("k"), "s", &texts, 4, &env, || compute(3.0)).unwrap();
+        assert_eq!((calls.get(), rebuilt.double_value(&[0, 0])), (2, 3.0));
+        // A file of the wrong width (e.g. left by another trunk version) is not used either.
+        let wide = cached(Some("k"), "s", &texts, 5, &env, || {
+            calls.set(calls.get() + 1);
+            Ok(Tensor::zeros([3, 5], (Kind::Float, Device::Cpu)))
+        })
+        .unwrap();
+        assert_eq!((calls.get(), wide.size()), (3, vec![3, 5]));
+        // A file without its checksum is stale too.
+        std::fs::remove_file(file.with_extension("pt.sha256")).unwrap();
+        let _ = cached(Some("k"), "s", &texts, 5, &env, || compute(4.0).map(|t| t.narrow(1, 0, 4).pad([0, 1], "constant", None))).unwrap();
+        assert_eq!(calls.get(), 4);
+        // Features of the wrong shape from the trunk are an error, not a cache entry.
+        let err = cached(Some("other"), "s", &texts, 7, &env, || compute(5.0)).unwrap_err().to_string();
+        assert!(err.contains("expected [3, 7]"), "{err}");
+    }
 }
