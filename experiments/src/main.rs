@@ -28,6 +28,9 @@ struct Cli {
     /// CPU threads for libtorch (default: all cores).
     #[arg(long, global = true)]
     threads: Option<i32>,
+    /// Compute device: cpu, cuda, cuda:N, or auto (CUDA when a GPU can be used, else cpu).
+    #[arg(long, global = true, default_value = "auto")]
+    device: String,
     #[command(subcommand)]
     command: Command,
 }
@@ -65,6 +68,9 @@ enum Command {
     Tasks {
         /// Task names (default: every registered task).
         names: Vec<String>,
+        /// Prepare at most this many tasks at once (default: one per core).
+        #[arg(long)]
+        workers: Option<usize>,
     },
     /// Write a new plugin crate skeleton that builds and loads as it is.
     NewPlugin {
@@ -154,6 +160,8 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
     let registry = w2s::registry_with_plugins(&cli.plugins)?;
     let mut env = Env::from_env();
     env.show_progress = !cli.quiet;
+    env.device = w2s_core::device::choose(&cli.device).context("--device")?;
+    tracing::debug!("device: {:?}", env.device);
     match cli.command {
         Command::List { json } => list(&registry, json)?,
         Command::Show { preset, set } => {
@@ -183,9 +191,12 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
                 return Ok(1);
             }
         }
-        Command::Tasks { names } => {
+        Command::Tasks { names, workers } => {
             let started = std::time::Instant::now();
-            for p in w2s::prepare::run(&registry, &env, &names) {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(workers.unwrap_or(0)).build()?;
+            let prepared = pool.install(|| w2s::prepare::run(&registry, &env, &names));
+            let busy: f64 = prepared.iter().map(|p| p.seconds).sum();
+            for p in prepared {
                 match &p.skipped {
                     Some(why) => println!("{:<18} skipped: {}", p.task, why.lines().next().unwrap_or_default()),
                     None => {
@@ -198,7 +209,8 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
                     }
                 }
             }
-            println!("prepared in {:.2}s", started.elapsed().as_secs_f64());
+            let wall = started.elapsed().as_secs_f64();
+            println!("prepared in {wall:.2}s on {} worker(s) (the tasks' own times add up to {busy:.2}s)", pool.current_num_threads());
         }
         Command::NewPlugin { name, dir } => {
             let path = w2s::new_plugin::write(&name, &dir)?;

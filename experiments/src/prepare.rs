@@ -1,8 +1,10 @@
 //! `w2s tasks`: load every registered task with its default parameters (or the ones named) and
 //! print its size, class balance, an example and the time it took: a check of the cached data
-//! and a benchmark of task preparation.
+//! and a benchmark of task preparation. Tasks are prepared in parallel (rayon, one task a core).
 
 use std::time::Instant;
+
+use rayon::prelude::*;
 
 use w2s_core::{Env, Registry, Spec};
 
@@ -23,7 +25,7 @@ pub struct Prepared {
 pub fn run(registry: &Registry, env: &Env, names: &[String]) -> Vec<Prepared> {
     let names: Vec<String> = if names.is_empty() { registry.tasks.names() } else { names.to_vec() };
     names
-        .into_iter()
+        .into_par_iter()
         .map(|name| {
             let start = Instant::now();
             let loaded = registry.tasks.build(&Spec::new(&name)).and_then(|t| t.load(env));
