@@ -14,6 +14,8 @@
 use serde::{Deserialize, Serialize};
 use w2s_core::{params::check, Example, LabelerCtx, Params, WeakLabeler, WeakLabels};
 
+use rayon::prelude::*;
+
 use super::soft_one_hot;
 
 /// Which examples `flip` gets wrong.
@@ -220,8 +222,8 @@ impl WeakLabeler for Flip {
             soft_one_hot(l, k, 1.0)
         };
         Ok(WeakLabels {
-            b: ctx.b.iter().map(|&i| label(&ctx.data.train[i])).collect(),
-            test: ctx.data.test.iter().map(label).collect(),
+            b: ctx.b.par_iter().map(|&i| label(&ctx.data.train[i])).collect(),
+            test: ctx.data.test.par_iter().map(label).collect(),
             keep: vec![true; ctx.b.len()],
         })
     }

@@ -7,6 +7,8 @@
 use serde::{Deserialize, Serialize};
 use w2s_core::{params::check, rng, LabelerCtx, Params, WeakLabeler, WeakLabels};
 
+use rayon::prelude::*;
+
 use super::soft_one_hot;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -72,13 +74,13 @@ impl WeakLabeler for Noise {
         let k = ctx.data.n_classes;
         let b = ctx
             .b
-            .iter()
+            .par_iter()
             .map(|&i| soft_one_hot(this.noisy(ctx.data.train[i].label, k, ctx.seed, "train", i), k, this.confidence))
             .collect();
         let test = ctx
             .data
             .test
-            .iter()
+            .par_iter()
             .enumerate()
             .map(|(i, e)| soft_one_hot(this.noisy(e.label, k, ctx.seed, "test", i), k, this.confidence))
             .collect();
