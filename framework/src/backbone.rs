@@ -43,6 +43,11 @@ pub trait Model {
 /// A model family: builds a fresh classifier for `n_classes` classes.
 pub trait Backbone {
     fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>>;
+    /// The pretrained causal language model behind this backbone, for prompting baselines
+    /// (`None`: not a language model).
+    fn language_model(&self, _env: &Env) -> anyhow::Result<Option<Box<dyn crate::prompting::LanguageModel>>> {
+        Ok(None)
+    }
 }
 
 /// Pad the token lists of `rows` to a `[b, max_len]` id tensor and a 0/1 mask of the same shape.

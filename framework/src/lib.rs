@@ -21,6 +21,7 @@ pub mod plugin;
 pub mod plot;
 pub mod preset;
 pub mod progress;
+pub mod prompting;
 pub mod protocol;
 pub mod registry;
 pub mod report;

@@ -20,6 +20,11 @@ impl StepInfo {
 pub trait Objective {
     /// The scalar loss for one batch.
     fn loss(&mut self, logits: &Tensor, targets: &Tensor, at: StepInfo) -> anyhow::Result<Tensor>;
+    /// For a prompting baseline (the `prompt` objective): its settings. The protocol then prompts
+    /// the strong model with labelled shots instead of training it.
+    fn prompting(&self) -> Option<crate::prompting::PromptSpec> {
+        None
+    }
 }
 
 /// Cross-entropy of the model's distribution against soft targets, averaged over the batch.

@@ -194,6 +194,12 @@ fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow::Result<Su
     let (weak_test, _) = weak.remove("test").unwrap_or_default();
     let mut curves: Vec<CurveRow> = results::read_csv(&wdir.join("curves.csv"))?;
 
+    let mut objective = registry.objectives.build(&rc.objective)?;
+    if let Some(spec) = objective.prompting() {
+        let weak_run = WeakRun { wdir: &wdir, weak_b: &weak_b, keep: &keep, weak_test: &weak_test, curves };
+        return prompted_run(s, rc, dir, &data, &b, &spec, weak_run, start);
+    }
+
     // 2. Strong ceiling on ground truth.
     let cdir = stages.join(format!("ceiling-{}", rc.ceiling_stage_id()));
     if !s.stage_done(&cdir, "test_probs.csv") {
@@ -226,7 +232,6 @@ fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow::Result<Su
     }
     let student_set: Vec<&Example> = kept.iter().map(|&i| &data.train[b[i]]).collect();
     let student_targets: Vec<Vec<f32>> = kept.iter().map(|&i| weak_b[i].clone()).collect();
-    let mut objective = registry.objectives.build(&rc.objective)?;
     let student = train::train_and_predict(
         env,
         &train::Job {
@@ -277,17 +282,110 @@ fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow::Result<Su
         seconds: start.elapsed().as_secs_f64(),
     };
 
-    // 5. Files; the summary last, so that a folder with a summary is a finished run.
-    results::write_atomic(&dir.join("config.json"), serde_json::to_string_pretty(rc)?.as_bytes())?;
-    std::fs::copy(wdir.join("weak_labels.csv"), dir.join("weak_labels.csv"))
-        .with_context(|| format!("copying weak labels into {}", dir.display()))?;
-    results::write_csv(&dir.join("curves.csv"), &curves)?;
     let pred_rows: Vec<PredictionRow> = (0..test.len())
         .map(|i| PredictionRow { index: i, label: test_labels[i], weak: weak_p[i], ceiling: ceil_p[i], student: stud_p[i] })
         .collect();
-    results::write_csv(&dir.join("predictions.csv"), &pred_rows)?;
+    write_run(dir, rc, &wdir, &curves, &pred_rows, row)
+}
+
+/// A run's files; the summary last, so that a folder with a summary is a finished run.
+fn write_run(dir: &Path, rc: &RunConfig, wdir: &Path, curves: &[CurveRow], preds: &[PredictionRow], row: SummaryRow) -> anyhow::Result<SummaryRow> {
+    results::write_atomic(&dir.join("config.json"), serde_json::to_string_pretty(rc)?.as_bytes())?;
+    std::fs::copy(wdir.join("weak_labels.csv"), dir.join("weak_labels.csv"))
+        .with_context(|| format!("copying weak labels into {}", dir.display()))?;
+    results::write_csv(&dir.join("curves.csv"), curves)?;
+    results::write_csv(&dir.join("predictions.csv"), preds)?;
     results::write_csv(&dir.join("summary.csv"), std::slice::from_ref(&row))?;
     Ok(row)
+}
+
+/// The weak stage's results, as a run reads them.
+struct WeakRun<'a> {
+    wdir: &'a Path,
+    weak_b: &'a [Vec<f32>],
+    keep: &'a [bool],
+    weak_test: &'a [Vec<f32>],
+    curves: Vec<CurveRow>,
+}
+
+/// A prompting baseline in place of training (see [`crate::prompting`]): the strong model
+/// prompted with k shots of half B carrying gold labels (the ceiling) or weak labels (the
+/// student), on the first `spec.n_test` test examples.
+#[allow(clippy::too_many_arguments)]
+fn prompted_run(
+    s: &mut Session<'_>,
+    rc: &RunConfig,
+    dir: &Path,
+    data: &Dataset,
+    b: &[usize],
+    spec: &crate::prompting::PromptSpec,
+    weak: WeakRun<'_>,
+    start: Instant,
+) -> anyhow::Result<SummaryRow> {
+    use crate::prompting;
+    let env = s.env;
+    let strong_bb = s.registry.backbones.build(&rc.strong)?;
+    let Some(lm) = strong_bb.language_model(env)? else {
+        bail!("objective `prompt` needs a language-model strong backbone; {} is not one", rc.strong.label());
+    };
+    let n_test = if spec.n_test == 0 { data.test.len() } else { spec.n_test.min(data.test.len()) };
+    let test: Vec<&Example> = data.test[..n_test].iter().collect();
+    let test_labels: Vec<usize> = test.iter().map(|e| e.label).collect();
+    let words = spec.words(&data.class_names)?;
+    let shots = prompting::choose_shots(b, spec.k, rc.seed);
+    let gold: Vec<(&str, usize)> = shots.iter().map(|&j| (data.train[b[j]].text.as_str(), data.train[b[j]].label)).collect();
+    let weak_shots: Vec<(&str, usize)> =
+        shots.iter().map(|&j| (data.train[b[j]].text.as_str(), metrics::argmax(&weak.weak_b[j]))).collect();
+    let passes = if spec.k == 0 { 1 } else { 2 };
+    let bar = crate::progress::bar(env, (passes * n_test) as u64, format!("prompting {} ({}-shot)", rc.strong.label(), spec.k));
+    let tick = |n: usize| bar.inc(n as u64);
+    let gold_probs = prompting::classify(lm.as_ref(), spec, &words, &gold, &test, &tick)?;
+    let weak_probs = if spec.k == 0 { gold_probs.clone() } else { prompting::classify(lm.as_ref(), spec, &words, &weak_shots, &test, &tick)? };
+    bar.finish_and_clear();
+
+    let (weak_p, ceil_p, stud_p) = (preds(&weak.weak_test[..n_test]), preds(&gold_probs), preds(&weak_probs));
+    let (weak_acc, weak_acc_se) = metrics::accuracy(&weak_p, &test_labels);
+    let (strong_acc, strong_acc_se) = metrics::accuracy(&ceil_p, &test_labels);
+    let (w2s_acc, w2s_acc_se) = metrics::accuracy(&stud_p, &test_labels);
+    let (pgr, why) = metrics::pgr(weak_acc, strong_acc, w2s_acc);
+    let agree = metrics::agreement(&stud_p, &weak_p, &test_labels);
+    let shot_acc = metrics::accuracy(
+        &weak_shots.iter().map(|s| s.1).collect::<Vec<_>>(),
+        &gold.iter().map(|s| s.1).collect::<Vec<_>>(),
+    )
+    .0;
+    let (a_len, b_len) = (data.train.len() - b.len(), b.len());
+    let row = SummaryRow {
+        task: rc.task.label(),
+        weak: rc.weak.label(),
+        strong: rc.strong.label(),
+        labeler: rc.labeler.label(),
+        objective: rc.objective.label(),
+        seed: rc.seed,
+        run_id: rc.id(),
+        n_a: a_len,
+        n_b: b_len,
+        n_test,
+        ceiling_on: format!("{}-shot gold prompt", spec.k),
+        weak_acc,
+        weak_acc_se,
+        strong_acc,
+        strong_acc_se,
+        w2s_acc,
+        w2s_acc_se,
+        pgr,
+        pgr_note: why.unwrap_or_default(),
+        agreement: agree.all,
+        agreement_weak_correct: agree.weak_correct,
+        agreement_weak_wrong: agree.weak_wrong,
+        label_acc: shot_acc,
+        label_coverage: weak.keep.iter().filter(|&&k| k).count() as f64 / b_len.max(1) as f64,
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    let pred_rows: Vec<PredictionRow> = (0..n_test)
+        .map(|i| PredictionRow { index: i, label: test_labels[i], weak: weak_p[i], ceiling: ceil_p[i], student: stud_p[i] })
+        .collect();
+    write_run(dir, rc, weak.wdir, &weak.curves, &pred_rows, row)
 }
 
 fn write_weak_labels(path: &Path, data: &Dataset, b: &[usize], wl: &WeakLabels) -> anyhow::Result<()> {

@@ -7,5 +7,6 @@ pub mod logconf;
 pub mod logconf_buffered;
 pub mod logconf_openai;
 pub mod product;
+pub mod prompt;
 pub mod window;
 pub mod xent;
