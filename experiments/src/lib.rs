@@ -4,6 +4,8 @@
 //! registry of every component linked into the `w2s` binary.
 
 pub mod bench;
+pub mod bench_features;
+mod chess_presets;
 pub mod new_plugin;
 pub mod prepare;
 pub mod presets;
@@ -13,6 +15,7 @@ pub fn registry() -> anyhow::Result<w2s_core::Registry> {
     // Referencing the crates keeps them (and their inventory submissions) linked.
     w2s_builtin::link();
     w2s_tasks::link();
+    w2s_chess::link();
     w2s_core::Registry::with_builtins()
 }
 

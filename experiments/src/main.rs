@@ -64,6 +64,22 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// SmolLM2 frozen-feature figures: extraction tokens/s and share of the matmul peak, cache
+    /// speed-up of a probe run, padding of length-grouped batches.
+    BenchFeatures {
+        /// Sentences of `sentiment` to encode.
+        #[arg(long, default_value_t = 1024)]
+        texts: usize,
+        /// SmolLM2 blocks to keep (1-30).
+        #[arg(long, default_value_t = 30)]
+        layers: usize,
+        /// Training batch size for the padding figure.
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        /// Machine-readable JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Load tasks with their default parameters: size, class balance, an example, time taken.
     Tasks {
         /// Task names (default: every registered task).
@@ -191,6 +207,14 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
                 return Ok(1);
             }
         }
+        Command::BenchFeatures { texts, layers, batch, json } => {
+            let r = w2s::bench_features::run(&registry, &env, texts, layers, batch)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!("{}", w2s::bench_features::render(&r));
+            }
+        }
         Command::Tasks { names, workers } => {
             let started = std::time::Instant::now();
             let pool = rayon::ThreadPoolBuilder::new().num_threads(workers.unwrap_or(0)).build()?;
@@ -230,6 +254,10 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
                 println!("  tokens/s              {:.0} (padded: {:.0})", r.tokens_per_s, r.padded_tokens_per_s);
                 println!("  achieved              {:.1} GFLOP/s = {:.1}% of peak", r.train_gflops, 100.0 * r.fraction_of_peak);
                 println!("  peak memory           {:.0} MiB", r.peak_rss_mib);
+                let c = &r.chess;
+                println!("chess-net {} training  batch {}, {} steps, {:.1} M parameters", c.size, c.batch, c.steps, c.parameters as f64 / 1e6);
+                println!("  positions/s           {:.0}", c.positions_per_s);
+                println!("  achieved              {:.1} GFLOP/s = {:.1}% of peak", c.train_gflops, 100.0 * r.chess_fraction_of_peak);
             }
         }
     }
