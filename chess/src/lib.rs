@@ -9,4 +9,20 @@
 //!   [`moves::PAD_LOGIT`], so softmaxes and accuracies only ever see legal moves.
 //! - A move-pair example is [`w2s_core::Example::pair`] of two texts `"<FEN> <uci move>"`.
 
+pub mod assets;
+pub mod backbone;
+pub mod bench;
+pub mod board_encoding;
+pub mod engine;
+pub mod engine_labeler;
+pub mod generate;
+pub mod jsonl;
 pub mod moves;
+pub mod openings;
+pub mod pool;
+pub mod puzzles;
+pub mod san;
+pub mod tasks;
+
+/// Reference this from a binary to make sure the crate is linked and its tasks and labeler registered.
+pub fn link() {}

@@ -1,5 +1,6 @@
 //! `w2s bench`: MiniLM fine-tuning throughput (examples/s, tokens/s) and achieved GFLOP/s as a
-//! fraction of the fp32 matmul peak measured in the same process.
+//! fraction of the fp32 matmul peak measured in the same process; then the same figures for
+//! training the largest `chess-net` (positions/s).
 
 use std::time::Instant;
 
@@ -23,7 +24,15 @@ pub struct BenchReport {
     pub train_gflops: f64,
     pub fraction_of_peak: f64,
     pub peak_rss_mib: f64,
+    /// Training the largest `chess-net` on random positions (see `w2s_chess::bench`).
+    pub chess: w2s_chess::bench::ChessBench,
+    pub chess_fraction_of_peak: f64,
 }
+
+/// Batch of the `chess-net` part of the benchmark.
+pub const CHESS_BATCH: usize = 512;
+/// Timed steps per round of the `chess-net` part.
+pub const CHESS_STEPS: usize = 10;
 
 /// fp32 matmul peak: the best of a few timed rounds of n×n products.
 pub fn matmul_peak_gflops(n: i64, reps: usize) -> f64 {
@@ -93,6 +102,8 @@ pub fn run(env: &Env, batch: usize, steps: usize) -> anyhow::Result<BenchReport>
     }
     let secs = t.elapsed().as_secs_f64();
     let train_gflops = flops / secs / 1e9;
+    let chess = w2s_chess::bench::train_throughput(w2s_chess::backbone::ChessSize::Large, CHESS_BATCH, CHESS_STEPS)?;
+    let chess_fraction_of_peak = chess.train_gflops / peak;
     Ok(BenchReport {
         threads: tch::get_num_threads(),
         matmul_peak_gflops: peak,
@@ -104,5 +115,7 @@ pub fn run(env: &Env, batch: usize, steps: usize) -> anyhow::Result<BenchReport>
         train_gflops,
         fraction_of_peak: train_gflops / peak,
         peak_rss_mib: peak_rss_mib(),
+        chess,
+        chess_fraction_of_peak,
     })
 }

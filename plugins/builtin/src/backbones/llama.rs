@@ -3,7 +3,8 @@
 //! attention (Ainslie et al. 2023) and a SwiGLU MLP, with HF parameter names (`model.layers.N.*`,
 //! `lm_head.weight` unless tied to `model.embed_tokens.weight`). Weights load from a GGUF file;
 //! GGUF stores Q/K rows permuted for llama.cpp's adjacent-pair RoPE, and loading un-permutes them
-//! into HF's layout, so this model applies HF's rotate-half RoPE.
+//! into HF's layout, so this model applies HF's rotate-half RoPE. HF safetensors checkpoints (not
+//! permuted; Qwen2's Q/K/V biases included) load through `hf_decoder`.
 
 use std::path::Path;
 
@@ -24,6 +25,8 @@ pub struct LlamaConfig {
     pub rope_theta: f64,
     pub rms_norm_eps: f64,
     pub tie_word_embeddings: bool,
+    /// Q/K/V projections have biases (Qwen2; llama's `attention_bias`).
+    pub attention_bias: bool,
 }
 
 impl LlamaConfig {
@@ -46,17 +49,24 @@ impl LlamaConfig {
             rope_theta: g.get_f64("llama.rope.freq_base").unwrap_or(10_000.0),
             rms_norm_eps: g.get_f64("llama.attention.layer_norm_rms_epsilon")?,
             tie_word_embeddings: g.info("output.weight").is_none(),
+            attention_bias: false,
         };
-        let h = cfg.num_attention_heads;
-        ensure!(
-            h > 0 && cfg.hidden_size % h == 0 && cfg.num_key_value_heads > 0 && h % cfg.num_key_value_heads == 0,
-            "{}: {} query heads and {} KV heads do not divide hidden size {}",
-            g.path.display(),
-            h,
-            cfg.num_key_value_heads,
-            cfg.hidden_size
-        );
+        cfg.check(&g.path)?;
         Ok(cfg)
+    }
+
+    /// Check that the head counts divide the hidden size (`source` for messages).
+    pub fn check(&self, source: &Path) -> anyhow::Result<()> {
+        let h = self.num_attention_heads;
+        ensure!(
+            h > 0 && self.hidden_size % h == 0 && self.num_key_value_heads > 0 && h % self.num_key_value_heads == 0,
+            "{}: {} query heads and {} KV heads do not divide hidden size {}",
+            source.display(),
+            h,
+            self.num_key_value_heads,
+            self.hidden_size
+        );
+        Ok(())
     }
 
     pub fn head_dim(&self) -> i64 {
@@ -88,7 +98,7 @@ impl Module for RmsNorm {
 pub type Init<'a> = dyn FnMut(&str, &[i64]) -> anyhow::Result<Tensor> + 'a;
 
 /// The trainable parameter `name` under `p`, valued by `init` (no copy: the tensor is stored).
-fn param(p: &nn::Path<'_>, name: &str, dims: &[i64], init: &mut Init<'_>) -> anyhow::Result<Tensor> {
+pub(crate) fn param(p: &nn::Path<'_>, name: &str, dims: &[i64], init: &mut Init<'_>) -> anyhow::Result<Tensor> {
     let full = p.path(name);
     let t = init(&full, dims)?;
     ensure!(t.size() == dims, "{full}: shape {:?}, expected {dims:?}", t.size());
@@ -98,7 +108,28 @@ fn param(p: &nn::Path<'_>, name: &str, dims: &[i64], init: &mut Init<'_>) -> any
 
 /// A bias-free linear layer `i -> o`.
 fn linear(p: nn::Path<'_>, i: i64, o: i64, init: &mut Init<'_>) -> anyhow::Result<nn::Linear> {
-    Ok(nn::Linear { ws: param(&p, "weight", &[o, i], init)?, bs: None })
+    linear_b(p, i, o, false, init)
+}
+
+/// A linear layer `i -> o` with a bias when `bias`.
+fn linear_b(p: nn::Path<'_>, i: i64, o: i64, bias: bool, init: &mut Init<'_>) -> anyhow::Result<nn::Linear> {
+    let bs = if bias { Some(param(&p, "bias", &[o], init)?) } else { None };
+    Ok(nn::Linear { ws: param(&p, "weight", &[o, i], init)?, bs })
+}
+
+/// Causal attention of `q` `[b, h, t, hd]` over `k`, `v` `[b, kv_h, t, hd]` (grouped when
+/// `kv_h < h`), where `attend` (from [`padding_mask`]) allows it, or plainly causal when `None`.
+pub(crate) fn causal_attention(q: &Tensor, k: &Tensor, v: &Tensor, attend: Option<&Tensor>) -> Tensor {
+    Tensor::scaled_dot_product_attention(q, k, v, attend, 0.0, attend.is_none(), None, true)
+}
+
+/// The boolean `[b, 1, t, t]` causal mask that also hides right padding (0/1 `mask` `[b, t]`);
+/// `None` when every position is real.
+pub(crate) fn padding_mask(mask: Option<&Tensor>, b: i64, t: i64, device: Device) -> Option<Tensor> {
+    mask.map(|m| {
+        let causal = Tensor::ones([t, t], (Kind::Bool, device)).tril(0);
+        causal.logical_and(&m.to_kind(Kind::Bool).view([b, 1, 1, t]))
+    })
 }
 
 /// HF's rotate-half RoPE: `cos`, `sin` are `[t, head_dim]` (the half-size angles repeated).
@@ -124,13 +155,13 @@ struct Block {
 
 impl Block {
     fn new(p: nn::Path<'_>, cfg: &LlamaConfig, init: &mut Init<'_>) -> anyhow::Result<Self> {
-        let (d, f, hd) = (cfg.hidden_size, cfg.intermediate_size, cfg.head_dim());
+        let (d, f, hd, bias) = (cfg.hidden_size, cfg.intermediate_size, cfg.head_dim(), cfg.attention_bias);
         let att = &p / "self_attn";
         let mlp = &p / "mlp";
         Ok(Block {
-            q: linear(&att / "q_proj", d, cfg.num_attention_heads * hd, init)?,
-            k: linear(&att / "k_proj", d, cfg.num_key_value_heads * hd, init)?,
-            v: linear(&att / "v_proj", d, cfg.num_key_value_heads * hd, init)?,
+            q: linear_b(&att / "q_proj", d, cfg.num_attention_heads * hd, bias, init)?,
+            k: linear_b(&att / "k_proj", d, cfg.num_key_value_heads * hd, bias, init)?,
+            v: linear_b(&att / "v_proj", d, cfg.num_key_value_heads * hd, bias, init)?,
             o: linear(&att / "o_proj", cfg.num_attention_heads * hd, d, init)?,
             gate: linear(&mlp / "gate_proj", d, f, init)?,
             up: linear(&mlp / "up_proj", d, f, init)?,
@@ -150,7 +181,7 @@ impl Block {
         let q = rope(&split(self.q.forward(&h), self.heads), cos, sin);
         let k = rope(&split(self.k.forward(&h), self.kv_heads), cos, sin);
         let v = split(self.v.forward(&h), self.kv_heads);
-        let ctx = Tensor::scaled_dot_product_attention(&q, &k, &v, attend, 0.0, attend.is_none(), None, true);
+        let ctx = causal_attention(&q, &k, &v, attend);
         let x = x + self.o.forward(&ctx.transpose(1, 2).reshape([b, t, -1]));
         let h = self.mlp_norm.forward(&x);
         &x + self.down.forward(&(self.gate.forward(&h).silu() * self.up.forward(&h)))
@@ -189,15 +220,7 @@ impl Llama {
     /// of `vs`, with its weights. Other variables of `vs` (a head) are left alone.
     pub fn from_gguf(vs: &nn::VarStore, g: &Gguf, layers: Option<usize>) -> anyhow::Result<Self> {
         let mut cfg = LlamaConfig::from_gguf(g)?;
-        if let Some(k) = layers {
-            ensure!(
-                k >= 1 && k as i64 <= cfg.num_hidden_layers,
-                "layers = {k}, but {} has {} blocks",
-                g.path.display(),
-                cfg.num_hidden_layers
-            );
-            cfg.num_hidden_layers = k as i64;
-        }
+        cfg.num_hidden_layers = super::hf::depth(layers, cfg.num_hidden_layers, &g.path)?;
         let names = cfg.clone();
         let mut init = |name: &str, _: &[i64]| {
             let (tensor, permute) = gguf_name(name, &names).with_context(|| format!("no GGUF tensor for {name}"))?;
@@ -224,10 +247,7 @@ impl Llama {
         let (b, t) = ids.size2().expect("[batch, tokens]");
         let device = ids.device();
         let (cos, sin) = self.rope_tables(t, device);
-        let attend = mask.map(|m| {
-            let causal = Tensor::ones([t, t], (Kind::Bool, device)).tril(0);
-            causal.logical_and(&m.to_kind(Kind::Bool).view([b, 1, 1, t]))
-        });
+        let attend = padding_mask(mask, b, t, device);
         let mut x = Tensor::embedding(&self.embed, ids, -1, false, false);
         for block in &self.blocks {
             x = block.forward(&x, &cos, &sin, attend.as_ref());

@@ -1,0 +1,434 @@
+//! `chess-net`: a from-scratch board model that scores moves, in four sizes.
+//!
+//! Architecture: a residual MLP tower over the one-hot position of [`crate::board_encoding`]
+//! (781 features → width `d`, then `blocks` pre-LayerNorm blocks `x + W2 relu(W1 LN(x))` with
+//! hidden width `4d`, then a final LayerNorm) gives a position vector `h` (`[b, d]`). Every move
+//! of the fixed vocabulary (4168 from–to/under-promotion entries) has a learned output embedding
+//! `W[m]` (`d`) and bias `c[m]`; the logit of a move is `h · W[m] + c[m]`. A next-move example's
+//! logits are those of its legal moves in [`crate::moves::legal_moves`] order, then
+//! [`crate::moves::PAD_LOGIT`] up to `n_classes`; in move-scoring mode (text `"<FEN> <uci>"`,
+//! typically `n_classes == 1` for a reward model on move pairs) the logit is the same score of
+//! that one move, so a reward model and a policy with the same weights agree.
+//!
+//! Why an MLP tower rather than a per-square transformer: on the CPUs this project trains on,
+//! a transformer's 64-token attention, softmaxes and per-token LayerNorms are many small,
+//! memory-bound ops, while the tower is a handful of large `[b, d] × [d, 4d]` matmuls per block
+//! (the one-hot input layer is a matmul too), so training runs close to the matmul peak (see
+//! [`crate::bench`]). Scoring is batched: the move embeddings of the whole batch are gathered
+//! into `[b, n_classes, d]` and scored with one `bmm`. Output embeddings and biases start at
+//! zero (the reference code's zero head), so an untrained model is uniform over legal moves.
+//!
+//! | size  | d    | blocks | parameters | forward MFLOP/position |
+//! |-------|------|--------|------------|------------------------|
+//! | tiny  | 64   | 1      | 0.35 M     | 0.3                    |
+//! | small | 128  | 2      | 0.96 M     | 1.5                    |
+//! | base  | 256  | 4      | 3.4 M      | 6.3                    |
+//! | large | 512  | 8      | 19 M       | 34                     |
+//!
+//! (Forward FLOPs count the input layer, the blocks' matmuls and the scoring of ~40 moves; see
+//! [`ChessNetConfig::forward_flops`]. Exact counts: [`ChessNetConfig::parameters`].)
+
+use serde::{Deserialize, Serialize};
+use tch::{nn, nn::Module, Device, Kind, Tensor};
+use w2s_core::{Backbone, Env, Inputs, Model, Params};
+
+use crate::{
+    board_encoding::{encode_text, N_FEATURES, N_MOVES},
+    moves::PAD_LOGIT,
+};
+
+/// The sizes of `chess-net`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChessSize {
+    Tiny,
+    #[default]
+    Small,
+    Base,
+    Large,
+}
+
+impl ChessSize {
+    pub const ALL: [ChessSize; 4] = [ChessSize::Tiny, ChessSize::Small, ChessSize::Base, ChessSize::Large];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ChessSize::Tiny => "tiny",
+            ChessSize::Small => "small",
+            ChessSize::Base => "base",
+            ChessSize::Large => "large",
+        }
+    }
+
+    pub fn config(self) -> ChessNetConfig {
+        let (width, blocks) = match self {
+            ChessSize::Tiny => (64, 1),
+            ChessSize::Small => (128, 2),
+            ChessSize::Base => (256, 4),
+            ChessSize::Large => (512, 8),
+        };
+        ChessNetConfig { width, blocks, hidden: 4 * width }
+    }
+}
+
+/// Widths and depth of a `chess-net`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChessNetConfig {
+    pub width: i64,
+    pub blocks: i64,
+    /// Hidden width of each block's MLP.
+    pub hidden: i64,
+}
+
+impl ChessNetConfig {
+    /// Number of trainable parameters.
+    pub fn parameters(&self) -> i64 {
+        let (d, h, f, m) = (self.width, self.hidden, N_FEATURES as i64, N_MOVES as i64);
+        let input = f * d + d;
+        let block = 2 * d + d * h + h + h * d + d;
+        input + self.blocks * block + 2 * d + m * d + m
+    }
+
+    /// Forward FLOPs of one position scoring `moves` moves: matmuls (input layer, blocks) and
+    /// the scoring dot products, 2 FLOPs per multiply-add. Training ≈ 3 × this.
+    pub fn forward_flops(&self, moves: i64) -> f64 {
+        let (d, h, f) = (self.width, self.hidden, N_FEATURES as i64);
+        2.0 * (f * d + self.blocks * 2 * d * h + moves * d) as f64
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChessNetParams {
+    /// tiny (d 64, 1 block), small (d 128, 2), base (d 256, 4), large (d 512, 8); hidden 4d.
+    pub size: ChessSize,
+}
+impl Params for ChessNetParams {}
+
+/// The `chess-net` backbone.
+pub struct ChessNet {
+    pub params: ChessNetParams,
+}
+
+impl ChessNet {
+    pub fn new(params: ChessNetParams) -> anyhow::Result<Self> {
+        Ok(ChessNet { params })
+    }
+}
+
+impl Backbone for ChessNet {
+    fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>> {
+        Ok(Box::new(ChessModel::new(env.device, self.params.size.config(), n_classes)?))
+    }
+}
+
+w2s_core::register!(Backbone {
+    name: "chess-net",
+    description: "from-scratch residual MLP over the board that scores every legal move (sizes tiny/small/base/large)",
+    params: ChessNetParams,
+    build: ChessNet::new,
+});
+
+struct Block {
+    ln: nn::LayerNorm,
+    up: nn::Linear,
+    down: nn::Linear,
+}
+
+impl Block {
+    fn new(p: nn::Path<'_>, d: i64, h: i64) -> Self {
+        Block {
+            ln: nn::layer_norm(&p / "ln", vec![d], Default::default()),
+            up: nn::linear(&p / "up", d, h, Default::default()),
+            down: nn::linear(&p / "down", h, d, Default::default()),
+        }
+    }
+    fn forward(&self, x: &Tensor) -> Tensor {
+        x + self.down.forward(&self.up.forward(&self.ln.forward(x)).relu())
+    }
+}
+
+/// A built `chess-net`: trunk, move embeddings and the number of output slots.
+pub struct ChessModel {
+    vs: nn::VarStore,
+    input: nn::Linear,
+    blocks: Vec<Block>,
+    ln_f: nn::LayerNorm,
+    move_emb: Tensor,
+    move_bias: Tensor,
+    pub config: ChessNetConfig,
+    pub n_classes: usize,
+}
+
+impl ChessModel {
+    pub fn new(device: Device, config: ChessNetConfig, n_classes: usize) -> anyhow::Result<Self> {
+        anyhow::ensure!(n_classes >= 1, "chess-net needs at least one output slot");
+        let vs = nn::VarStore::new(device);
+        let root = vs.root();
+        let d = config.width;
+        let input = nn::linear(&root / "input", N_FEATURES as i64, d, Default::default());
+        let blocks = (0..config.blocks).map(|i| Block::new(&root / "blocks" / i, d, config.hidden)).collect();
+        let ln_f = nn::layer_norm(&root / "ln_f", vec![d], Default::default());
+        let move_emb = root.var("move_emb", &[N_MOVES as i64, d], nn::Init::Const(0.0));
+        let move_bias = root.var("move_bias", &[N_MOVES as i64], nn::Init::Const(0.0));
+        Ok(ChessModel { vs, input, blocks, ln_f, move_emb, move_bias, config, n_classes })
+    }
+
+    /// Position vectors `h` `[b, d]` from dense one-hot features `[b, N_FEATURES]`.
+    pub fn trunk(&self, x: &Tensor) -> Tensor {
+        let mut h = self.input.forward(x);
+        for b in &self.blocks {
+            h = b.forward(&h);
+        }
+        self.ln_f.forward(&h)
+    }
+
+    /// The dense inputs of a batch: one-hot features `[b, N_FEATURES]`, move indices
+    /// `[b, n_classes]` (padded with 0) and the padding mask `[b, n_classes]`.
+    fn batch(&self, tokens: &[Vec<i64>], rows: &[usize]) -> anyhow::Result<(Tensor, Tensor, Tensor)> {
+        let (b, n) = (rows.len(), self.n_classes);
+        let mut x = vec![0f32; b * N_FEATURES];
+        let mut idx = vec![0i64; b * n];
+        let mut pad = vec![true; b * n];
+        for (i, &r) in rows.iter().enumerate() {
+            let row = tokens.get(r).ok_or_else(|| anyhow::anyhow!("row {r} out of range ({} rows)", tokens.len()))?;
+            let (features, moves) = split_row(row)?;
+            for &f in features {
+                x[i * N_FEATURES + f as usize] = 1.0;
+            }
+            anyhow::ensure!(moves.len() <= n, "row {r} scores {} moves but the model has {n} output slots", moves.len());
+            idx[i * n..i * n + moves.len()].copy_from_slice(moves);
+            pad[i * n..i * n + moves.len()].iter_mut().for_each(|p| *p = false);
+        }
+        let dev = self.vs.device();
+        let (bi, ni) = (b as i64, n as i64);
+        Ok((
+            Tensor::from_slice(&x).view([bi, N_FEATURES as i64]).to_device(dev),
+            Tensor::from_slice(&idx).view([bi, ni]).to_device(dev),
+            Tensor::from_slice(&pad).view([bi, ni]).to_device(dev),
+        ))
+    }
+}
+
+/// A row of [`Inputs::Tokens`]: `[n_features, features..., moves...]`.
+fn split_row(row: &[i64]) -> anyhow::Result<(&[i64], &[i64])> {
+    let k = *row.first().ok_or_else(|| anyhow::anyhow!("empty chess-net input row"))? as usize;
+    anyhow::ensure!(row.len() > k, "malformed chess-net input row");
+    Ok((&row[1..1 + k], &row[1 + k..]))
+}
+
+impl Model for ChessModel {
+    fn encode(&mut self, texts: &[&str], _env: &Env) -> anyhow::Result<Inputs> {
+        use rayon::prelude::*;
+        let n = self.n_classes;
+        let rows: anyhow::Result<Vec<Vec<i64>>> = texts
+            .par_iter()
+            .map(|t| {
+                let e = encode_text(t)?;
+                anyhow::ensure!(
+                    e.moves.len() <= n,
+                    "position {t:?} has {} moves to score but the model has {n} output slots",
+                    e.moves.len()
+                );
+                let mut row = Vec::with_capacity(1 + e.features.len() + e.moves.len());
+                row.push(e.features.len() as i64);
+                row.extend(e.features);
+                row.extend(e.moves);
+                Ok(row)
+            })
+            .collect();
+        Ok(Inputs::Tokens(rows?))
+    }
+
+    fn logits(&self, inputs: &Inputs, rows: &[usize], _train: bool) -> anyhow::Result<Tensor> {
+        let Inputs::Tokens(tokens) = inputs else { anyhow::bail!("chess-net expects the inputs of its own encode") };
+        let (x, idx, pad) = self.batch(tokens, rows)?;
+        let (b, n, d) = (rows.len() as i64, self.n_classes as i64, self.config.width);
+        let h = self.trunk(&x);
+        let flat = idx.view([-1]);
+        let w = self.move_emb.index_select(0, &flat).view([b, n, d]);
+        let scores = w.bmm(&h.unsqueeze(2)).squeeze_dim(2) + self.move_bias.index_select(0, &flat).view([b, n]);
+        Ok(scores.masked_fill(&pad, PAD_LOGIT).to_kind(Kind::Float))
+    }
+
+    fn var_store(&self) -> &nn::VarStore {
+        &self.vs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::moves;
+    use w2s_core::{train, Example, TrainConfig};
+
+    const START: &str = "rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1";
+    const FENS: [&str; 6] = [
+        START,
+        "rnbqkbnr/pppppppp/8/8/4P3/8/PPPP1PPP/RNBQKBNR b KQkq - 0 1",
+        "r3k2r/1P6/8/8/8/8/8/R3K2R w KQkq - 0 1",
+        "r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQkq - 2 3",
+        "6k1/5ppp/8/8/8/8/5PPP/3R2K1 w - - 0 1",
+        "4k3/8/8/3pP3/8/8/8/4K3 w - d6 0 2",
+    ];
+
+    fn env() -> Env {
+        Env { cache_dir: std::env::temp_dir(), device: Device::Cpu, show_progress: false }
+    }
+
+    fn max_moves() -> usize {
+        FENS.iter().map(|f| moves::legal_moves_uci(f).unwrap().len()).max().unwrap()
+    }
+
+    fn model(size: ChessSize, n: usize) -> Box<dyn Model> {
+        ChessNet::new(ChessNetParams { size }).unwrap().build(&env(), n).unwrap()
+    }
+
+    #[test]
+    fn parameter_counts_match_the_store() {
+        for size in ChessSize::ALL {
+            let m = ChessModel::new(Device::Cpu, size.config(), 3).unwrap();
+            let n: i64 = m.vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
+            assert_eq!(n, size.config().parameters(), "{size:?}");
+        }
+    }
+
+    #[test]
+    fn shapes_pads_and_legal_move_order() {
+        tch::manual_seed(0);
+        let n = max_moves() + 3;
+        let mut m = model(ChessSize::Tiny, n);
+        // Random output embeddings, so that different moves get different scores.
+        tch::no_grad(|| {
+            for (name, mut v) in m.var_store().variables() {
+                if name.starts_with("move") {
+                    v.copy_(&Tensor::randn(v.size(), (Kind::Float, Device::Cpu)));
+                }
+            }
+        });
+        let inputs = m.encode(&FENS, &env()).unwrap();
+        let rows: Vec<usize> = (0..FENS.len()).collect();
+        let logits = m.logits(&inputs, &rows, false).unwrap();
+        assert_eq!(logits.size(), [FENS.len() as i64, n as i64]);
+        let single: Vec<Vec<String>> = FENS.iter().map(|f| moves::legal_moves_uci(f).unwrap()).collect();
+        for (i, fen) in FENS.iter().enumerate() {
+            let row = Vec::<f32>::try_from(logits.get(i as i64)).unwrap();
+            let k = single[i].len();
+            assert!(row[..k].iter().all(|&l| l > -1e8), "{fen}");
+            assert!(row[k..].iter().all(|&l| l as f64 == PAD_LOGIT), "{fen}");
+            // Legal-move order: slot j is the score of the text "<FEN> <move j>".
+            let texts: Vec<String> = single[i].iter().map(|mv| format!("{fen} {mv}")).collect();
+            let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+            let one = m.encode(&refs, &env()).unwrap();
+            let l1 = m.logits(&one, &(0..k).collect::<Vec<_>>(), false).unwrap();
+            let l1 = Vec::<f32>::try_from(l1.select(1, 0)).unwrap();
+            for j in 0..k {
+                assert!((l1[j] - row[j]).abs() < 1e-4, "{fen} slot {j} ({}): {} vs {}", single[i][j], l1[j], row[j]);
+            }
+            let mut distinct = row[..k].to_vec();
+            distinct.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            distinct.dedup();
+            assert_eq!(distinct.len(), k, "scores should differ between moves");
+        }
+    }
+
+    #[test]
+    fn too_many_moves_and_bad_fen_are_errors() {
+        let mut m = model(ChessSize::Tiny, 5);
+        let err = m.encode(&[START], &env()).err().unwrap().to_string();
+        assert!(err.contains("20 moves") && err.contains(START), "{err}");
+        let mut m = model(ChessSize::Tiny, 50);
+        let err = m.encode(&[START, "rnbqkbnr/pppppppp/8/8 w KQkq - 0 1"], &env()).err().unwrap().to_string();
+        assert!(err.contains("malformed FEN") && err.contains("rnbqkbnr/pppppppp/8/8 w"), "{err}");
+    }
+
+    fn fit(job_train: &[&Example], n: usize, size: ChessSize, epochs: usize) -> train::Trained {
+        let backbone = ChessNet::new(ChessNetParams { size }).unwrap();
+        let targets: Vec<Vec<f32>> = job_train.iter().map(|e| e.gold(if e.pair.is_some() { 2 } else { n })).collect();
+        let cfg = TrainConfig { epochs, batch_size: 8, lr: 3e-3, eval_every: 0, ..Default::default() };
+        let mut objective = XentObjective;
+        let job = train::Job {
+            role: "test",
+            backbone: &backbone,
+            n_classes: if job_train[0].pair.is_some() { 2 } else { n },
+            train: job_train,
+            targets: &targets,
+            test: job_train,
+            also_predict: None,
+            cfg: &cfg,
+            seed: 0,
+        };
+        train::train_and_predict(&env(), &job, &mut objective).unwrap()
+    }
+
+    struct XentObjective;
+    impl w2s_core::Objective for XentObjective {
+        fn loss(&mut self, logits: &Tensor, targets: &Tensor, _: w2s_core::StepInfo) -> anyhow::Result<Tensor> {
+            w2s_core::objective::soft_cross_entropy(logits, targets)
+        }
+    }
+
+    #[test]
+    fn tiny_model_overfits_a_few_positions() {
+        let n = max_moves();
+        // A fixed, arbitrary "best" move per position.
+        let examples: Vec<Example> = FENS
+            .iter()
+            .enumerate()
+            .map(|(i, f)| Example::new(*f, (7 * i + 3) % moves::legal_moves_uci(f).unwrap().len()))
+            .collect();
+        let refs: Vec<&Example> = examples.iter().collect();
+        let t = std::time::Instant::now();
+        let trained = fit(&refs, n, ChessSize::Tiny, 40);
+        let correct = trained.test.iter().zip(&examples).filter(|(p, e)| w2s_core::metrics::argmax(p) == e.label).count();
+        assert_eq!(correct, examples.len(), "train accuracy");
+        for (p, e) in trained.test.iter().zip(&examples) {
+            let k = moves::legal_moves_uci(&e.text).unwrap().len();
+            assert!(p[k..].iter().all(|&q| q == 0.0), "padded slots get probability 0");
+        }
+        assert!(t.elapsed().as_secs_f64() < 20.0);
+    }
+
+    #[test]
+    fn reward_model_scores_equal_policy_logits() {
+        let n = max_moves();
+        let policy = ChessModel::new(Device::Cpu, ChessSize::Tiny.config(), n).unwrap();
+        tch::manual_seed(1);
+        let mut reward = ChessModel::new(Device::Cpu, ChessSize::Tiny.config(), 1).unwrap();
+        tch::no_grad(|| {
+            for (name, mut v) in policy.vs.variables() {
+                if name.starts_with("move") {
+                    v.copy_(&Tensor::randn(v.size(), (Kind::Float, Device::Cpu)));
+                }
+            }
+        });
+        reward.vs.copy(&policy.vs).unwrap();
+        let mut policy = policy;
+        let fen = FENS[3];
+        let legal = moves::legal_moves_uci(fen).unwrap();
+        let pin = policy.encode(&[fen], &env()).unwrap();
+        let pl = policy.logits(&pin, &[0], false).unwrap();
+        let pl = Vec::<f32>::try_from(pl.get(0)).unwrap();
+        // A pair example, scored the way training scores pairs (one reward per text).
+        let ex = [Example::pair(format!("{fen} {}", legal[2]), format!("{fen} {}", legal[5]), 1)];
+        let refs: Vec<&Example> = ex.iter().collect();
+        let enc = train::Encoded::new(&mut reward, &refs, &env()).unwrap();
+        let rl = Vec::<f32>::try_from(enc.logits(&reward, &[0], false).unwrap().get(0)).unwrap();
+        assert!((rl[0] - pl[2]).abs() < 1e-4 && (rl[1] - pl[5]).abs() < 1e-4, "{rl:?} vs {:?}", &pl[..6]);
+        // A reward model trained on pairs learns to prefer the labelled move.
+        let pairs: Vec<Example> = FENS
+            .iter()
+            .flat_map(|f| {
+                let l = moves::legal_moves_uci(f).unwrap();
+                vec![
+                    Example::pair(format!("{f} {}", l[0]), format!("{f} {}", l[1]), 1),
+                    Example::pair(format!("{f} {}", l[2 % l.len()]), format!("{f} {}", l[1]), 0),
+                ]
+            })
+            .collect();
+        let refs: Vec<&Example> = pairs.iter().collect();
+        let trained = fit(&refs, 1, ChessSize::Tiny, 40);
+        let correct = trained.test.iter().zip(&pairs).filter(|(p, e)| w2s_core::metrics::argmax(p) == e.label).count();
+        assert_eq!(correct, pairs.len());
+    }
+}

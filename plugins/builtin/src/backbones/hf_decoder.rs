@@ -1,0 +1,301 @@
+//! `hf-decoder`: a pretrained llama-type decoder from an HF folder (`model_type` `llama`, e.g.
+//! SmolLM2, TinyLlama, Llama 2; or `qwen2`, e.g. Qwen2 / Qwen2.5, whose Q/K/V projections have
+//! biases), as a last-token classifier (see `decoder_classifier`). A separate name from
+//! `smollm2`, whose `path` is a GGUF file and whose default is the fetched SmolLM2: here `path`
+//! is a folder and required. The decoder is `llama::Llama`; HF checkpoints store Q/K in HF's
+//! rotate-half layout, so they load as they are (no GGUF un-permutation).
+//!
+//! The folder: `config.json` (`model_type` or `architectures`; `hidden_size`,
+//! `num_hidden_layers`, `num_attention_heads`, `num_key_value_heads`, `intermediate_size`,
+//! `rms_norm_eps`, `rope_theta`, `tie_word_embeddings`, `vocab_size`), weights in
+//! `model.safetensors` or `model.safetensors.index.json` + shards (F32, F16 or BF16; computed in
+//! f32), and `tokenizer.json` (its special tokens, e.g. llama's BOS, are added).
+//! Not supported (a clear error): `rope_scaling`, sliding-window attention, MLP biases, a
+//! `head_dim` other than `hidden_size / num_attention_heads`, activations other than SiLU.
+//!
+//! Parameters (`HfDecoderParams`): `path` (the folder, required), `layers` (keep the first this
+//! many blocks; all when absent), `mode` (`probe`, the default: linear probe on frozen cached
+//! features; `full`: fine-tune everything), `max_len` (texts are cut to their first this many
+//! tokens; default 128).
+
+use std::path::Path;
+
+use anyhow::{bail, ensure, Context};
+use tch::nn;
+use w2s_core::{Backbone, Env, Model};
+
+use super::{
+    hf::{self, HfCheckpoint, HfDecoderParams},
+    llama::{Llama, LlamaConfig},
+    tokenizer,
+};
+
+/// The `model_type`s this backbone loads, and their HF model classes.
+pub const SUPPORTED: [(&str, &str); 2] = [("llama", "LlamaForCausalLM"), ("qwen2", "Qwen2ForCausalLM")];
+
+/// The decoder's shape from the folder's `config.json`.
+pub fn llama_config(ck: &HfCheckpoint) -> anyhow::Result<LlamaConfig> {
+    let file = ck.config_path();
+    let file = file.display();
+    let model_type = match ck.get::<String>("model_type")? {
+        Some(m) => m,
+        None => {
+            let archs: Vec<String> = ck.get("architectures")?.unwrap_or_default();
+            let known = SUPPORTED.iter().find(|(_, class)| archs.iter().any(|a| a == class));
+            match known {
+                Some((m, _)) => m.to_string(),
+                None => bail!(
+                    "{file} has no model_type, and its architectures {archs:?} are not supported (supported: {})",
+                    supported()
+                ),
+            }
+        }
+    };
+    let qwen2 = match model_type.as_str() {
+        "llama" => false,
+        "qwen2" => true,
+        other => bail!(
+            "{file}: model_type `{other}` is not supported by hf-decoder (supported: {}; GPT-2 loads with the gpt2 backbone)",
+            supported()
+        ),
+    };
+    let unsupported = |what: &str| format!("{file}: {what} is not supported by hf-decoder");
+    if let Some(v) = ck.config.get("rope_scaling").filter(|v| !v.is_null()) {
+        bail!(unsupported(&format!("rope_scaling {v}")));
+    }
+    ensure!(ck.get::<bool>("use_sliding_window")? != Some(true), unsupported("use_sliding_window = true"));
+    ensure!(ck.get::<bool>("mlp_bias")? != Some(true), unsupported("mlp_bias = true"));
+    if let Some(act) = ck.get::<String>("hidden_act")? {
+        ensure!(act == "silu", unsupported(&format!("hidden_act `{act}` (only silu)")));
+    }
+    let heads: i64 = ck.need("num_attention_heads")?;
+    let hidden_size: i64 = ck.need("hidden_size")?;
+    if let Some(hd) = ck.get::<i64>("head_dim")? {
+        ensure!(
+            heads > 0 && hd * heads == hidden_size,
+            unsupported(&format!("head_dim {hd} with {heads} heads and hidden_size {hidden_size}"))
+        );
+    }
+    let cfg = LlamaConfig {
+        vocab_size: ck.need("vocab_size")?,
+        hidden_size,
+        intermediate_size: ck.need("intermediate_size")?,
+        num_hidden_layers: ck.need("num_hidden_layers")?,
+        num_attention_heads: heads,
+        num_key_value_heads: ck.get("num_key_value_heads")?.unwrap_or(heads),
+        rope_theta: ck.get("rope_theta")?.unwrap_or(10_000.0),
+        rms_norm_eps: ck.get("rms_norm_eps")?.unwrap_or(1e-6),
+        tie_word_embeddings: ck.get("tie_word_embeddings")?.unwrap_or(false),
+        attention_bias: qwen2 || ck.get("attention_bias")?.unwrap_or(false),
+    };
+    cfg.check(&ck.config_path())?;
+    Ok(cfg)
+}
+
+fn supported() -> String {
+    SUPPORTED.iter().map(|(m, _)| *m).collect::<Vec<_>>().join(", ")
+}
+
+/// Build the first `layers` blocks (all when `None`) of the decoder in `ck` in the root of `vs`,
+/// with its weights.
+pub fn load(vs: &nn::VarStore, ck: &HfCheckpoint, layers: Option<usize>) -> anyhow::Result<Llama> {
+    let mut cfg = llama_config(ck)?;
+    cfg.num_hidden_layers = hf::depth(layers, cfg.num_hidden_layers, &ck.dir)?;
+    let mut init = |name: &str, dims: &[i64]| ck.tensor(&[name.to_string()], dims);
+    Llama::new(vs.root(), &cfg, &mut init).with_context(|| format!("loading {}", ck.dir.display()))
+}
+
+pub struct HfDecoder {
+    pub params: HfDecoderParams,
+}
+
+impl HfDecoder {
+    pub fn new(params: HfDecoderParams) -> anyhow::Result<Self> {
+        Ok(HfDecoder { params })
+    }
+}
+
+impl Backbone for HfDecoder {
+    fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>> {
+        let p = &self.params;
+        let ck = HfCheckpoint::open(Path::new(&p.path), "HF llama/qwen2 folder")?;
+        llama_config(&ck)?;
+        let tok_path = ck.dir.join("tokenizer.json");
+        ensure!(tok_path.is_file(), "{} has no tokenizer.json", ck.dir.display());
+        let tok = (tokenizer::load(&tok_path)?, "tokenizer.json".to_string());
+        let c = hf::classifier(env, p, n_classes, &ck, tok, |vs| Ok(Box::new(load(vs, &ck, p.layers)?)))?;
+        Ok(Box::new(c))
+    }
+}
+
+w2s_core::register!(Backbone {
+    name: "hf-decoder",
+    description:
+        "pretrained llama or qwen2 decoder from an HF folder (safetensors + tokenizer.json), optionally cut to \
+                  its first layers; last-token features; linear probe (default) or full fine-tuning",
+    params: HfDecoderParams,
+    build: HfDecoder::new,
+});
+
+#[cfg(test)]
+mod tests {
+    use tch::{Device, Tensor};
+    use w2s_core::{Inputs, Params};
+
+    use super::*;
+    use crate::backbones::{
+        classifier::Mode,
+        hf::tests::{random_init, write_checkpoint, write_tiny_tokenizer_json},
+    };
+
+    fn tiny_config(model_type: &str, tied: bool, vocab: i64) -> serde_json::Value {
+        serde_json::json!({
+            "model_type": model_type, "vocab_size": vocab, "hidden_size": 32, "intermediate_size": 64,
+            "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "rms_norm_eps": 1e-5,
+            "rope_theta": 10000.0, "tie_word_embeddings": tied, "hidden_act": "silu", "rope_scaling": null,
+            "use_sliding_window": false, "torch_dtype": "float32"
+        })
+    }
+
+    /// A random decoder of `config` in memory and its tensors under HF names.
+    fn random_decoder(config: &serde_json::Value) -> (nn::VarStore, Llama, Vec<(String, Tensor)>) {
+        tch::manual_seed(1);
+        let dir = tempfile::tempdir().unwrap();
+        write_checkpoint(dir.path(), config, &[("unused".to_string(), Tensor::zeros([1], tch::kind::FLOAT_CPU))], 1);
+        let cfg = llama_config(&HfCheckpoint::open(dir.path(), "test").unwrap()).unwrap();
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = Llama::new(vs.root(), &cfg, &mut random_init).unwrap();
+        let tensors = vs.variables().into_iter().map(|(n, t)| (n, t.detach())).collect();
+        (vs, model, tensors)
+    }
+
+    #[test]
+    fn llama_and_qwen2_checkpoints_reload_with_identical_logits() {
+        let _guard = tch::no_grad_guard();
+        let x = Tensor::from_slice(&[1i64, 250, 7, 7, 42]).unsqueeze(0);
+        for (model_type, tied, shards, bf16) in
+            [("llama", false, 1, false), ("qwen2", true, 3, false), ("llama", true, 2, true)]
+        {
+            let config = tiny_config(model_type, tied, 300);
+            let (vs, model, tensors) = random_decoder(&config);
+            let names = vs.variables();
+            assert_eq!(names.contains_key("model.layers.0.self_attn.q_proj.bias"), model_type == "qwen2");
+            assert_eq!(names.contains_key("lm_head.weight"), !tied);
+            let tensors: Vec<_> = match bf16 {
+                false => tensors,
+                true => tensors.into_iter().map(|(n, t)| (n, t.to_kind(tch::Kind::BFloat16))).collect(),
+            };
+            let dir = tempfile::tempdir().unwrap();
+            write_checkpoint(dir.path(), &config, &tensors, shards);
+            let ck = HfCheckpoint::open(dir.path(), "test").unwrap();
+            let loaded = load(&nn::VarStore::new(Device::Cpu), &ck, None).unwrap();
+            let got = loaded.logits(&loaded.forward(&x, None));
+            let want = match bf16 {
+                false => model.logits(&model.forward(&x, None)),
+                true => {
+                    // The reference: the same model with its weights rounded to bf16.
+                    let vs2 = nn::VarStore::new(Device::Cpu);
+                    let mut rounded =
+                        |name: &str, _: &[i64]| Ok(names[name].to_kind(tch::Kind::BFloat16).to_kind(tch::Kind::Float));
+                    let m = Llama::new(vs2.root(), &loaded.config, &mut rounded).unwrap();
+                    m.logits(&m.forward(&x, None))
+                }
+            };
+            assert!(got.equal(&want), "{model_type} tied={tied} shards={shards} bf16={bf16}");
+        }
+    }
+
+    #[test]
+    fn model_type_from_architectures_and_unsupported_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |config: &serde_json::Value| {
+            write_checkpoint(dir.path(), config, &[("x".to_string(), Tensor::zeros([1], tch::kind::FLOAT_CPU))], 1);
+            llama_config(&HfCheckpoint::open(dir.path(), "test").unwrap())
+        };
+        let mut c = tiny_config("qwen2", true, 300);
+        c.as_object_mut().unwrap().remove("model_type");
+        c["architectures"] = serde_json::json!(["Qwen2ForCausalLM"]);
+        assert!(write(&c).unwrap().attention_bias);
+        c["architectures"] = serde_json::json!(["MistralForCausalLM"]);
+        let err = write(&c).unwrap_err().to_string();
+        assert!(err.contains("MistralForCausalLM") && err.contains("llama, qwen2"), "{err}");
+        let err = write(&tiny_config("gemma", true, 300)).unwrap_err().to_string();
+        assert!(err.contains("model_type `gemma`") && err.contains("llama, qwen2"), "{err}");
+        let mut c = tiny_config("llama", true, 300);
+        c["rope_scaling"] = serde_json::json!({"rope_type": "llama3", "factor": 32.0});
+        let err = write(&c).unwrap_err().to_string();
+        assert!(err.contains("rope_scaling") && err.contains("llama3"), "{err}");
+        let mut c = tiny_config("llama", true, 300);
+        c["num_key_value_heads"] = 3.into();
+        assert!(write(&c).unwrap_err().to_string().contains("3 KV heads"));
+    }
+
+    #[test]
+    fn backbone_over_a_tiny_checkpoint_and_bad_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env { cache_dir: dir.path().join("cache"), device: Device::Cpu, show_progress: false };
+        let (_vs, model, tensors) = random_decoder(&tiny_config("qwen2", false, 300));
+        let folder = dir.path().join("tiny-qwen2");
+        write_checkpoint(&folder, &tiny_config("qwen2", false, 300), &tensors, 2);
+        let params = HfDecoderParams { path: folder.display().to_string(), ..Default::default() };
+        params.validate().unwrap();
+        let build = |p: &HfDecoderParams| HfDecoder::new(p.clone()).unwrap().build(&env, 2);
+        let err = format!("{:#}", build(&params).err().unwrap());
+        assert!(err.contains("no tokenizer.json"), "{err}");
+        write_tiny_tokenizer_json(&folder);
+        let mut probe = build(&params).unwrap();
+        let texts = ["the the", "a longer text than the first one", "the the"];
+        let Inputs::Features(f) = probe.encode(&texts, &env).unwrap() else { panic!("probe gives features") };
+        assert_eq!(f.size(), [3, 32]);
+        assert!((f.get(0) - f.get(2)).abs().max().double_value(&[]) < 1e-4);
+        let tok = tokenizer::load(&folder.join("tokenizer.json")).unwrap();
+        let first = tokenizer::encode_prefix(&tok, &texts[..1], 128).unwrap().remove(0);
+        let alone = model.forward(&Tensor::from_slice(&first).unsqueeze(0), None).get(0).get(-1);
+        assert!((f.get(0) - alone).abs().max().double_value(&[]) < 1e-4);
+        let full = HfDecoderParams { mode: Mode::Full, layers: Some(1), ..params.clone() };
+        let mut full = build(&full).unwrap();
+        let inputs = full.encode(&texts, &env).unwrap();
+        assert_eq!(full.logits(&inputs, &[0, 1], true).unwrap().size(), [2, 2]);
+        // embed, 12 per qwen2 block (9 + 3 biases), norm, lm_head, head.
+        assert_eq!(full.var_store().trainable_variables().len(), 1 + 12 + 1 + 1 + 1);
+        // The tokenizer's 260 ids on a 200-token model.
+        let small = dir.path().join("small-vocab");
+        let (_vs, _m, tensors) = random_decoder(&tiny_config("llama", true, 200));
+        write_checkpoint(&small, &tiny_config("llama", true, 200), &tensors, 1);
+        write_tiny_tokenizer_json(&small);
+        let err = format!(
+            "{:#}",
+            build(&HfDecoderParams { path: small.display().to_string(), ..Default::default() }).err().unwrap()
+        );
+        assert!(err.contains("260 token ids") && err.contains("vocab_size is 200"), "{err}");
+        // A missing tensor and a wrong shape, named with their file.
+        let broken = dir.path().join("broken");
+        let (_vs, _m, tensors) = random_decoder(&tiny_config("llama", true, 300));
+        let edit = |skip: &str, reshape: &str| -> Vec<(String, Tensor)> {
+            tensors
+                .iter()
+                .filter(|(n, _)| n != skip)
+                .map(|(n, t)| (n.clone(), if n == reshape { t.narrow(0, 0, 16) } else { t.shallow_clone() }))
+                .collect()
+        };
+        write_checkpoint(&broken, &tiny_config("llama", true, 300), &edit("model.layers.1.mlp.up_proj.weight", ""), 2);
+        write_tiny_tokenizer_json(&broken);
+        let p = HfDecoderParams { path: broken.display().to_string(), ..Default::default() };
+        let err = format!("{:#}", build(&p).err().unwrap());
+        assert!(
+            err.contains("`model.layers.1.mlp.up_proj.weight`") && err.contains("broken/model.safetensors.index.json"),
+            "{err}"
+        );
+        std::fs::remove_file(broken.join("model.safetensors.index.json")).unwrap();
+        write_checkpoint(
+            &broken,
+            &tiny_config("llama", true, 300),
+            &edit("", "model.layers.0.self_attn.q_proj.weight"),
+            1,
+        );
+        let err = format!("{:#}", build(&p).err().unwrap());
+        let want = "`model.layers.0.self_attn.q_proj.weight` in ";
+        assert!(err.contains(want) && err.contains("broken/model.safetensors"), "{err}");
+        assert!(err.contains("has shape [16, 32], expected [32, 32]"), "{err}");
+    }
+}
