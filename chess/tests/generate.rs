@@ -101,3 +101,16 @@ fn tasks_and_ladder_on_a_tiny_setting() {
     let rows = ladder_report(&env, &pairs, &rungs[..1], 0).unwrap();
     assert_eq!(rows[0].n, 4);
 }
+
+#[test]
+fn real_puzzle_files_load() {
+    let dir = w2s_chess::assets::puzzle_dir(&Env::from_env()).unwrap();
+    let pgn = w2s_chess::puzzles::read_dir(&dir, true, false).unwrap();
+    let olv = w2s_chess::puzzles::read_dir(&dir, false, true).unwrap();
+    println!("pgn: {} puzzles, skipped {:?}; olv: {} problems, skipped {:?}", pgn.puzzles.len(), pgn.skip_counts(), olv.puzzles.len(), olv.skip_counts());
+    assert!(pgn.puzzles.len() >= 900, "{}", pgn.puzzles.len());
+    assert!(olv.puzzles.len() >= 3000, "{}", olv.puzzles.len());
+    let eco = w2s_chess::openings::read_eco(&w2s_chess::assets::eco_path(&Env::from_env()).unwrap()).unwrap();
+    println!("scid.eco: {} distinct opening positions", eco.len());
+    assert!(eco.len() > 5000);
+}

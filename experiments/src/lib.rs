@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod bench_features;
+pub mod chess_report;
 mod chess_presets;
 pub mod new_plugin;
 pub mod prepare;

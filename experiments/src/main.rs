@@ -80,6 +80,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Chess data statistics, engine-rung accuracies against ground truth, worker speed-up.
+    ChessReport {
+        /// Training positions to generate (or reuse).
+        #[arg(long, default_value_t = 300)]
+        n_train: usize,
+        /// Test positions; the rungs are scored on them.
+        #[arg(long, default_value_t = 100)]
+        n_test: usize,
+        /// Ground-truth search depth.
+        #[arg(long, default_value_t = 12)]
+        depth: u32,
+        /// Also time 40 playout positions with 1 and with 2 workers.
+        #[arg(long)]
+        speedup: bool,
+    },
     /// Load tasks with their default parameters: size, class balance, an example, time taken.
     Tasks {
         /// Task names (default: every registered task).
@@ -214,6 +229,10 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
             } else {
                 println!("{}", w2s::bench_features::render(&r));
             }
+        }
+        Command::ChessReport { n_train, n_test, depth, speedup } => {
+            let params = w2s_chess::tasks::ChessTaskParams { n_train, n_test, depth, ..Default::default() };
+            w2s::chess_report::run(&env, &params, n_test, speedup)?;
         }
         Command::Tasks { names, workers } => {
             let started = std::time::Instant::now();
