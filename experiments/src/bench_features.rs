@@ -67,7 +67,8 @@ pub fn run(registry: &Registry, env: &Env, n: usize, layers: usize, train_batch:
     let examples: Vec<&w2s_core::Example> = data.train[..n].iter().collect();
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
     let layers = layers.clamp(1, BLOCKS);
-    let probe = Spec::new("smollm2").with("layers", layers).with("mode", "probe");
+    // share_depths [] : time the extraction of this one depth only.
+    let probe = Spec::new("smollm2").with("layers", layers).with("mode", "probe").with("share_depths", serde_json::json!([]));
     let full = Spec::new("smollm2").with("layers", layers).with("mode", "full");
 
     // Token lengths, for the padding figures and the FLOP count.

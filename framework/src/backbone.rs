@@ -48,6 +48,11 @@ pub trait Backbone {
     fn language_model(&self, _env: &Env) -> anyhow::Result<Option<Box<dyn crate::prompting::LanguageModel>>> {
         Ok(None)
     }
+    /// This backbone adapted to a task's unlabeled `texts` (e.g. generative fine-tuning on them)
+    /// before it is trained on labels; `None`: nothing to adapt (the default).
+    fn adapt_to_texts(&self, _env: &Env, _texts: &[&str]) -> anyhow::Result<Option<Box<dyn Backbone>>> {
+        Ok(None)
+    }
 }
 
 /// Pad the token lists of `rows` to a `[b, max_len]` id tensor and a 0/1 mask of the same shape.

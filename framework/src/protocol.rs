@@ -87,6 +87,22 @@ impl Session<'_> {
         Ok(&self.datasets[&key])
     }
 
+    /// The strong backbone of a run, adapted to the task's unlabeled training texts (both halves,
+    /// no labels) when it asks for that (e.g. `smollm2` with `generative`: the talk's unsupervised
+    /// next-token step). Adapted weights are cached by the backbone itself.
+    fn strong_backbone(&self, rc: &RunConfig, data: &Dataset) -> anyhow::Result<Box<dyn crate::Backbone>> {
+        let strong = self.registry.backbones.build(&rc.strong)?;
+        let texts: Vec<&str> = data
+            .train
+            .iter()
+            .flat_map(|e| std::iter::once(e.text.as_str()).chain(e.pair.as_deref()))
+            .collect();
+        let adapted = strong
+            .adapt_to_texts(self.env, &texts)
+            .with_context(|| format!("adapting {} to the task's unlabeled texts", rc.strong.label()))?;
+        Ok(adapted.unwrap_or(strong))
+    }
+
     /// Reuse the stage in `dir` if it is finished (its `marker` exists), else compute it.
     fn stage_done(&mut self, dir: &Path, marker: &str) -> bool {
         let done = dir.join(marker).exists();
@@ -173,7 +189,7 @@ fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow::Result<Su
     let test: Vec<&Example> = data.test.iter().collect();
     let test_labels: Vec<usize> = data.test.iter().map(|e| e.label).collect();
     let weak_bb = registry.backbones.build(&rc.weak)?;
-    let strong_bb = registry.backbones.build(&rc.strong)?;
+    let strong_bb = s.strong_backbone(rc, &data)?;
 
     // 1. Weak labels on B and test.
     let wdir = stages.join(format!("weak-{}", rc.weak_stage_id()));
@@ -324,7 +340,7 @@ fn prompted_run(
 ) -> anyhow::Result<SummaryRow> {
     use crate::prompting;
     let env = s.env;
-    let strong_bb = s.registry.backbones.build(&rc.strong)?;
+    let strong_bb = s.strong_backbone(rc, data)?;
     let Some(lm) = strong_bb.language_model(env)? else {
         bail!("objective `prompt` needs a language-model strong backbone; {} is not one", rc.strong.label());
     };

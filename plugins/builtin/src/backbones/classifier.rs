@@ -36,6 +36,9 @@ pub enum Mode {
     Full,
     /// Only the head, on frozen features (linear probe).
     Probe,
+    /// The top `top_k` blocks, the final norm and the head, on the frozen bottom's cached hidden
+    /// states (decoder backbones only).
+    Top,
 }
 
 /// An encoder + head classifier.
@@ -78,6 +81,7 @@ impl BertClassifier {
                 }
                 (vs, None, trunk, head)
             }
+            Mode::Top => anyhow::bail!("mode `top` is for decoder backbones (smollm2, gpt2, hf-decoder)"),
             Mode::Probe => {
                 let mut frozen = nn::VarStore::new(device);
                 let trunk = Bert::new(frozen.root(), cfg);

@@ -1,14 +1,20 @@
 //! A text classifier over a decoder trunk (llama-type from GGUF or HF, GPT-2, ...): the final
 //! hidden state of each text's last real token (the one that has seen the whole text) and a
-//! zero-initialised bias-free head. Trained fully, or as a linear probe on frozen features
-//! (cached, see `feature_cache`).
+//! zero-initialised bias-free head. Three modes (`classifier::Mode`):
+//! - `full`: every parameter trains (inputs are tokens);
+//! - `probe`: a linear probe on frozen features (cached, see `feature_cache`); the same pass can
+//!   also write the features of other depths of the same checkpoint (`share`), so that a ladder
+//!   of truncations of one model costs one forward pass;
+//! - `top`: only the top `top_k` blocks, the final norm and the head train; the frozen bottom's
+//!   hidden states (after block `depth − top_k`, `[n, t, d]` per set of texts, padded, with a
+//!   last channel holding the 0/1 mask) are computed once and cached on disk like features.
 
-use std::sync::Arc;
+use std::{ops::Range, sync::Arc};
 
-use anyhow::ensure;
-use tch::{nn, Tensor};
+use anyhow::{ensure, Context};
+use tch::{nn, nn::Module, Kind, Tensor};
 use tokenizers::Tokenizer;
-use w2s_core::{backbone::pad_batch, Env};
+use w2s_core::{backbone::pad_batch, Env, Inputs, Model};
 
 use super::{
     classifier::Mode,
@@ -19,19 +25,67 @@ use super::{
     zero_head,
 };
 
-/// A decoder that maps right-padded token ids to final hidden states.
+/// A decoder: embeddings, a stack of blocks, a final norm and an output layer, run on right-padded
+/// token ids. `mask` `[b, t]` (1: real token) for right-padded batches, `None` when every
+/// position is real.
 pub trait Trunk {
-    /// Final (normed) hidden states `[b, t, d]` of ids `[b, t]`; `mask` `[b, t]` (1: real token)
-    /// for right-padded batches, `None` when every position is real.
-    fn hidden_states(&self, ids: &Tensor, mask: Option<&Tensor>) -> Tensor;
+    /// Input embeddings `[b, t, d]` of ids `[b, t]` (positions `0..t`).
+    fn embed(&self, ids: &Tensor) -> Tensor;
+    /// Blocks `range` applied to hidden states `x` `[b, t, d]`.
+    fn blocks(&self, x: Tensor, mask: Option<&Tensor>, range: Range<usize>) -> Tensor;
+    fn final_norm(&self, x: &Tensor) -> Tensor;
+    /// Vocabulary logits of final-norm hidden states `[.., d]`.
+    fn lm_logits(&self, hidden: &Tensor) -> Tensor;
+    /// The number of blocks.
+    fn depth(&self) -> usize;
     fn hidden_size(&self) -> i64;
     /// Rows of the embedding matrix: every token id must be below it.
     fn vocab_size(&self) -> i64;
+    /// The longest sequence the model was trained on, if known.
+    fn context_length(&self) -> Option<i64>;
+    /// Name prefixes (in its store) of the parameters of blocks `from..` and the final norm.
+    fn top_params(&self, from: usize) -> Vec<String>;
+
+    /// Final (normed) hidden states `[b, t, d]` of ids `[b, t]` after every block.
+    fn hidden_states(&self, ids: &Tensor, mask: Option<&Tensor>) -> Tensor {
+        self.hidden_at(ids, mask, &[self.depth()]).remove(0)
+    }
+
+    /// Final-norm hidden states after the first `depths[i]` blocks (in any order, each at most
+    /// `depth()`), from one pass through the blocks.
+    fn hidden_at(&self, ids: &Tensor, mask: Option<&Tensor>, depths: &[usize]) -> Vec<Tensor> {
+        let mut order: Vec<usize> = (0..depths.len()).collect();
+        order.sort_by_key(|&i| depths[i]);
+        let mut out: Vec<Option<Tensor>> = depths.iter().map(|_| None).collect();
+        let (mut x, mut at) = (self.embed(ids), 0);
+        for i in order {
+            x = self.blocks(x, mask, at..depths[i]);
+            at = depths[i];
+            out[i] = Some(self.final_norm(&x));
+        }
+        out.into_iter().map(|h| h.expect("every depth computed")).collect()
+    }
 }
 
 impl Trunk for Llama {
-    fn hidden_states(&self, ids: &Tensor, mask: Option<&Tensor>) -> Tensor {
-        self.forward(ids, mask)
+    fn embed(&self, ids: &Tensor) -> Tensor {
+        Llama::embed(self, ids)
+    }
+
+    fn blocks(&self, x: Tensor, mask: Option<&Tensor>, range: Range<usize>) -> Tensor {
+        self.run_blocks(x, mask, range)
+    }
+
+    fn final_norm(&self, x: &Tensor) -> Tensor {
+        Llama::final_norm(self, x)
+    }
+
+    fn lm_logits(&self, hidden: &Tensor) -> Tensor {
+        self.logits(hidden)
+    }
+
+    fn depth(&self) -> usize {
+        self.config.num_hidden_layers as usize
     }
 
     fn hidden_size(&self) -> i64 {
@@ -40,6 +94,16 @@ impl Trunk for Llama {
 
     fn vocab_size(&self) -> i64 {
         self.config.vocab_size
+    }
+
+    fn context_length(&self) -> Option<i64> {
+        self.config.context_length
+    }
+
+    fn top_params(&self, from: usize) -> Vec<String> {
+        let mut p: Vec<String> = (from..self.depth()).map(|i| format!("model.layers.{i}.")).collect();
+        p.push("model.norm.".into());
+        p
     }
 }
 
@@ -54,6 +118,26 @@ pub struct Tokens {
     pub pad_id: i64,
 }
 
+impl Tokens {
+    /// The tokenizer of the llama-type model in GGUF file `g` (no special tokens added).
+    pub fn gguf(g: &Gguf) -> anyhow::Result<Self> {
+        let tok = Arc::new(gguf_tokenizer::load(g)?);
+        let pad_id = g.get_u64("tokenizer.ggml.padding_token_id").unwrap_or(0) as i64;
+        Ok(Tokens { tok, encode: gguf_tokenizer::encode, pad_id })
+    }
+
+    /// Check that `trunk` has an embedding for every id of the tokenizer.
+    pub fn check_vocab(&self, trunk: &dyn Trunk) -> anyhow::Result<()> {
+        let vocab = self.tok.get_vocab(true).values().max().map_or(0, |&m| m as i64 + 1);
+        ensure!(
+            vocab <= trunk.vocab_size(),
+            "the tokenizer has {vocab} token ids but the model's vocab_size is {}: the tokenizer does not belong to this model",
+            trunk.vocab_size()
+        );
+        Ok(())
+    }
+}
+
 /// A decoder + head classifier.
 pub struct DecoderClassifier {
     trainable: nn::VarStore,
@@ -63,67 +147,178 @@ pub struct DecoderClassifier {
     tokens: Tokens,
     pub max_len: usize,
     pub mode: Mode,
+    /// The blocks that make the features (a probe's trunk may hold more, for `share`).
+    depth: usize,
+    /// `top` mode: the number of trained blocks.
+    top_k: usize,
+    /// Other depths whose probe features the same pass writes, with their cache keys.
+    share: Vec<(usize, String)>,
     /// Identifies the decoder's weights and depth for the feature cache (`None`: do not cache).
     pub cache_key: Option<String>,
 }
 
 impl DecoderClassifier {
-    /// The first `layers` blocks (all: `None`) of the llama-type model in `g`, its tokenizer, and
-    /// a head for `n_classes`.
-    pub fn new(
-        env: &Env,
-        g: &Gguf,
-        layers: Option<usize>,
-        n_classes: usize,
-        mode: Mode,
-        max_len: usize,
-    ) -> anyhow::Result<Self> {
-        let tok = Arc::new(gguf_tokenizer::load(g)?);
-        let pad_id = g.get_u64("tokenizer.ggml.padding_token_id").unwrap_or(0) as i64;
-        let tokens = Tokens { tok, encode: gguf_tokenizer::encode, pad_id };
-        Self::with_trunk(env, tokens, n_classes, mode, max_len, |vs| Ok(Box::new(Llama::from_gguf(vs, g, layers)?)))
-    }
-
     /// A classifier over the trunk that `build` creates in the store it is given (the trainable
-    /// one, or a frozen one for a probe), checked to cover the tokenizer's ids.
+    /// one, or a frozen one for a probe or the bottom of `top` mode), checked to cover the
+    /// tokenizer's ids. `top_k`: the trained blocks of `top` mode.
     pub fn with_trunk(
         env: &Env,
         tokens: Tokens,
         n_classes: usize,
-        mode: Mode,
+        (mode, top_k): (Mode, Option<usize>),
         max_len: usize,
         build: impl FnOnce(&nn::VarStore) -> anyhow::Result<Box<dyn Trunk>>,
     ) -> anyhow::Result<Self> {
         let trainable = nn::VarStore::new(env.device);
         let (frozen, trunk) = match mode {
             Mode::Full => (None, build(&trainable)?),
-            Mode::Probe => {
+            Mode::Probe | Mode::Top => {
                 let mut frozen = nn::VarStore::new(env.device);
                 let trunk = build(&frozen)?;
                 frozen.freeze();
                 (Some(frozen), trunk)
             }
         };
-        let vocab = tokens.tok.get_vocab(true).values().max().map_or(0, |&m| m as i64 + 1);
-        ensure!(
-            vocab <= trunk.vocab_size(),
-            "the tokenizer has {vocab} token ids but the model's vocab_size is {}: the tokenizer does not belong to this model",
-            trunk.vocab_size()
-        );
+        tokens.check_vocab(trunk.as_ref())?;
+        let depth = trunk.depth();
+        let top_k = match mode {
+            Mode::Top => {
+                let k = top_k.context("mode `top` needs `top_k`, the number of blocks to train")?;
+                share_top(frozen.as_ref().expect("top mode has a frozen store"), trunk.as_ref(), k, &trainable)?;
+                k
+            }
+            _ => 0,
+        };
         let head = zero_head(trainable.root() / "head", trunk.hidden_size(), n_classes);
-        Ok(DecoderClassifier { trainable, _frozen: frozen, trunk, head, tokens, max_len, mode, cache_key: None })
+        Ok(DecoderClassifier {
+            trainable,
+            _frozen: frozen,
+            trunk,
+            head,
+            tokens,
+            max_len,
+            mode,
+            depth,
+            top_k,
+            share: Vec::new(),
+            cache_key: None,
+        })
     }
-}
 
-impl Pooler for DecoderClassifier {
+    /// Probe features come from the first `depth` blocks of the trunk, and the pass that computes
+    /// them on a cache miss also writes the features of `share` (depths, each at most the trunk's,
+    /// with their cache keys) that are not cached yet.
+    pub fn share_depths(&mut self, depth: usize, share: Vec<(usize, String)>) -> anyhow::Result<()> {
+        let built = self.trunk.depth();
+        for &d in share.iter().map(|(d, _)| d).chain([&depth]) {
+            ensure!(d >= 1 && d <= built, "depth {d} is beyond the {built} blocks built");
+        }
+        ensure!(
+            self.mode == Mode::Probe || depth == built,
+            "only a probe's features can come from fewer blocks than built"
+        );
+        self.depth = depth;
+        self.share = share.into_iter().filter(|(d, _)| *d != depth).collect();
+        Ok(())
+    }
+
     fn tokenize(&self, texts: &[&str]) -> anyhow::Result<Vec<Vec<i64>>> {
         (self.tokens.encode)(&self.tokens.tok, texts, self.max_len)
     }
 
-    /// The last real token's final hidden state.
+    fn pad(&self, tokens: &[Vec<i64>], rows: &[usize]) -> (Tensor, Tensor) {
+        pad_batch(tokens, rows, self.tokens.pad_id, self.trainable.device())
+    }
+
+    /// Probe features `[n, d]`, cached, with the shared depths written by the same pass.
+    fn probe_features(&self, texts: &[&str], env: &Env) -> anyhow::Result<Tensor> {
+        let settings = self.probe_settings().expect("probe mode");
+        let d = self.dim();
+        let mut extra = Vec::new();
+        for (depth, key) in &self.share {
+            let path = feature_cache::path(key, &settings, texts, env)?;
+            if !path.exists() {
+                extra.push((*depth, path));
+            }
+        }
+        let shape = [texts.len() as i64, d];
+        feature_cache::cached(self.cache_key.as_deref(), &settings, texts, &shape, env, || {
+            if extra.is_empty() || self.cache_key.is_none() {
+                return feature_cache::features(self, texts, env);
+            }
+            let depths: Vec<usize> = std::iter::once(self.depth).chain(extra.iter().map(|(d, _)| *d)).collect();
+            let tokens = self.tokenize(texts)?;
+            let all = feature_cache::batched(&tokens, &[d * depths.len() as i64], env, |rows| {
+                let (ids, mask) = self.pad(&tokens, rows);
+                let hidden = self.trunk.hidden_at(&ids, Some(&mask), &depths);
+                Tensor::cat(&hidden.iter().map(|h| last_real(h, Some(&mask))).collect::<Vec<_>>(), 1)
+            });
+            for (i, (depth, path)) in extra.iter().enumerate() {
+                feature_cache::store(path, &all.narrow(1, (i as i64 + 1) * d, d).contiguous())?;
+                tracing::info!("probe features of depth {depth} written by the depth-{} pass", self.depth);
+            }
+            Ok(all.narrow(1, 0, d).contiguous())
+        })
+    }
+
+    /// `top` mode's inputs: the frozen bottom's hidden states `[n, t, d + 1]` (last channel: the
+    /// 0/1 mask), cached.
+    fn bottom_states(&self, texts: &[&str], env: &Env) -> anyhow::Result<Tensor> {
+        let split = self.depth - self.top_k;
+        let d = self.dim();
+        let settings = format!("{}|bottom={split}", self.max_len);
+        let shape = [texts.len() as i64, -1, d + 1];
+        feature_cache::cached(self.cache_key.as_deref(), &settings, texts, &shape, env, || {
+            let tokens = self.tokenize(texts)?;
+            let width = tokens.iter().map(|t| t.len()).max().unwrap_or(1).max(1) as i64;
+            Ok(feature_cache::batched(&tokens, &[width, d + 1], env, |rows| {
+                let (ids, mask) = self.pad(&tokens, rows);
+                let h = self.trunk.blocks(self.trunk.embed(&ids), Some(&mask), 0..split);
+                let t = h.size()[1];
+                Tensor::cat(&[h, mask.to_kind(Kind::Float).unsqueeze(-1)], -1).constant_pad_nd([0, 0, 0, width - t])
+            }))
+        })
+    }
+
+    /// The pooled vectors of rows of `top` mode's inputs: the top blocks and the final norm on the
+    /// cached bottom states, at each row's last real token.
+    fn top_pooled(&self, states: &Tensor, rows: &[usize]) -> Tensor {
+        let d = self.dim();
+        let f = states.index_select(0, &feature_cache::row_index(rows)).to_device(self.trainable.device());
+        let t = f.select(2, d).sum_dim_intlist(1, false, Kind::Float).max().int64_value(&[]).max(1);
+        let f = f.narrow(1, 0, t);
+        let mask = f.select(2, d).to_kind(Kind::Int64);
+        let h = self.trunk.blocks(f.narrow(2, 0, d), Some(&mask), self.depth - self.top_k..self.depth);
+        last_real(&self.trunk.final_norm(&h), Some(&mask))
+    }
+}
+
+/// Add the parameters of the top `k` blocks and the final norm of `trunk`, whose store is
+/// `frozen` (frozen already), to `trainable` as trainable variables (shared, not copied).
+pub fn share_top(frozen: &nn::VarStore, trunk: &dyn Trunk, k: usize, trainable: &nn::VarStore) -> anyhow::Result<()> {
+    let depth = trunk.depth();
+    ensure!(k >= 1 && k <= depth, "top_k = {k}, but the model has {depth} blocks");
+    let prefixes = trunk.top_params(depth - k);
+    for (name, t) in frozen.variables() {
+        if prefixes.iter().any(|p| name.starts_with(p)) {
+            let mut parts: Vec<&str> = name.split('.').collect();
+            let last = parts.pop().expect("a variable name");
+            let path = parts.iter().fold(trainable.root(), |p, part| p / *part);
+            let _ = path.add(last, t, true);
+        }
+    }
+    Ok(())
+}
+
+impl Pooler for DecoderClassifier {
+    fn tokenize(&self, texts: &[&str]) -> anyhow::Result<Vec<Vec<i64>>> {
+        DecoderClassifier::tokenize(self, texts)
+    }
+
+    /// The last real token's final hidden state after `depth` blocks.
     fn pooled(&self, tokens: &[Vec<i64>], rows: &[usize]) -> Tensor {
-        let (ids, mask) = pad_batch(tokens, rows, self.tokens.pad_id, self.trainable.device());
-        last_real(&self.trunk.hidden_states(&ids, Some(&mask)), Some(&mask))
+        let (ids, mask) = self.pad(tokens, rows);
+        last_real(&self.trunk.hidden_at(&ids, Some(&mask), &[self.depth])[0], Some(&mask))
     }
 
     fn dim(&self) -> i64 {
@@ -139,4 +334,24 @@ impl Pooler for DecoderClassifier {
     }
 }
 
-feature_cache::pooled_head_model!(DecoderClassifier);
+impl Model for DecoderClassifier {
+    fn encode(&mut self, texts: &[&str], env: &Env) -> anyhow::Result<Inputs> {
+        Ok(match self.mode {
+            Mode::Full => Inputs::Tokens(self.tokenize(texts)?),
+            Mode::Probe => Inputs::Features(self.probe_features(texts, env)?),
+            Mode::Top => Inputs::Features(self.bottom_states(texts, env)?),
+        })
+    }
+
+    fn logits(&self, inputs: &Inputs, rows: &[usize], _train: bool) -> anyhow::Result<Tensor> {
+        let pooled = match (self.mode, inputs) {
+            (Mode::Top, Inputs::Features(states)) => self.top_pooled(states, rows),
+            _ => feature_cache::pooled(self, inputs, rows, self.trainable.device()),
+        };
+        Ok(self.head.forward(&pooled))
+    }
+
+    fn var_store(&self) -> &nn::VarStore {
+        &self.trainable
+    }
+}

@@ -28,13 +28,14 @@ pub trait Pooler {
 /// Pooled features `[n, dim]` of every text (no gradient), in batches, on the CPU.
 pub fn features(p: &impl Pooler, texts: &[&str], env: &Env) -> anyhow::Result<Tensor> {
     let tokens = p.tokenize(texts)?;
-    Ok(batched(&tokens, p.dim(), env, |rows| p.pooled(&tokens, rows)))
+    Ok(batched(&tokens, &[p.dim()], env, |rows| p.pooled(&tokens, rows)))
 }
 
 /// `Model::encode`: tokens for a training trunk, (cached) features for a frozen one.
 pub fn encode(p: &impl Pooler, texts: &[&str], env: &Env) -> anyhow::Result<Inputs> {
     let Some(settings) = p.probe_settings() else { return Ok(Inputs::Tokens(p.tokenize(texts)?)) };
-    Ok(Inputs::Features(cached(p.cache_key(), &settings, texts, p.dim(), env, || features(p, texts, env))?))
+    let shape = [texts.len() as i64, p.dim()];
+    Ok(Inputs::Features(cached(p.cache_key(), &settings, texts, &shape, env, || features(p, texts, env))?))
 }
 
 /// The pooled vectors `[rows, dim]` on `device` of rows of `inputs` from [`encode`].
@@ -45,14 +46,15 @@ pub fn pooled(p: &impl Pooler, inputs: &Inputs, rows: &[usize], device: Device) 
     }
 }
 
-/// Features `[n, dim]` on the CPU of every tokenized text, from `pooled` (rows → `[rows, dim]`)
-/// run on batches of rows sorted by length.
-pub fn batched(tokens: &[Vec<i64>], dim: i64, env: &Env, pooled: impl Fn(&[usize]) -> Tensor) -> Tensor {
+/// Features `[n, row_shape..]` on the CPU of every tokenized text, from `pooled` (rows →
+/// `[rows, row_shape..]`) run on batches of rows sorted by length.
+pub fn batched(tokens: &[Vec<i64>], row_shape: &[i64], env: &Env, pooled: impl Fn(&[usize]) -> Tensor) -> Tensor {
     let _guard = tch::no_grad_guard();
     let mut order: Vec<usize> = (0..tokens.len()).collect();
     order.sort_by_key(|&i| tokens[i].len());
     let bar = progress::bar(env, tokens.len() as u64, "encoding features");
-    let mut out = Tensor::zeros([tokens.len() as i64, dim], (Kind::Float, Device::Cpu));
+    let shape: Vec<i64> = std::iter::once(tokens.len() as i64).chain(row_shape.iter().copied()).collect();
+    let mut out = Tensor::zeros(shape, (Kind::Float, Device::Cpu));
     for rows in order.chunks(64) {
         let f = pooled(rows).to_device(Device::Cpu);
         out = out.index_copy(0, &row_index(rows), &f);
@@ -62,44 +64,61 @@ pub fn batched(tokens: &[Vec<i64>], dim: i64, env: &Env, pooled: impl Fn(&[usize
     out
 }
 
-/// The features `[texts, dim]` of `texts`: read from the cache file of (`key`, `settings`, texts)
-/// if it is intact, or computed by `compute` and written there. No `key`: computed, not cached.
-pub fn cached(
-    key: Option<&str>,
-    settings: &str,
-    texts: &[&str],
-    dim: i64,
-    env: &Env,
-    compute: impl FnOnce() -> anyhow::Result<Tensor>,
-) -> anyhow::Result<Tensor> {
-    let Some(key) = key else { return compute() };
+/// The cache file of the features of `texts` under (`key`, `settings`).
+pub fn path(key: &str, settings: &str, texts: &[&str], env: &Env) -> anyhow::Result<std::path::PathBuf> {
+    Ok(env.derived_dir("features")?.join(format!("{}.pt", texts_hash(&format!("{key}|{settings}|"), texts))))
+}
+
+/// A file name (24 hex digits of sha256) for what is derived from `texts` under `key`.
+pub fn texts_hash(key: &str, texts: &[&str]) -> String {
     let mut h = Sha256::new();
-    h.update(format!("{key}|{settings}|"));
+    h.update(key);
     for t in texts {
         h.update(t.as_bytes());
         h.update([0u8]);
     }
-    let name: String = h.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect();
-    let path = env.derived_dir("features")?.join(format!("{name}.pt"));
+    h.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The features `[texts, ..]` of `texts`, of `shape` (`-1`: any size; the first entry is the
+/// number of texts): read from the cache file of (`key`, `settings`, texts) if it is intact, or
+/// computed by `compute` and written there. No `key`: computed, not cached.
+pub fn cached(
+    key: Option<&str>,
+    settings: &str,
+    texts: &[&str],
+    shape: &[i64],
+    env: &Env,
+    compute: impl FnOnce() -> anyhow::Result<Tensor>,
+) -> anyhow::Result<Tensor> {
+    let Some(key) = key else { return compute() };
+    let path = path(key, settings, texts, env)?;
     if path.exists() {
-        match read_checked(&path, [texts.len() as i64, dim]) {
+        match read_checked(&path, shape) {
             Ok(t) => return Ok(t),
             Err(why) => tracing::warn!("feature cache {} is stale ({why:#}); recomputing", path.display()),
         }
     }
     let feats = compute()?;
-    anyhow::ensure!(
-        feats.size() == [texts.len() as i64, dim],
-        "features have shape {:?}, expected [{}, {dim}]",
-        feats.size(),
-        texts.len()
-    );
+    anyhow::ensure!(fits(&feats, shape), "features have shape {:?}, expected {shape:?}", feats.size());
+    store(&path, &feats)?;
+    Ok(feats)
+}
+
+/// Write `feats` to the cache file `path` (atomically, with its checksum).
+pub fn store(path: &std::path::Path, feats: &Tensor) -> anyhow::Result<()> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     feats.save(&tmp).with_context(|| format!("writing feature cache {}", tmp.display()))?;
     let sum = sha256_file(&tmp)?;
-    std::fs::write(checksum_path(&path), sum).with_context(|| format!("writing the checksum of {}", path.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
-    Ok(feats)
+    std::fs::write(checksum_path(path), sum).with_context(|| format!("writing the checksum of {}", path.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    Ok(())
+}
+
+/// Whether `t` has `shape` (`-1`: any size).
+fn fits(t: &Tensor, shape: &[i64]) -> bool {
+    let size = t.size();
+    size.len() == shape.len() && size.iter().zip(shape).all(|(&a, &b)| b < 0 || a == b)
 }
 
 fn checksum_path(path: &std::path::Path) -> std::path::PathBuf {
@@ -111,13 +130,13 @@ fn sha256_file(path: &std::path::Path) -> anyhow::Result<String> {
     Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// A cache file, if its checksum matches and it holds a tensor of `shape`.
-fn read_checked(path: &std::path::Path, shape: [i64; 2]) -> anyhow::Result<Tensor> {
+/// A cache file, if its checksum matches and it holds a tensor of `shape` (`-1`: any size).
+fn read_checked(path: &std::path::Path, shape: &[i64]) -> anyhow::Result<Tensor> {
     let want = std::fs::read_to_string(checksum_path(path)).context("no checksum file")?;
     let got = sha256_file(path)?;
     anyhow::ensure!(want.trim() == got, "checksum {got} does not match the recorded {}", want.trim());
     let t = Tensor::load(path).context("unreadable tensor")?;
-    anyhow::ensure!(t.size() == shape, "shape {:?}, expected {shape:?}", t.size());
+    anyhow::ensure!(fits(&t, shape), "shape {:?}, expected {shape:?}", t.size());
     Ok(t)
 }
 
@@ -143,7 +162,7 @@ macro_rules! pooled_head_model {
 }
 pub(crate) use pooled_head_model;
 
-fn row_index(rows: &[usize]) -> Tensor {
+pub(crate) fn row_index(rows: &[usize]) -> Tensor {
     Tensor::from_slice(&rows.iter().map(|&r| r as i64).collect::<Vec<_>>())
 }
 
@@ -162,8 +181,8 @@ mod tests {
             calls.set(calls.get() + 1);
             Ok(Tensor::full([3, 4], v, (Kind::Float, Device::Cpu)))
         };
-        let first = cached(Some("k"), "s", &texts, 4, &env, || compute(1.0)).unwrap();
-        let again = cached(Some("k"), "s", &texts, 4, &env, || compute(2.0)).unwrap();
+        let first = cached(Some("k"), "s", &texts, &[3, 4], &env, || compute(1.0)).unwrap();
+        let again = cached(Some("k"), "s", &texts, &[3, 4], &env, || compute(2.0)).unwrap();
         assert_eq!((calls.get(), first.double_value(&[0, 0]), again.double_value(&[0, 0])), (1, 1.0, 1.0), "reused");
         let file = std::fs::read_dir(env.derived_dir("features").unwrap())
             .unwrap()
@@ -173,10 +192,10 @@ mod tests {
         // Truncated (e.g. a crash while copying): detected by the checksum, rebuilt.
         let bytes = std::fs::read(&file).unwrap();
         std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
-        let rebuilt = cached(Some("k"), "s", &texts, 4, &env, || compute(3.0)).unwrap();
+        let rebuilt = cached(Some("k"), "s", &texts, &[3, 4], &env, || compute(3.0)).unwrap();
         assert_eq!((calls.get(), rebuilt.double_value(&[0, 0])), (2, 3.0));
         // A file of the wrong width (e.g. left by another trunk version) is not used either.
-        let wide = cached(Some("k"), "s", &texts, 5, &env, || {
+        let wide = cached(Some("k"), "s", &texts, &[3, 5], &env, || {
             calls.set(calls.get() + 1);
             Ok(Tensor::zeros([3, 5], (Kind::Float, Device::Cpu)))
         })
@@ -184,10 +203,13 @@ mod tests {
         assert_eq!((calls.get(), wide.size()), (3, vec![3, 5]));
         // A file without its checksum is stale too.
         std::fs::remove_file(file.with_extension("pt.sha256")).unwrap();
-        let _ = cached(Some("k"), "s", &texts, 5, &env, || compute(4.0).map(|t| t.narrow(1, 0, 4).pad([0, 1], "constant", None))).unwrap();
+        let _ = cached(Some("k"), "s", &texts, &[3, 5], &env, || {
+            compute(4.0).map(|t| t.narrow(1, 0, 4).pad([0, 1], "constant", None))
+        })
+        .unwrap();
         assert_eq!(calls.get(), 4);
         // Features of the wrong shape from the trunk are an error, not a cache entry.
-        let err = cached(Some("other"), "s", &texts, 7, &env, || compute(5.0)).unwrap_err().to_string();
+        let err = cached(Some("other"), "s", &texts, &[3, 7], &env, || compute(5.0)).unwrap_err().to_string();
         assert!(err.contains("expected [3, 7]"), "{err}");
     }
 }

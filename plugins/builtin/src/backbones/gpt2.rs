@@ -16,19 +16,22 @@
 //!
 //! Parameters (`HfDecoderParams`): `path` (the folder, required), `layers` (keep the first this
 //! many blocks; all when absent), `mode` (`probe`, the default: linear probe on frozen cached
-//! features; `full`: fine-tune everything), `max_len` (texts are cut to their first this many
-//! tokens; at most `n_positions`; default 128).
+//! features; `full`: fine-tune everything; `top`: fine-tune the top `top_k` blocks, `ln_f` and
+//! the head on the cached hidden states of the frozen bottom), `top_k` (with `top` only),
+//! `max_len` (texts are cut to their first this many tokens; at most `n_positions`; default 128).
+//! Also a language model (output tied to `wte`) for the `prompt` objective.
 
-use std::{path::Path, sync::Arc};
+use std::{ops::Range, path::Path, sync::Arc};
 
 use anyhow::{bail, ensure, Context};
-use tch::{nn, Device, Kind, Tensor};
+use tch::{nn, Tensor};
 use tokenizers::Tokenizer;
-use w2s_core::{Backbone, Env, Model};
+use w2s_core::{prompting::LanguageModel, Backbone, Env, Model};
 
 use super::{
     decoder_classifier::Trunk,
     hf::{self, HfCheckpoint, HfDecoderParams},
+    language_model::DecoderLm,
     llama::{causal_attention, padding_mask, param, Init},
     tokenizer,
 };
@@ -203,15 +206,21 @@ impl Gpt2 {
     /// Final-norm hidden states `[b, t, d]` of ids `[b, t]` (`t` at most `n_positions`); `mask`
     /// `[b, t]` (1: real token) for right-padded batches, `None` when every position is real.
     pub fn forward(&self, ids: &Tensor, mask: Option<&Tensor>) -> Tensor {
-        let (b, t) = ids.size2().expect("[batch, tokens]");
+        self.ln_f.forward(&self.run_blocks(self.embed(ids), mask, 0..self.blocks.len()))
+    }
+
+    /// Token plus position embeddings `[b, t, d]` of ids `[b, t]` (`t` at most `n_positions`).
+    pub fn embed(&self, ids: &Tensor) -> Tensor {
+        let (_, t) = ids.size2().expect("[batch, tokens]");
         assert!(t <= self.config.n_positions, "{t} tokens, but GPT-2 has {} positions", self.config.n_positions);
-        let device = ids.device();
-        let attend = padding_mask(mask, b, t, device);
-        let mut x = Tensor::embedding(&self.wte, ids, -1, false, false) + self.wpe.narrow(0, 0, t);
-        for block in &self.blocks {
-            x = block.forward(&x, attend.as_ref());
-        }
-        self.ln_f.forward(&x)
+        Tensor::embedding(&self.wte, ids, -1, false, false) + self.wpe.narrow(0, 0, t)
+    }
+
+    /// Blocks `range` applied to hidden states `x` `[b, t, d]` (no final norm).
+    pub fn run_blocks(&self, x: Tensor, mask: Option<&Tensor>, range: Range<usize>) -> Tensor {
+        let (b, t, _) = x.size3().expect("[batch, tokens, hidden]");
+        let attend = padding_mask(mask, b, t, x.device());
+        self.blocks[range].iter().fold(x, |x, block| block.forward(&x, attend.as_ref()))
     }
 
     /// Vocabulary logits of hidden states `[.., d]` (tied to the token embeddings).
@@ -221,8 +230,24 @@ impl Gpt2 {
 }
 
 impl Trunk for Gpt2 {
-    fn hidden_states(&self, ids: &Tensor, mask: Option<&Tensor>) -> Tensor {
-        self.forward(ids, mask)
+    fn embed(&self, ids: &Tensor) -> Tensor {
+        Gpt2::embed(self, ids)
+    }
+
+    fn blocks(&self, x: Tensor, mask: Option<&Tensor>, range: Range<usize>) -> Tensor {
+        self.run_blocks(x, mask, range)
+    }
+
+    fn final_norm(&self, x: &Tensor) -> Tensor {
+        self.ln_f.forward(x)
+    }
+
+    fn lm_logits(&self, hidden: &Tensor) -> Tensor {
+        self.logits(hidden)
+    }
+
+    fn depth(&self) -> usize {
+        self.blocks.len()
     }
 
     fn hidden_size(&self) -> i64 {
@@ -231,6 +256,16 @@ impl Trunk for Gpt2 {
 
     fn vocab_size(&self) -> i64 {
         self.config.vocab_size
+    }
+
+    fn context_length(&self) -> Option<i64> {
+        Some(self.config.n_positions)
+    }
+
+    fn top_params(&self, from: usize) -> Vec<String> {
+        let mut p: Vec<String> = (from..self.blocks.len()).map(|i| format!("h.{i}.")).collect();
+        p.push("ln_f.".into());
+        p
     }
 }
 
@@ -263,10 +298,20 @@ impl Gpt2Backbone {
     }
 }
 
+impl Gpt2Backbone {
+    /// The checkpoint folder and its tokenizer.
+    fn open(&self, env: &Env) -> anyhow::Result<(HfCheckpoint, (Arc<Tokenizer>, String))> {
+        let ck = HfCheckpoint::open(Path::new(&self.params.path), "GPT-2 folder")?;
+        Gpt2Config::from_hf(&ck)?;
+        let tok = tokenizer(&ck.dir, env)?;
+        Ok((ck, tok))
+    }
+}
+
 impl Backbone for Gpt2Backbone {
     fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>> {
         let p = &self.params;
-        let ck = HfCheckpoint::open(Path::new(&p.path), "GPT-2 folder")?;
+        let (ck, tok) = self.open(env)?;
         let cfg = Gpt2Config::from_hf(&ck)?;
         ensure!(
             p.max_len as i64 <= cfg.n_positions,
@@ -275,22 +320,28 @@ impl Backbone for Gpt2Backbone {
             ck.dir.display(),
             cfg.n_positions
         );
-        let tok = tokenizer(&ck.dir, env)?;
         let c = hf::classifier(env, p, n_classes, &ck, tok, |vs| Ok(Box::new(Gpt2::from_hf(vs, &ck, p.layers)?)))?;
         Ok(Box::new(c))
+    }
+
+    fn language_model(&self, env: &Env) -> anyhow::Result<Option<Box<dyn LanguageModel>>> {
+        let (ck, (tok, _)) = self.open(env)?;
+        let lm = DecoderLm::new(env, hf::tokens(tok), |vs| Ok(Box::new(Gpt2::from_hf(vs, &ck, self.params.layers)?)))?;
+        Ok(Some(Box::new(lm)))
     }
 }
 
 w2s_core::register!(Backbone {
     name: "gpt2",
     description: "pretrained GPT-2 (any size) from an HF folder (safetensors), optionally cut to its first layers; \
-                  last-token features; linear probe (default) or full fine-tuning",
+                  last-token features; linear probe (default), top-k blocks or full fine-tuning; prompting language model",
     params: HfDecoderParams,
     build: Gpt2Backbone::new,
 });
 
 #[cfg(test)]
 mod tests {
+    use tch::{Device, Kind};
     use w2s_core::{Inputs, Params};
 
     use super::*;

@@ -230,15 +230,32 @@ pub struct HfDecoderParams {
     pub path: String,
     /// Keep only the first this many blocks (all when absent).
     pub layers: Option<usize>,
-    /// Linear `probe` on frozen (cached) features, or `full` fine-tuning.
+    /// Linear `probe` on frozen (cached) features, `full` fine-tuning, or `top`: the top
+    /// `top_k` blocks only.
     pub mode: Mode,
+    /// The number of trained blocks of mode `top` (only with it).
+    pub top_k: Option<usize>,
     /// Longer texts are cut to their first this many tokens.
     pub max_len: usize,
 }
 
 impl Default for HfDecoderParams {
     fn default() -> Self {
-        HfDecoderParams { path: String::new(), layers: None, mode: Mode::Probe, max_len: 128 }
+        HfDecoderParams { path: String::new(), layers: None, mode: Mode::Probe, top_k: None, max_len: 128 }
+    }
+}
+
+/// Check `top_k` against `mode` and `layers` (the number of blocks, when given).
+pub fn check_top_k(mode: Mode, top_k: Option<usize>, layers: Option<usize>) -> anyhow::Result<()> {
+    match (mode, top_k) {
+        (Mode::Top, Some(k)) => check(
+            k >= 1 && layers.is_none_or(|l| k <= l),
+            "top_k",
+            "a number of blocks from 1 to `layers` (the blocks trained in mode `top`)",
+        ),
+        (Mode::Top, None) => check(false, "top_k", "the number of top blocks to train (mode `top`)"),
+        (_, Some(_)) => check(false, "top_k", "absent unless `mode` is `top`"),
+        _ => Ok(()),
     }
 }
 
@@ -246,8 +263,15 @@ impl Params for HfDecoderParams {
     fn validate(&self) -> anyhow::Result<()> {
         check(!self.path.is_empty(), "path", &format!("an HF checkpoint folder ({EXPECTED_FILES})"))?;
         check(self.max_len >= 1 && self.max_len <= 8192, "max_len", "a number in [1, 8192]")?;
-        check(self.layers != Some(0), "layers", "at least 1 (or absent for all)")
+        check(self.layers != Some(0), "layers", "at least 1 (or absent for all)")?;
+        check_top_k(self.mode, self.top_k, self.layers)
     }
+}
+
+/// The tokenization of decoder checkpoint folders: the tokenizer's special tokens added, texts cut
+/// to their first tokens.
+pub fn tokens(tok: Arc<Tokenizer>) -> Tokens {
+    Tokens { tok, encode: tokenizer::encode_prefix, pad_id: 0 }
 }
 
 /// A last-token classifier (see `decoder_classifier`) over the trunk that `build` loads from
@@ -260,8 +284,7 @@ pub fn classifier(
     (tok, tok_source): (Arc<Tokenizer>, String),
     build: impl FnOnce(&nn::VarStore) -> anyhow::Result<Box<dyn Trunk>>,
 ) -> anyhow::Result<DecoderClassifier> {
-    let tokens = Tokens { tok, encode: tokenizer::encode_prefix, pad_id: 0 };
-    let mut c = DecoderClassifier::with_trunk(env, tokens, n_classes, p.mode, p.max_len, build)
+    let mut c = DecoderClassifier::with_trunk(env, tokens(tok), n_classes, (p.mode, p.top_k), p.max_len, build)
         .with_context(|| format!("building a classifier on {}", ck.dir.display()))?;
     c.cache_key = Some(ck.cache_key(&format!("layers={:?}|tokenizer={tok_source}", p.layers)));
     Ok(c)

@@ -15,17 +15,21 @@
 //!
 //! Parameters (`HfDecoderParams`): `path` (the folder, required), `layers` (keep the first this
 //! many blocks; all when absent), `mode` (`probe`, the default: linear probe on frozen cached
-//! features; `full`: fine-tune everything), `max_len` (texts are cut to their first this many
-//! tokens; default 128).
+//! features; `full`: fine-tune everything; `top`: fine-tune the top `top_k` blocks, the final
+//! norm and the head on the cached hidden states of the frozen bottom), `top_k` (with `top`
+//! only), `max_len` (texts are cut to their first this many tokens; default 128). Also a
+//! language model (the tied or own `lm_head`) for the `prompt` objective.
 
-use std::path::Path;
+use std::{path::Path, sync::Arc};
 
 use anyhow::{bail, ensure, Context};
 use tch::nn;
-use w2s_core::{Backbone, Env, Model};
+use tokenizers::Tokenizer;
+use w2s_core::{prompting::LanguageModel, Backbone, Env, Model};
 
 use super::{
     hf::{self, HfCheckpoint, HfDecoderParams},
+    language_model::DecoderLm,
     llama::{Llama, LlamaConfig},
     tokenizer,
 };
@@ -87,6 +91,7 @@ pub fn llama_config(ck: &HfCheckpoint) -> anyhow::Result<LlamaConfig> {
         rms_norm_eps: ck.get("rms_norm_eps")?.unwrap_or(1e-6),
         tie_word_embeddings: ck.get("tie_word_embeddings")?.unwrap_or(false),
         attention_bias: qwen2 || ck.get("attention_bias")?.unwrap_or(false),
+        context_length: ck.get("max_position_embeddings")?,
     };
     cfg.check(&ck.config_path())?;
     Ok(cfg)
@@ -115,16 +120,31 @@ impl HfDecoder {
     }
 }
 
-impl Backbone for HfDecoder {
-    fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>> {
-        let p = &self.params;
-        let ck = HfCheckpoint::open(Path::new(&p.path), "HF llama/qwen2 folder")?;
+impl HfDecoder {
+    /// The checkpoint folder and its tokenizer.
+    fn open(&self) -> anyhow::Result<(HfCheckpoint, Arc<Tokenizer>)> {
+        let ck = HfCheckpoint::open(Path::new(&self.params.path), "HF llama/qwen2 folder")?;
         llama_config(&ck)?;
         let tok_path = ck.dir.join("tokenizer.json");
         ensure!(tok_path.is_file(), "{} has no tokenizer.json", ck.dir.display());
-        let tok = (tokenizer::load(&tok_path)?, "tokenizer.json".to_string());
+        let tok = tokenizer::load(&tok_path)?;
+        Ok((ck, tok))
+    }
+}
+
+impl Backbone for HfDecoder {
+    fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>> {
+        let p = &self.params;
+        let (ck, tok) = self.open()?;
+        let tok = (tok, "tokenizer.json".to_string());
         let c = hf::classifier(env, p, n_classes, &ck, tok, |vs| Ok(Box::new(load(vs, &ck, p.layers)?)))?;
         Ok(Box::new(c))
+    }
+
+    fn language_model(&self, env: &Env) -> anyhow::Result<Option<Box<dyn LanguageModel>>> {
+        let (ck, tok) = self.open()?;
+        let lm = DecoderLm::new(env, hf::tokens(tok), |vs| Ok(Box::new(load(vs, &ck, self.params.layers)?)))?;
+        Ok(Some(Box::new(lm)))
     }
 }
 
@@ -132,7 +152,8 @@ w2s_core::register!(Backbone {
     name: "hf-decoder",
     description:
         "pretrained llama or qwen2 decoder from an HF folder (safetensors + tokenizer.json), optionally cut to \
-                  its first layers; last-token features; linear probe (default) or full fine-tuning",
+                  its first layers; last-token features; linear probe (default), top-k blocks or full fine-tuning; \
+                  prompting language model",
     params: HfDecoderParams,
     build: HfDecoder::new,
 });
@@ -297,5 +318,101 @@ mod tests {
         let want = "`model.layers.0.self_attn.q_proj.weight` in ";
         assert!(err.contains(want) && err.contains("broken/model.safetensors"), "{err}");
         assert!(err.contains("has shape [16, 32], expected [32, 32]"), "{err}");
+    }
+
+    /// A tiny llama folder (tokenizer included) in `dir`, and the model it holds.
+    fn tiny_folder(dir: &Path, config: &serde_json::Value) -> (std::path::PathBuf, Llama) {
+        let (_vs, model, tensors) = random_decoder(config);
+        let folder = dir.join("tiny");
+        write_checkpoint(&folder, config, &tensors, 1);
+        write_tiny_tokenizer_json(&folder);
+        (folder, model)
+    }
+
+    #[test]
+    fn top_mode_trains_the_top_blocks_on_cached_bottom_states() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env { cache_dir: dir.path().join("cache"), device: Device::Cpu, show_progress: false };
+        let (folder, _) = tiny_folder(dir.path(), &tiny_config("llama", false, 300));
+        let base = HfDecoderParams { path: folder.display().to_string(), ..Default::default() };
+        let top = HfDecoderParams { mode: Mode::Top, top_k: Some(1), ..base.clone() };
+        top.validate().unwrap();
+        for bad in [
+            HfDecoderParams { mode: Mode::Top, ..base.clone() },
+            HfDecoderParams { top_k: Some(1), ..base.clone() },
+            HfDecoderParams { layers: Some(1), top_k: Some(2), ..top.clone() },
+        ] {
+            assert!(bad.validate().unwrap_err().to_string().contains("top_k"), "{bad:?}");
+        }
+        let err =
+            HfDecoder::new(HfDecoderParams { top_k: Some(3), ..top.clone() }).unwrap().build(&env, 2).err().unwrap();
+        assert!(format!("{err:#}").contains("top_k = 3, but the model has 2 blocks"), "{err:#}");
+
+        let mut full = HfDecoder::new(HfDecoderParams { mode: Mode::Full, ..base }).unwrap().build(&env, 3).unwrap();
+        let mut model = HfDecoder::new(top).unwrap().build(&env, 3).unwrap();
+        // Only the top block (9 tensors), the final norm and the head train.
+        let names: Vec<String> = model.var_store().variables().into_keys().collect();
+        assert_eq!(model.var_store().trainable_variables().len(), 9 + 1 + 1, "{names:?}");
+        assert!(names
+            .iter()
+            .all(|n| n.starts_with("model.layers.1.") || n == "model.norm.weight" || n == "head.weight"));
+        // The same head on both: the same logits as the full model.
+        let head = Tensor::randn([3, 32], tch::kind::FLOAT_CPU);
+        tch::no_grad(|| {
+            for m in [&full, &model] {
+                m.var_store().variables()["head.weight"].shallow_clone().copy_(&head);
+            }
+        });
+        let texts = ["the the", "a longer text than the first one", "the", "another text"];
+        let tokens = full.encode(&texts, &env).unwrap();
+        let states = model.encode(&texts, &env).unwrap();
+        let Inputs::Features(f) = &states else { panic!("top mode gives cached states") };
+        assert_eq!(f.size()[0], 4);
+        let rows = [3, 0, 2];
+        let want = full.logits(&tokens, &rows, false).unwrap();
+        let got = model.logits(&states, &rows, true).unwrap();
+        assert!((&got - &want).abs().max().double_value(&[]) < 1e-4, "{got} vs {want}");
+        // Gradients reach the top block only.
+        got.sum(tch::Kind::Float).backward();
+        let vars = model.var_store().variables();
+        assert!(vars["model.layers.1.mlp.up_proj.weight"].grad().defined());
+        // The second encode reads the cache: a tampered (but intact) cache file is what it returns.
+        let features = env.derived_dir("features").unwrap();
+        let files: Vec<_> = std::fs::read_dir(&features)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "pt"))
+            .collect();
+        assert_eq!(files.len(), 1);
+        crate::backbones::feature_cache::store(&files[0], &(f * 2.0)).unwrap();
+        let Inputs::Features(again) = model.encode(&texts, &env).unwrap() else { panic!() };
+        assert!(again.equal(&(f * 2.0)));
+    }
+
+    #[test]
+    fn language_model_scores_the_last_tokens_of_long_prompts() {
+        let _guard = tch::no_grad_guard();
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env { cache_dir: dir.path().join("cache"), device: Device::Cpu, show_progress: false };
+        let mut config = tiny_config("llama", false, 300);
+        config["max_position_embeddings"] = 16.into();
+        let (folder, model) = tiny_folder(dir.path(), &config);
+        let params = HfDecoderParams { path: folder.display().to_string(), ..Default::default() };
+        let lm = HfDecoder::new(params).unwrap().language_model(&env).unwrap().unwrap();
+        let long = "the the the a b c d e f g h i j k l m n o p q r s t u v w x y z".to_string();
+        let ids = lm.tokenize(&long).unwrap();
+        assert!(ids.len() > 16);
+        let prompts = [long, "the end".to_string()];
+        let cands = [5i64, 258, 299];
+        let got = lm.next_token_logprobs(&prompts, &cands).unwrap();
+        let lp = |row: &[i64]| {
+            let logits = model.next_token_logits(&Tensor::from_slice(row).unsqueeze(0), None);
+            let lp = logits.log_softmax(-1, tch::Kind::Float).get(0);
+            cands.iter().map(|&c| lp.double_value(&[c]) as f32).collect::<Vec<_>>()
+        };
+        let want = [lp(&ids[ids.len() - 16..]), lp(&lm.tokenize(&prompts[1]).unwrap())];
+        for (g, w) in got.iter().zip(&want) {
+            assert!(g.iter().zip(w).all(|(a, b)| (a - b).abs() < 1e-4), "{got:?} vs {want:?}");
+        }
     }
 }

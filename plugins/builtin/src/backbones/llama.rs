@@ -6,7 +6,7 @@
 //! into HF's layout, so this model applies HF's rotate-half RoPE. HF safetensors checkpoints (not
 //! permuted; Qwen2's Q/K/V biases included) load through `hf_decoder`.
 
-use std::path::Path;
+use std::{ops::Range, path::Path};
 
 use anyhow::{ensure, Context};
 use tch::{nn, nn::Module, Device, Kind, Tensor};
@@ -27,6 +27,8 @@ pub struct LlamaConfig {
     pub tie_word_embeddings: bool,
     /// Q/K/V projections have biases (Qwen2; llama's `attention_bias`).
     pub attention_bias: bool,
+    /// The longest sequence it was trained on (`llama.context_length`, `max_position_embeddings`).
+    pub context_length: Option<i64>,
 }
 
 impl LlamaConfig {
@@ -50,6 +52,7 @@ impl LlamaConfig {
             rms_norm_eps: g.get_f64("llama.attention.layer_norm_rms_epsilon")?,
             tie_word_embeddings: g.info("output.weight").is_none(),
             attention_bias: false,
+            context_length: int("context_length").ok(),
         };
         cfg.check(&g.path)?;
         Ok(cfg)
@@ -244,15 +247,26 @@ impl Llama {
     /// Final-norm hidden states `[b, t, d]` of ids `[b, t]`; `mask` `[b, t]` (1: real token) for
     /// right-padded batches, `None` when every position is real.
     pub fn forward(&self, ids: &Tensor, mask: Option<&Tensor>) -> Tensor {
-        let (b, t) = ids.size2().expect("[batch, tokens]");
-        let device = ids.device();
+        self.norm.forward(&self.run_blocks(self.embed(ids), mask, 0..self.blocks.len()))
+    }
+
+    /// Token embeddings `[b, t, d]` of ids `[b, t]`.
+    pub fn embed(&self, ids: &Tensor) -> Tensor {
+        Tensor::embedding(&self.embed, ids, -1, false, false)
+    }
+
+    /// Blocks `range` applied to hidden states `x` `[b, t, d]` of positions `0..t` (no final norm).
+    pub fn run_blocks(&self, x: Tensor, mask: Option<&Tensor>, range: Range<usize>) -> Tensor {
+        let (b, t, _) = x.size3().expect("[batch, tokens, hidden]");
+        let device = x.device();
         let (cos, sin) = self.rope_tables(t, device);
         let attend = padding_mask(mask, b, t, device);
-        let mut x = Tensor::embedding(&self.embed, ids, -1, false, false);
-        for block in &self.blocks {
-            x = block.forward(&x, &cos, &sin, attend.as_ref());
-        }
-        self.norm.forward(&x)
+        self.blocks[range].iter().fold(x, |x, block| block.forward(&x, &cos, &sin, attend.as_ref()))
+    }
+
+    /// The final norm.
+    pub fn final_norm(&self, x: &Tensor) -> Tensor {
+        self.norm.forward(x)
     }
 
     /// Vocabulary logits of hidden states `[.., d]`.

@@ -2,17 +2,40 @@
 //! (Allal et al. 2025, "SmolLM2: When Smol Goes Big"), 30 layers, d = 576, 135M parameters,
 //! 4-bit (Q4_1) weights dequantized to f32, fetched by `scripts/bootstrap.sh`. Optionally cut to
 //! its first `layers` blocks (a weaker, cheaper model of the same family).
+//!
+//! Parameters: `path` (a llama-type GGUF file; empty: the fetched SmolLM2), `layers` (keep the
+//! first this many blocks; all when absent), `mode` (`probe`, the default: linear probe on frozen
+//! cached features; `full`: fine-tune everything; `top`: fine-tune the top `top_k` blocks, the
+//! final norm and the head on the cached hidden states of the frozen bottom), `top_k` (with
+//! `top` only), `max_len` (texts are cut to their first this many tokens; default 128),
+//! `share_depths` (probe only: the depths whose features one pass computes together, so that a
+//! ladder of truncations of one model costs one forward pass; default `[4, 8, 16]` plus `layers`,
+//! those deeper than the model left out; `[]`: only `layers`. A cache miss at depth `layers`
+//! runs the blocks up to the deepest depth not cached yet and writes each depth's features).
+//! `generative` (optional [`GenerativeSpec`]: next-token fine-tuning on the task's unlabeled
+//! texts through `Backbone::adapt_to_texts`, before any training; see `generative`).
+//! Also a language model for the `prompt` objective (see `language_model`).
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use tch::nn;
 use w2s_core::{
     env::{verify_file, Expected},
     params::check,
+    prompting::LanguageModel,
     Backbone, Env, Model, Params,
 };
 
-use super::{classifier::Mode, decoder_classifier::DecoderClassifier, gguf::Gguf};
+use super::{
+    classifier::Mode,
+    decoder_classifier::{DecoderClassifier, Tokens, Trunk},
+    generative::{self, GenerativeSpec},
+    gguf::Gguf,
+    hf::{self, check_top_k},
+    language_model::DecoderLm,
+    llama::{Llama, LlamaConfig},
+};
 
 /// The fetched GGUF file and its size.
 pub const SMOLLM2_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
@@ -25,32 +48,72 @@ pub struct SmolLm2Params {
     pub path: String,
     /// Keep only the first this many blocks (all when absent).
     pub layers: Option<usize>,
-    /// Linear `probe` on frozen (cached) features, or `full` fine-tuning.
+    /// Linear `probe` on frozen (cached) features, `full` fine-tuning, or `top`: the top `top_k`
+    /// blocks only.
     pub mode: Mode,
+    /// The number of trained blocks of mode `top` (only with it).
+    pub top_k: Option<usize>,
     /// Longer texts are cut to their first this many tokens.
     pub max_len: usize,
+    /// Probe: depths whose features the same pass computes (absent: [`LADDER`]).
+    pub share_depths: Option<Vec<usize>>,
+    /// Generative fine-tuning on the task's unlabeled texts first (see `generative`; applied
+    /// through `Backbone::adapt_to_texts`).
+    pub generative: Option<GenerativeSpec>,
 }
+
+/// The default `share_depths`: the truncations of the sentiment ladder.
+pub const LADDER: [usize; 3] = [4, 8, 16];
 
 impl Default for SmolLm2Params {
     fn default() -> Self {
-        SmolLm2Params { path: String::new(), layers: None, mode: Mode::Probe, max_len: 128 }
+        SmolLm2Params {
+            path: String::new(),
+            layers: None,
+            mode: Mode::Probe,
+            top_k: None,
+            max_len: 128,
+            share_depths: None,
+            generative: None,
+        }
     }
 }
 
 impl Params for SmolLm2Params {
     fn validate(&self) -> anyhow::Result<()> {
         check(self.max_len >= 1 && self.max_len <= 8192, "max_len", "a number in [1, 8192]")?;
-        check(self.layers != Some(0), "layers", "at least 1 (or absent for all)")
+        check(self.layers != Some(0), "layers", "at least 1 (or absent for all)")?;
+        check_top_k(self.mode, self.top_k, self.layers)?;
+        let shares = self.share_depths.as_deref().unwrap_or_default();
+        check(shares.iter().all(|&d| d >= 1), "share_depths", "depths of at least 1")?;
+        check(
+            self.share_depths.is_none() || self.mode == Mode::Probe,
+            "share_depths",
+            "absent unless `mode` is `probe`",
+        )?;
+        self.generative.as_ref().map_or(Ok(()), |g| g.validate())
     }
 }
 
 pub struct SmolLm2 {
     pub params: SmolLm2Params,
+    /// Generatively fine-tuned weights that replace the file's (from `adapt_to_texts`).
+    pub adapted: Option<PathBuf>,
 }
 
 impl SmolLm2 {
     pub fn new(params: SmolLm2Params) -> anyhow::Result<Self> {
-        Ok(SmolLm2 { params })
+        Ok(SmolLm2 { params, adapted: None })
+    }
+
+    /// The first `layers` blocks of the model in `g` (all: `None`) in `vs`, with the adapted
+    /// weights if any.
+    fn trunk(&self, vs: &nn::VarStore, g: &Gguf, layers: Option<usize>) -> anyhow::Result<Box<dyn Trunk>> {
+        let llama = Llama::from_gguf(vs, g, layers)?;
+        if let Some(w) = &self.adapted {
+            generative::load(vs, w)?;
+        }
+        Ok(Box::new(llama))
     }
 
     /// The GGUF file, checked: the fetched asset (size-verified) or the user's file.
@@ -67,16 +130,66 @@ impl SmolLm2 {
     }
 }
 
+impl SmolLm2 {
+    /// The cache key of the features of the first `depth` of `total` blocks of `file` (and of
+    /// the adapted weights, if any).
+    fn cache_key(&self, file: &std::path::Path, depth: usize, total: usize) -> String {
+        let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+        let file = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+        let key = format!("gguf|{}|{size}|layers={:?}", file.display(), (depth != total).then_some(depth));
+        match &self.adapted {
+            Some(w) => format!("{key}|adapted={}", w.display()),
+            None => key,
+        }
+    }
+}
+
 impl Backbone for SmolLm2 {
     fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>> {
         let file = self.file(env)?;
         let g = Gguf::open(&file)?;
         let p = &self.params;
-        let mut c = DecoderClassifier::new(env, &g, p.layers, n_classes, p.mode, p.max_len)?;
-        let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
-        let file = std::fs::canonicalize(&file).unwrap_or(file);
-        c.cache_key = Some(format!("gguf|{}|{size}|layers={:?}", file.display(), p.layers));
+        let total = LlamaConfig::from_gguf(&g)?.num_hidden_layers as usize;
+        let depth = hf::depth(p.layers, total as i64, &file)? as usize;
+        let shares: Vec<usize> = match (&p.share_depths, p.mode) {
+            // Adapted weights were trained at `layers` only.
+            _ if self.adapted.is_some() => Vec::new(),
+            (_, Mode::Full | Mode::Top) => Vec::new(),
+            (None, Mode::Probe) => LADDER.into_iter().filter(|&d| d <= total).collect(),
+            (Some(list), Mode::Probe) => {
+                if let Some(d) = list.iter().find(|&&d| d > total) {
+                    anyhow::bail!("share_depths has {d}, but {} has {total} blocks", file.display());
+                }
+                list.clone()
+            }
+        };
+        let built = shares.iter().copied().chain([depth]).max().unwrap_or(depth);
+        let train = (p.mode, p.top_k);
+        let build = |vs: &nn::VarStore| self.trunk(vs, &g, Some(built));
+        let mut c = DecoderClassifier::with_trunk(env, Tokens::gguf(&g)?, n_classes, train, p.max_len, build)?;
+        let keys = shares.into_iter().map(|d| (d, self.cache_key(&file, d, total))).collect();
+        c.share_depths(depth, keys)?;
+        c.cache_key = Some(self.cache_key(&file, depth, total));
         Ok(Box::new(c))
+    }
+
+    fn language_model(&self, env: &Env) -> anyhow::Result<Option<Box<dyn LanguageModel>>> {
+        let g = Gguf::open(&self.file(env)?)?;
+        let build = |vs: &nn::VarStore| self.trunk(vs, &g, self.params.layers);
+        Ok(Some(Box::new(DecoderLm::new(env, Tokens::gguf(&g)?, build)?)))
+    }
+
+    /// Generative fine-tuning on `texts` when `generative` is set: a `SmolLm2` on the new weights.
+    fn adapt_to_texts(&self, env: &Env, texts: &[&str]) -> anyhow::Result<Option<Box<dyn Backbone>>> {
+        let Some(spec) = &self.params.generative else { return Ok(None) };
+        let file = self.file(env)?;
+        let g = Gguf::open(&file)?;
+        let total = LlamaConfig::from_gguf(&g)?.num_hidden_layers as usize;
+        let depth = hf::depth(self.params.layers, total as i64, &file)? as usize;
+        let key = self.cache_key(&file, depth, total);
+        let build = |vs: &nn::VarStore| self.trunk(vs, &g, self.params.layers);
+        let weights = generative::adapt(env, &key, &Tokens::gguf(&g)?, texts, spec, build)?;
+        Ok(Some(Box::new(SmolLm2 { params: self.params.clone(), adapted: Some(weights) })))
     }
 }
 
@@ -84,7 +197,7 @@ w2s_core::register!(Backbone {
     name: "smollm2",
     description:
         "pretrained SmolLM2-135M-Instruct (llama decoder, GGUF) or any llama GGUF, optionally cut to its first layers; \
-                  last-token features; linear probe (default) or full fine-tuning",
+                  last-token features; linear probe (default), top-k blocks or full fine-tuning; prompting language model",
     params: SmolLm2Params,
     build: SmolLm2::new,
 });
@@ -132,5 +245,79 @@ mod tests {
         let missing = SmolLm2Params { path: "/nonexistent/model.gguf".into(), ..Default::default() };
         let err = SmolLm2::new(missing).unwrap().build(&env, 2).err().unwrap().to_string();
         assert!(err.contains("/nonexistent/model.gguf"), "{err}");
+    }
+
+    #[test]
+    fn one_pass_writes_the_features_of_shared_depths() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = Env::from_env().asset_dir("smollm2").unwrap().join(SMOLLM2_FILE).display().to_string();
+        let env_in = |sub: &str| Env { cache_dir: dir.path().join(sub), show_progress: false, ..Env::from_env() };
+        let texts = ["one text", "and a second, longer text"];
+        let params = |layers, share: Vec<usize>| SmolLm2Params {
+            path: file.clone(),
+            layers: Some(layers),
+            share_depths: Some(share),
+            max_len: 16,
+            ..Default::default()
+        };
+        let features = |env: &Env, p: SmolLm2Params| {
+            let Inputs::Features(f) = SmolLm2::new(p).unwrap().build(env, 2).unwrap().encode(&texts, env).unwrap()
+            else {
+                panic!("probe gives features")
+            };
+            f
+        };
+        let env = env_in("shared");
+        let files = || {
+            let dir = env.derived_dir("features").unwrap();
+            std::fs::read_dir(dir)
+                .unwrap()
+                .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "pt"))
+                .count()
+        };
+        let f4 = features(&env, params(4, vec![2, 4]));
+        assert_eq!(files(), 2, "depths 4 and 2 written by one pass");
+        // Depth 2 reads what the depth-4 pass wrote, and equals a cold depth-2 pass.
+        let f2 = features(&env, params(2, vec![]));
+        assert_eq!(files(), 2);
+        let cold = features(&env_in("cold"), params(2, vec![]));
+        let diff = (&f2 - &cold).abs().max().double_value(&[]);
+        assert!(diff < 1e-5, "shared depth-2 features differ from a cold pass by {diff}");
+        assert!((&f4 - &f2).abs().max().double_value(&[]) > 1e-3, "depths 4 and 2 differ");
+        // Bad shares: deeper than the model, or outside probe mode.
+        let err = SmolLm2::new(params(2, vec![31])).unwrap().build(&env, 2).err().unwrap().to_string();
+        assert!(err.contains("share_depths has 31") && err.contains("30 blocks"), "{err}");
+        let full = SmolLm2Params { mode: Mode::Full, ..params(2, vec![2]) };
+        assert!(full.validate().unwrap_err().to_string().contains("share_depths"));
+        let top = SmolLm2Params { mode: Mode::Top, top_k: Some(3), layers: Some(2), ..Default::default() };
+        assert!(top.validate().unwrap_err().to_string().contains("top_k"));
+    }
+
+    #[test]
+    fn generative_adaptation_gives_a_backbone_on_new_weights() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env { cache_dir: dir.path().to_path_buf(), show_progress: false, ..Env::from_env() };
+        let file = Env::from_env().asset_dir("smollm2").unwrap().join(SMOLLM2_FILE).display().to_string();
+        let spec = GenerativeSpec { lr: 1e-3, batch_size: 4, max_len: 16, top_k: Some(1), ..Default::default() };
+        let params = SmolLm2Params {
+            path: file,
+            layers: Some(1),
+            max_len: 16,
+            share_depths: Some(vec![]),
+            ..Default::default()
+        };
+        let plain = SmolLm2::new(params.clone()).unwrap();
+        let texts = ["a fine film", "a dull film", "the plot is thin", "great acting"];
+        assert!(plain.adapt_to_texts(&env, &texts).unwrap().is_none(), "no `generative`: nothing to adapt");
+        let with = SmolLm2::new(SmolLm2Params { generative: Some(spec), ..params }).unwrap();
+        with.params.validate().unwrap();
+        let adapted = with.adapt_to_texts(&env, &texts).unwrap().expect("adapted");
+        let features = |b: &dyn Backbone| {
+            let Inputs::Features(f) = b.build(&env, 2).unwrap().encode(&texts, &env).unwrap() else { panic!() };
+            f
+        };
+        let (before, after) = (features(&plain), features(adapted.as_ref()));
+        assert!((&before - &after).abs().max().double_value(&[]) > 1e-4, "the adapted weights make other features");
+        assert!(adapted.language_model(&env).unwrap().is_some());
     }
 }
