@@ -4,7 +4,10 @@
 //! (781 features → width `d`, then `blocks` pre-LayerNorm blocks `x + W2 relu(W1 LN(x))` with
 //! hidden width `4d`, then a final LayerNorm) gives a position vector `h` (`[b, d]`). Every move
 //! of the fixed vocabulary (4168 from–to/under-promotion entries) has a learned output embedding
-//! `W[m]` (`d`) and bias `c[m]`; the logit of a move is `h · W[m] + c[m]`. A next-move example's
+//! `W[m]` (`d`) and bias `c[m]`, and so has each of its three move features (piece moved, piece
+//! captured, check: `F[·]`, `e[·]`); the logit of a move is `h · (W[m] + Σ F[f]) + c[m] + Σ e[f]`.
+//! The shared move features let a small data set teach "captures and checks matter" once for
+//! every square instead of per from–to entry. A next-move example's
 //! logits are those of its legal moves in [`crate::moves::legal_moves`] order, then
 //! [`crate::moves::PAD_LOGIT`] up to `n_classes`; in move-scoring mode (text `"<FEN> <uci>"`,
 //! typically `n_classes == 1` for a reward model on move pairs) the logit is the same score of
@@ -15,15 +18,16 @@
 //! memory-bound ops, while the tower is a handful of large `[b, d] × [d, 4d]` matmuls per block
 //! (the one-hot input layer is a matmul too), so training runs close to the matmul peak (see
 //! [`crate::bench`]). Scoring is batched: the move embeddings of the whole batch are gathered
-//! into `[b, n_classes, d]` and scored with one `bmm`. Output embeddings and biases start at
+//! into `[b, n_classes, d]` and scored with one `bmm`; the feature scores are one `[b, d] × [d, 14]`
+//! matmul and a gather. Output embeddings and biases start at
 //! zero (the reference code's zero head), so an untrained model is uniform over legal moves.
 //!
 //! | size  | d    | blocks | parameters | forward MFLOP/position |
 //! |-------|------|--------|------------|------------------------|
-//! | tiny  | 64   | 1      | 0.35 M     | 0.3                    |
-//! | small | 128  | 2      | 0.96 M     | 1.5                    |
-//! | base  | 256  | 4      | 3.4 M      | 6.3                    |
-//! | large | 512  | 8      | 19 M       | 34                     |
+//! | tiny  | 64   | 1      | 0.36 M     | 0.17                   |
+//! | small | 128  | 2      | 0.90 M     | 0.74                   |
+//! | base  | 256  | 4      | 3.4 M      | 4.6                    |
+//! | large | 512  | 8      | 19.4 M     | 34                     |
 //!
 //! (Forward FLOPs count the input layer, the blocks' matmuls and the scoring of ~40 moves; see
 //! [`ChessNetConfig::forward_flops`]. Exact counts: [`ChessNetConfig::parameters`].)
@@ -33,7 +37,7 @@ use tch::{nn, nn::Module, Device, Kind, Tensor};
 use w2s_core::{Backbone, Env, Inputs, Model, Params};
 
 use crate::{
-    board_encoding::{encode_text, N_FEATURES, N_MOVES},
+    board_encoding::{encode_text, MOVE_GROUP, N_FEATURES, N_MOVES, N_MOVE_FEATURES},
     moves::PAD_LOGIT,
 };
 
@@ -86,14 +90,15 @@ impl ChessNetConfig {
         let (d, h, f, m) = (self.width, self.hidden, N_FEATURES as i64, N_MOVES as i64);
         let input = f * d + d;
         let block = 2 * d + d * h + h + h * d + d;
-        input + self.blocks * block + 2 * d + m * d + m
+        let feats = N_MOVE_FEATURES as i64;
+        input + self.blocks * block + 2 * d + m * d + m + feats * d + feats
     }
 
     /// Forward FLOPs of one position scoring `moves` moves: matmuls (input layer, blocks) and
     /// the scoring dot products, 2 FLOPs per multiply-add. Training ≈ 3 × this.
     pub fn forward_flops(&self, moves: i64) -> f64 {
         let (d, h, f) = (self.width, self.hidden, N_FEATURES as i64);
-        2.0 * (f * d + self.blocks * 2 * d * h + moves * d) as f64
+        2.0 * (f * d + self.blocks * 2 * d * h + moves * d + N_MOVE_FEATURES as i64 * d) as f64
     }
 }
 
@@ -156,6 +161,8 @@ pub struct ChessModel {
     ln_f: nn::LayerNorm,
     move_emb: Tensor,
     move_bias: Tensor,
+    feat_emb: Tensor,
+    feat_bias: Tensor,
     pub config: ChessNetConfig,
     pub n_classes: usize,
 }
@@ -171,7 +178,9 @@ impl ChessModel {
         let ln_f = nn::layer_norm(&root / "ln_f", vec![d], Default::default());
         let move_emb = root.var("move_emb", &[N_MOVES as i64, d], nn::Init::Const(0.0));
         let move_bias = root.var("move_bias", &[N_MOVES as i64], nn::Init::Const(0.0));
-        Ok(ChessModel { vs, input, blocks, ln_f, move_emb, move_bias, config, n_classes })
+        let feat_emb = root.var("move_feat_emb", &[N_MOVE_FEATURES as i64, d], nn::Init::Const(0.0));
+        let feat_bias = root.var("move_feat_bias", &[N_MOVE_FEATURES as i64], nn::Init::Const(0.0));
+        Ok(ChessModel { vs, input, blocks, ln_f, move_emb, move_bias, feat_emb, feat_bias, config, n_classes })
     }
 
     /// Position vectors `h` `[b, d]` from dense one-hot features `[b, N_FEATURES]`.
@@ -184,11 +193,14 @@ impl ChessModel {
     }
 
     /// The dense inputs of a batch: one-hot features `[b, N_FEATURES]`, move indices
-    /// `[b, n_classes]` (padded with 0) and the padding mask `[b, n_classes]`.
-    fn batch(&self, tokens: &[Vec<i64>], rows: &[usize]) -> anyhow::Result<(Tensor, Tensor, Tensor)> {
+    /// `[b, n_classes]` (padded with 0), move features `[b, 3 n_classes]` and the padding mask
+    /// `[b, n_classes]`.
+    fn batch(&self, tokens: &[Vec<i64>], rows: &[usize]) -> anyhow::Result<(Tensor, Tensor, Tensor, Tensor)> {
         let (b, n) = (rows.len(), self.n_classes);
+        let g = MOVE_GROUP - 1;
         let mut x = vec![0f32; b * N_FEATURES];
         let mut idx = vec![0i64; b * n];
+        let mut feats = vec![0i64; b * n * g];
         let mut pad = vec![true; b * n];
         for (i, &r) in rows.iter().enumerate() {
             let row = tokens.get(r).ok_or_else(|| anyhow::anyhow!("row {r} out of range ({} rows)", tokens.len()))?;
@@ -196,15 +208,20 @@ impl ChessModel {
             for &f in features {
                 x[i * N_FEATURES + f as usize] = 1.0;
             }
-            anyhow::ensure!(moves.len() <= n, "row {r} scores {} moves but the model has {n} output slots", moves.len());
-            idx[i * n..i * n + moves.len()].copy_from_slice(moves);
-            pad[i * n..i * n + moves.len()].iter_mut().for_each(|p| *p = false);
+            let k = moves.len() / MOVE_GROUP;
+            anyhow::ensure!(k <= n, "row {r} scores {k} moves but the model has {n} output slots");
+            for (j, group) in moves.chunks(MOVE_GROUP).enumerate() {
+                idx[i * n + j] = group[0];
+                feats[(i * n + j) * g..(i * n + j + 1) * g].copy_from_slice(&group[1..]);
+                pad[i * n + j] = false;
+            }
         }
         let dev = self.vs.device();
         let (bi, ni) = (b as i64, n as i64);
         Ok((
             Tensor::from_slice(&x).view([bi, N_FEATURES as i64]).to_device(dev),
             Tensor::from_slice(&idx).view([bi, ni]).to_device(dev),
+            Tensor::from_slice(&feats).view([bi, ni * g as i64]).to_device(dev),
             Tensor::from_slice(&pad).view([bi, ni]).to_device(dev),
         ))
     }
@@ -226,9 +243,9 @@ impl Model for ChessModel {
             .map(|t| {
                 let e = encode_text(t)?;
                 anyhow::ensure!(
-                    e.moves.len() <= n,
+                    e.n_moves() <= n,
                     "position {t:?} has {} moves to score but the model has {n} output slots",
-                    e.moves.len()
+                    e.n_moves()
                 );
                 let mut row = Vec::with_capacity(1 + e.features.len() + e.moves.len());
                 row.push(e.features.len() as i64);
@@ -242,12 +259,17 @@ impl Model for ChessModel {
 
     fn logits(&self, inputs: &Inputs, rows: &[usize], _train: bool) -> anyhow::Result<Tensor> {
         let Inputs::Tokens(tokens) = inputs else { anyhow::bail!("chess-net expects the inputs of its own encode") };
-        let (x, idx, pad) = self.batch(tokens, rows)?;
+        let (x, idx, feats, pad) = self.batch(tokens, rows)?;
         let (b, n, d) = (rows.len() as i64, self.n_classes as i64, self.config.width);
         let h = self.trunk(&x);
         let flat = idx.view([-1]);
         let w = self.move_emb.index_select(0, &flat).view([b, n, d]);
         let scores = w.bmm(&h.unsqueeze(2)).squeeze_dim(2) + self.move_bias.index_select(0, &flat).view([b, n]);
+        // Move features: score every feature once per position, then pick each move's three.
+        let per_feature = h.matmul(&self.feat_emb.tr()) + &self.feat_bias;
+        let g = (MOVE_GROUP - 1) as i64;
+        let feature_scores = per_feature.gather(1, &feats, false).view([b, n, g]).sum_dim_intlist(2, false, Kind::Float);
+        let scores = scores + feature_scores;
         Ok(scores.masked_fill(&pad, PAD_LOGIT).to_kind(Kind::Float))
     }
 

@@ -18,6 +18,12 @@
 //! mirroring) are `4096 + (from_file * 3 + (to_file - from_file + 1)) * 3 + piece`, piece
 //! 0 knight, 1 bishop, 2 rook.
 //!
+//! Each scored move also has three [`N_MOVE_FEATURES`] = 14 features shared by all squares: the
+//! piece moved (0–5), the piece captured (6 none, 7–11 pawn … queen; en passant is a pawn) and
+//! whether it gives check (12 no, 13 yes), so that what a capture or a check is worth is learned
+//! once rather than per from–to entry. A scored move is stored as the group
+//! `[vocabulary index, moved, captured, check]` ([`MOVE_GROUP`] numbers).
+//!
 //! A text is either a FEN (next-move mode: score every legal move, in
 //! [`crate::moves::legal_moves`] order) or `"<FEN> <uci move>"` (move-scoring mode: score that
 //! one move).
@@ -32,11 +38,44 @@ pub const N_FEATURES: usize = 12 * 64 + 4 + 8 + 1;
 /// Size of the move vocabulary.
 pub const N_MOVES: usize = 64 * 64 + 8 * 3 * 3;
 
-/// A parsed text: the position's active features and the vocabulary indices of the moves scored.
+/// Size of the table of move features (moved piece, captured piece, check).
+pub const N_MOVE_FEATURES: usize = 14;
+/// Numbers stored per scored move: vocabulary index, moved piece, captured piece, check.
+pub const MOVE_GROUP: usize = 4;
+
+/// A parsed text: the position's active features and, per move scored, its group
+/// `[vocabulary index, moved, captured, check]` (flattened, [`MOVE_GROUP`] numbers a move).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedText {
     pub features: Vec<i64>,
     pub moves: Vec<i64>,
+}
+
+impl EncodedText {
+    /// Number of moves scored.
+    pub fn n_moves(&self) -> usize {
+        self.moves.len() / MOVE_GROUP
+    }
+    /// Vocabulary indices of the moves scored.
+    pub fn vocab(&self) -> Vec<i64> {
+        self.moves.chunks(MOVE_GROUP).map(|g| g[0]).collect()
+    }
+}
+
+/// The group `[vocabulary index, moved, captured, check]` of a legal move `mv` on `board`.
+pub fn move_group(board: &Board, mv: Move) -> [i64; MOVE_GROUP] {
+    let us = board.side_to_move();
+    let moved = board.piece_on(mv.from).map_or(0, |p| p as i64);
+    let captured = match (board.piece_on(mv.to), board.color_on(mv.to)) {
+        (Some(p), Some(c)) if c != us => 7 + p as i64,
+        // En passant: a pawn moving diagonally to an empty square.
+        (None, _) if moved == 0 && mv.from.file() != mv.to.file() => 7,
+        _ => 6,
+    };
+    let mut after = board.clone();
+    after.play_unchecked(mv);
+    let check = if after.checkers().is_empty() { 12 } else { 13 };
+    [move_index(board, mv) as i64, moved, captured, check]
 }
 
 fn rel(sq: Square, us: Color) -> usize {
@@ -112,9 +151,9 @@ pub fn encode_text(text: &str) -> anyhow::Result<EncodedText> {
     let moves = match mv {
         Some(m) => {
             let mv = moves::parse_legal(&board, m).with_context(|| format!("in text {text:?}"))?;
-            vec![move_index(&board, mv) as i64]
+            move_group(&board, mv).to_vec()
         }
-        None => moves::legal_moves(&board).into_iter().map(|m| move_index(&board, m) as i64).collect(),
+        None => moves::legal_moves(&board).into_iter().flat_map(|m| move_group(&board, m)).collect(),
     };
     Ok(EncodedText { features, moves })
 }
@@ -129,12 +168,12 @@ mod tests {
     fn start_position_features_and_moves() {
         let e = encode_text(START).unwrap();
         assert_eq!(e.features.len(), 32 + 4);
-        assert_eq!(e.moves.len(), 20);
-        // a2a3 is class 0: from a2 (8) to a3 (16).
-        assert_eq!(e.moves[0], 8 * 64 + 16);
+        assert_eq!(e.n_moves(), 20);
+        // a2a3 is class 0: from a2 (8) to a3 (16), a pawn move, no capture, no check.
+        assert_eq!(e.moves[..4], [8 * 64 + 16, 0, 6, 12]);
         let one = encode_text(&format!("{START} e2e4")).unwrap();
         assert_eq!(one.features, e.features);
-        assert_eq!(one.moves, vec![12 * 64 + 28]);
+        assert_eq!(one.moves, vec![12 * 64 + 28, 0, 6, 12]);
     }
 
     #[test]
@@ -147,21 +186,26 @@ mod tests {
         assert!(b.features.contains(&780));
         // e7e5 for black is e2e4 for white.
         let e5 = encode_text("rnbqkbnr/pppppppp/8/8/4P3/8/PPPP1PPP/RNBQKBNR b KQkq - 0 1 e7e5").unwrap();
-        assert_eq!(e5.moves, vec![12 * 64 + 28]);
+        assert_eq!(e5.vocab(), vec![12 * 64 + 28]);
     }
 
     #[test]
     fn promotions_and_castling_have_distinct_indices() {
         let fen = "r3k2r/1P6/8/8/8/8/8/R3K2R w KQkq - 0 1";
         let e = encode_text(fen).unwrap();
-        let mut sorted = e.moves.clone();
+        let mut sorted = e.vocab();
         sorted.sort();
         sorted.dedup();
-        assert_eq!(sorted.len(), e.moves.len(), "indices collide");
-        assert!(e.moves.iter().all(|&m| (m as usize) < N_MOVES));
-        assert_eq!(e.moves.iter().filter(|&&m| m >= 4096).count(), 6, "b7a8/b7b8 x n,b,r");
+        assert_eq!(sorted.len(), e.n_moves(), "indices collide");
+        assert!(e.vocab().iter().all(|&m| (m as usize) < N_MOVES));
+        assert_eq!(e.vocab().iter().filter(|&&m| m >= 4096).count(), 6, "b7a8/b7b8 x n,b,r");
         let castle = encode_text(&format!("{fen} e1g1")).unwrap();
-        assert_eq!(castle.moves, vec![4 * 64 + 7]);
+        assert_eq!(castle.moves, vec![4 * 64 + 7, 5, 6, 12]);
+        // b7a8q captures a rook and gives check (the queen on a8 sees e8).
+        assert_eq!(encode_text(&format!("{fen} b7a8q")).unwrap().moves, vec![49 * 64 + 56, 0, 10, 13]);
+        // En passant captures a pawn.
+        let ep = encode_text("4k3/8/8/3pP3/8/8/8/4K3 w - d6 0 2 e5d6").unwrap();
+        assert_eq!(ep.moves[2], 7);
     }
 
     #[test]

@@ -15,7 +15,7 @@ fn preset(v: serde_json::Value) -> Preset {
 pub fn chess_engine_ladder() -> Preset {
     preset(json!({
         "description": "chess puzzles: Stockfish rungs (depth 1, skill 0, skill 5) and a small chess-net supervise a base chess-net; xent and logconf, 2 seeds",
-        "task": {"kind": "chess-puzzles", "n_train": 2000, "n_test": 500},
+        "task": {"kind": "chess-puzzles", "n_train": 600, "n_test": 200},
         "weak": {"kind": "chess-net", "size": "small"},
         "strong": {"kind": "chess-net", "size": "base"},
         "labeler": [
@@ -36,7 +36,7 @@ pub fn chess_engine_ladder() -> Preset {
 pub fn chess_pairs() -> Preset {
     preset(json!({
         "description": "chess move pairs: Stockfish depth 1 and a small chess-net reward model supervise a base chess-net reward model; bradley_terry and logconf, 2 seeds",
-        "task": {"kind": "chess-move-pairs", "n_train": 2000, "n_test": 500},
+        "task": {"kind": "chess-move-pairs", "n_train": 600, "n_test": 200},
         "weak": {"kind": "chess-net", "size": "small"},
         "strong": {"kind": "chess-net", "size": "base"},
         "labeler": ["model", {"kind": "engine", "depth": 1}],

@@ -222,8 +222,18 @@ impl DecoderClassifier {
         Ok(())
     }
 
+    /// Token ids cut to `max_len` (the first tokens: decoders read left to right); how many texts
+    /// were cut is logged.
     fn tokenize(&self, texts: &[&str]) -> anyhow::Result<Vec<Vec<i64>>> {
-        (self.tokens.encode)(&self.tokens.tok, texts, self.max_len)
+        let mut ids = (self.tokens.encode)(&self.tokens.tok, texts, self.max_len.saturating_add(1))?;
+        let cut = cut_to(&mut ids, self.max_len);
+        if cut > 0 {
+            tracing::info!(
+                "{cut} of {} texts are longer than max_len = {} tokens and were cut to their first {} tokens",
+                texts.len(), self.max_len, self.max_len
+            );
+        }
+        Ok(ids)
     }
 
     fn pad(&self, tokens: &[Vec<i64>], rows: &[usize]) -> (Tensor, Tensor) {
@@ -310,6 +320,16 @@ pub fn share_top(frozen: &nn::VarStore, trunk: &dyn Trunk, k: usize, trainable: 
     Ok(())
 }
 
+/// Cut every token list to `max_len`; the number of lists that were longer.
+pub fn cut_to(ids: &mut [Vec<i64>], max_len: usize) -> usize {
+    let mut cut = 0;
+    for t in ids.iter_mut().filter(|t| t.len() > max_len) {
+        t.truncate(max_len);
+        cut += 1;
+    }
+    cut
+}
+
 impl Pooler for DecoderClassifier {
     fn tokenize(&self, texts: &[&str]) -> anyhow::Result<Vec<Vec<i64>>> {
         DecoderClassifier::tokenize(self, texts)
@@ -353,5 +373,15 @@ impl Model for DecoderClassifier {
 
     fn var_store(&self) -> &nn::VarStore {
         &self.trainable
+    }
+}
+
+#[cfg(test)]
+mod cut_tests {
+    #[test]
+    fn over_long_token_lists_are_cut_and_counted() {
+        let mut ids = vec![vec![1, 2, 3], vec![4], vec![5, 6, 7, 8]];
+        assert_eq!(super::cut_to(&mut ids, 2), 2);
+        assert_eq!(ids, vec![vec![1, 2], vec![4], vec![5, 6]]);
     }
 }
