@@ -55,9 +55,9 @@ DEBS=(
   "fortunes|fortunes=1:1.99.1-7.3|fortunes_1.99.1-7.3_all.deb|41d0551dc0ff52f875a2ecef7c39da2f672ab468c37e170119f7e0245a9d63c5"
   "fortunes-min|fortunes-min=1:1.99.1-7.3|fortunes-min_1.99.1-7.3_all.deb|9eed5b45064e41133dae0967cf3a17588ad77c014fcc7bf1527fa3ea48e44d07"
 )
-for d in "${DEBS[@]}"; do
-  IFS='|' read -r name pkgver file sha <<<"$d"
-  path="$DL/$file"
+# Download a Debian package (package=version) into $DL/<file> if missing, and check its sha256.
+fetch_deb() { # package=version file sha256
+  local pkgver="$1" path="$DL/$2" sha="$3" tmp got
   if [[ ! -f "$path" ]]; then
     say "downloading Debian package $pkgver ..."
     tmp="$(mktemp -d)"; chmod 777 "$tmp"
@@ -74,6 +74,10 @@ for d in "${DEBS[@]}"; do
     say "Fix: rm '$path' && bash scripts/bootstrap.sh"
     exit 1
   fi
+}
+for d in "${DEBS[@]}"; do
+  IFS='|' read -r name pkgver file sha <<<"$d"
+  fetch_deb "$pkgver" "$file" "$sha"
 done
 for pair in "wordnet:wordnet-base_3.0-37_all.deb" "fortunes:fortunes_1.99.1-7.3_all.deb fortunes-min_1.99.1-7.3_all.deb"; do
   asset="${pair%%:*}"; debs="${pair#*:}"; A="$CACHE/assets/$asset"

@@ -13,29 +13,9 @@ CHESS_DEBS=(
   "scid-data=1:4.7.4+dfsg1-2|scid-data_4.7.4+dfsg1-2_all.deb|8310db911ec7b3f501fac1a696b58dcb93e53d0544a4529af6f1d95f08f926ec"
 )
 
-chess_deb() { # package=version file sha256
-  local pkgver="$1" path="$DL/$2" sha="$3" tmp got
-  if [[ ! -f "$path" ]]; then
-    say "downloading Debian package $pkgver ..."
-    tmp="$(mktemp -d)"; chmod 777 "$tmp"
-    if ! (cd "$tmp" && apt-get download -q "$pkgver" >/dev/null 2>&1); then
-      say "refreshing the apt package lists (apt-get update) ..."
-      apt-get update -qq >/dev/null 2>&1 || true
-      (cd "$tmp" && apt-get download -q "$pkgver" >/dev/null) || { say "ERROR: apt-get download $pkgver failed"; exit 1; }
-    fi
-    mv "$tmp"/*.deb "$path"; rm -rf "$tmp"
-  fi
-  got="$(sha256sum "$path" | cut -d' ' -f1)"
-  if [[ "$got" != "$sha" ]]; then
-    say "ERROR: $path is corrupt: sha256 $got, expected $sha."
-    say "Fix: rm '$path' && bash scripts/bootstrap.sh"
-    exit 1
-  fi
-}
-
 for d in "${CHESS_DEBS[@]}"; do
   IFS='|' read -r pkgver file sha <<<"$d"
-  chess_deb "$pkgver" "$file" "$sha"
+  fetch_deb "$pkgver" "$file" "$sha"
 done
 
 chess_unpack() { # asset deb-file: dpkg -x into $A.tmp, then the caller's moves, then .complete
