@@ -259,17 +259,46 @@ fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow::Result<Su
     curves.extend(student.curves.iter().cloned());
 
     // 4. Metrics.
-    let (weak_p, ceil_p, stud_p) = (preds(&weak_test), preds(&ceiling_test), preds(&student.test));
-    let (weak_acc, weak_acc_se) = metrics::accuracy(&weak_p, &test_labels);
-    let (strong_acc, strong_acc_se) = metrics::accuracy(&ceil_p, &test_labels);
-    let (w2s_acc, w2s_acc_se) = metrics::accuracy(&stud_p, &test_labels);
+    let kept_preds: Vec<usize> = kept.iter().map(|&i| metrics::argmax(&weak_b[i])).collect();
+    let kept_truth: Vec<usize> = kept.iter().map(|&i| data.train[b[i]].label).collect();
+    let labels = LabelFigures {
+        accuracy: metrics::accuracy(&kept_preds, &kept_truth).0,
+        coverage: kept.len() as f64 / b.len() as f64,
+    };
+    let probs = [weak_test.as_slice(), ceiling_test.as_slice(), student.test.as_slice()];
+    let (row, pred_rows) =
+        summary(rc, (a.len(), b.len()), format!("{:?}", rc.ceiling_on), probs, &test_labels, labels, start);
+    write_run(dir, rc, &wdir, &curves, &pred_rows, row)
+}
+
+/// The weak labels' own figures in a summary row.
+struct LabelFigures {
+    /// Accuracy of the labels the student learns from (kept examples of B, or a prompt's shots).
+    accuracy: f64,
+    /// Fraction of B kept.
+    coverage: f64,
+}
+
+/// A run's summary row and per-example predictions from the test probabilities of the weak
+/// supervisor, the ceiling and the student (in that order).
+fn summary(
+    rc: &RunConfig,
+    (n_a, n_b): (usize, usize),
+    ceiling_on: String,
+    [weak, ceiling, student]: [&[Vec<f32>]; 3],
+    test_labels: &[usize],
+    labels: LabelFigures,
+    start: Instant,
+) -> (SummaryRow, Vec<PredictionRow>) {
+    let (weak_p, ceil_p, stud_p) = (preds(weak), preds(ceiling), preds(student));
+    let (weak_acc, weak_acc_se) = metrics::accuracy(&weak_p, test_labels);
+    let (strong_acc, strong_acc_se) = metrics::accuracy(&ceil_p, test_labels);
+    let (w2s_acc, w2s_acc_se) = metrics::accuracy(&stud_p, test_labels);
     let (pgr, why) = metrics::pgr(weak_acc, strong_acc, w2s_acc);
     if let Some(why) = &why {
         tracing::warn!("PGR undefined for run {}: {why}", rc.id());
     }
-    let agree = metrics::agreement(&stud_p, &weak_p, &test_labels);
-    let kept_preds: Vec<usize> = kept.iter().map(|&i| metrics::argmax(&weak_b[i])).collect();
-    let kept_truth: Vec<usize> = kept.iter().map(|&i| data.train[b[i]].label).collect();
+    let agree = metrics::agreement(&stud_p, &weak_p, test_labels);
     let row = SummaryRow {
         task: rc.task.label(),
         weak: rc.weak.label(),
@@ -278,10 +307,10 @@ fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow::Result<Su
         objective: rc.objective.label(),
         seed: rc.seed,
         run_id: rc.id(),
-        n_a: a.len(),
-        n_b: b.len(),
-        n_test: test.len(),
-        ceiling_on: format!("{:?}", rc.ceiling_on),
+        n_a,
+        n_b,
+        n_test: test_labels.len(),
+        ceiling_on,
         weak_acc,
         weak_acc_se,
         strong_acc,
@@ -293,15 +322,14 @@ fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow::Result<Su
         agreement: agree.all,
         agreement_weak_correct: agree.weak_correct,
         agreement_weak_wrong: agree.weak_wrong,
-        label_acc: metrics::accuracy(&kept_preds, &kept_truth).0,
-        label_coverage: kept.len() as f64 / b.len() as f64,
+        label_acc: labels.accuracy,
+        label_coverage: labels.coverage,
         seconds: start.elapsed().as_secs_f64(),
     };
-
-    let pred_rows: Vec<PredictionRow> = (0..test.len())
+    let pred_rows = (0..test_labels.len())
         .map(|i| PredictionRow { index: i, label: test_labels[i], weak: weak_p[i], ceiling: ceil_p[i], student: stud_p[i] })
         .collect();
-    write_run(dir, rc, &wdir, &curves, &pred_rows, row)
+    (row, pred_rows)
 }
 
 /// A run's files; the summary last, so that a folder with a summary is a finished run.
@@ -359,48 +387,20 @@ fn prompted_run(
     let weak_probs = if spec.k == 0 { gold_probs.clone() } else { prompting::classify(lm.as_ref(), spec, &words, &weak_shots, &test, &tick)? };
     bar.finish_and_clear();
 
-    let (weak_p, ceil_p, stud_p) = (preds(&weak.weak_test[..n_test]), preds(&gold_probs), preds(&weak_probs));
-    let (weak_acc, weak_acc_se) = metrics::accuracy(&weak_p, &test_labels);
-    let (strong_acc, strong_acc_se) = metrics::accuracy(&ceil_p, &test_labels);
-    let (w2s_acc, w2s_acc_se) = metrics::accuracy(&stud_p, &test_labels);
-    let (pgr, why) = metrics::pgr(weak_acc, strong_acc, w2s_acc);
-    let agree = metrics::agreement(&stud_p, &weak_p, &test_labels);
     let shot_acc = metrics::accuracy(
         &weak_shots.iter().map(|s| s.1).collect::<Vec<_>>(),
         &gold.iter().map(|s| s.1).collect::<Vec<_>>(),
     )
     .0;
-    let (a_len, b_len) = (data.train.len() - b.len(), b.len());
-    let row = SummaryRow {
-        task: rc.task.label(),
-        weak: rc.weak.label(),
-        strong: rc.strong.label(),
-        labeler: rc.labeler.label(),
-        objective: rc.objective.label(),
-        seed: rc.seed,
-        run_id: rc.id(),
-        n_a: a_len,
-        n_b: b_len,
-        n_test,
-        ceiling_on: format!("{}-shot gold prompt", spec.k),
-        weak_acc,
-        weak_acc_se,
-        strong_acc,
-        strong_acc_se,
-        w2s_acc,
-        w2s_acc_se,
-        pgr,
-        pgr_note: why.unwrap_or_default(),
-        agreement: agree.all,
-        agreement_weak_correct: agree.weak_correct,
-        agreement_weak_wrong: agree.weak_wrong,
-        label_acc: shot_acc,
-        label_coverage: weak.keep.iter().filter(|&&k| k).count() as f64 / b_len.max(1) as f64,
-        seconds: start.elapsed().as_secs_f64(),
+    let b_len = b.len();
+    let labels = LabelFigures {
+        accuracy: shot_acc,
+        coverage: weak.keep.iter().filter(|&&k| k).count() as f64 / b_len.max(1) as f64,
     };
-    let pred_rows: Vec<PredictionRow> = (0..n_test)
-        .map(|i| PredictionRow { index: i, label: test_labels[i], weak: weak_p[i], ceiling: ceil_p[i], student: stud_p[i] })
-        .collect();
+    let probs = [&weak.weak_test[..n_test], gold_probs.as_slice(), weak_probs.as_slice()];
+    let halves = (data.train.len() - b_len, b_len);
+    let (row, pred_rows) =
+        summary(rc, halves, format!("{}-shot gold prompt", spec.k), probs, &test_labels, labels, start);
     write_run(dir, rc, weak.wdir, &weak.curves, &pred_rows, row)
 }
 
