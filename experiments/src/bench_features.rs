@@ -18,6 +18,7 @@ use w2s_core::{objective::SoftXent, train, Env, Inputs, Registry, Spec, Task, Tr
 pub struct FeatureBench {
     pub threads: i32,
     pub matmul_peak_gflops: f64,
+    pub precision: String,
     pub texts: usize,
     pub layers: usize,
     pub tokens: usize,
@@ -59,7 +60,7 @@ fn padding(tokens: &[Vec<i64>], batches: &[Vec<usize>]) -> f64 {
 }
 
 /// Run the benchmark on `n` sentiment sentences with SmolLM2 cut to `layers` blocks.
-pub fn run(registry: &Registry, env: &Env, n: usize, layers: usize, train_batch: usize) -> anyhow::Result<FeatureBench> {
+pub fn run(registry: &Registry, env: &Env, n: usize, layers: usize, train_batch: usize, precision: &str) -> anyhow::Result<FeatureBench> {
     let peak = crate::bench::matmul_peak_gflops(1024, 20);
     let task = w2s_tasks::sentiment::Sentiment::new(Default::default())?;
     let data = task.load(env)?;
@@ -68,7 +69,11 @@ pub fn run(registry: &Registry, env: &Env, n: usize, layers: usize, train_batch:
     let texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
     let layers = layers.clamp(1, BLOCKS);
     // share_depths [] : time the extraction of this one depth only.
-    let probe = Spec::new("smollm2").with("layers", layers).with("mode", "probe").with("share_depths", serde_json::json!([]));
+    let probe = Spec::new("smollm2")
+        .with("layers", layers)
+        .with("mode", "probe")
+        .with("share_depths", serde_json::json!([]))
+        .with("precision", precision);
     let full = Spec::new("smollm2").with("layers", layers).with("mode", "full");
 
     // Token lengths, for the padding figures and the FLOP count.
@@ -119,6 +124,7 @@ pub fn run(registry: &Registry, env: &Env, n: usize, layers: usize, train_batch:
     Ok(FeatureBench {
         threads: tch::get_num_threads(),
         matmul_peak_gflops: peak,
+        precision: precision.to_string(),
         texts: n,
         layers,
         tokens: n_tokens,
@@ -142,7 +148,7 @@ pub fn render(r: &FeatureBench) -> String {
     [
         format!("threads                       {}", r.threads),
         format!("fp32 matmul peak              {:.1} GFLOP/s", r.matmul_peak_gflops),
-        format!("SmolLM2@{} feature extraction {} texts, {} tokens", r.layers, r.texts, r.tokens),
+        format!("SmolLM2@{} feature extraction {} texts, {} tokens, {}", r.layers, r.texts, r.tokens, r.precision),
         format!("  time                        {:.2} s = {:.0} tokens/s", r.extraction_seconds, r.tokens_per_s),
         format!("  achieved                    {:.1} GFLOP/s = {:.1}% of peak", r.extraction_gflops, 100.0 * r.extraction_fraction_of_peak),
         format!("  padding (sorted batches)    {:.1}% of computed tokens", 100.0 * r.extraction_padding_fraction),

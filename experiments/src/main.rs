@@ -76,6 +76,9 @@ enum Command {
         /// Training batch size for the padding figure.
         #[arg(long, default_value_t = 32)]
         batch: usize,
+        /// The frozen trunk's number format: f32 or bf16.
+        #[arg(long, default_value = "f32")]
+        precision: String,
         /// Machine-readable JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -222,8 +225,8 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
                 return Ok(1);
             }
         }
-        Command::BenchFeatures { texts, layers, batch, json } => {
-            let r = w2s::bench_features::run(&registry, &env, texts, layers, batch)?;
+        Command::BenchFeatures { texts, layers, batch, precision, json } => {
+            let r = w2s::bench_features::run(&registry, &env, texts, layers, batch, &precision)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {

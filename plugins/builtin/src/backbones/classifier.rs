@@ -41,6 +41,18 @@ pub enum Mode {
     Top,
 }
 
+/// The number format of a frozen trunk's weights and activations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// 32-bit floats.
+    #[default]
+    F32,
+    /// bfloat16 (half the memory; faster where the hardware has bf16 matmuls, e.g. GPUs and CPUs
+    /// with AMX / AVX-512 BF16; emulated, so slower, elsewhere). Features are returned as f32.
+    Bf16,
+}
+
 /// An encoder + head classifier.
 pub struct BertClassifier {
     trainable: nn::VarStore,

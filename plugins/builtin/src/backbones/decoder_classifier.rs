@@ -17,7 +17,7 @@ use tokenizers::Tokenizer;
 use w2s_core::{backbone::pad_batch, Env, Inputs, Model};
 
 use super::{
-    classifier::Mode,
+    classifier::{Mode, Precision},
     feature_cache::{self, Pooler},
     gguf::Gguf,
     gguf_tokenizer,
@@ -155,6 +155,8 @@ pub struct DecoderClassifier {
     share: Vec<(usize, String)>,
     /// Identifies the decoder's weights and depth for the feature cache (`None`: do not cache).
     pub cache_key: Option<String>,
+    /// Of the frozen trunk (probe mode).
+    precision: Precision,
 }
 
 impl DecoderClassifier {
@@ -202,6 +204,7 @@ impl DecoderClassifier {
             top_k,
             share: Vec::new(),
             cache_key: None,
+            precision: Precision::F32,
         })
     }
 
@@ -219,6 +222,16 @@ impl DecoderClassifier {
         );
         self.depth = depth;
         self.share = share.into_iter().filter(|(d, _)| *d != depth).collect();
+        Ok(())
+    }
+
+    /// Run the frozen trunk of a probe in `precision` (its features stay f32).
+    pub fn set_precision(&mut self, precision: Precision) -> anyhow::Result<()> {
+        if precision == Precision::Bf16 {
+            ensure!(self.mode == Mode::Probe, "precision bf16 is for the frozen trunk of mode `probe`");
+            self._frozen.as_mut().expect("a probe has a frozen store").bfloat16();
+        }
+        self.precision = precision;
         Ok(())
     }
 
@@ -261,7 +274,7 @@ impl DecoderClassifier {
             let all = feature_cache::batched(&tokens, &[d * depths.len() as i64], env, |rows| {
                 let (ids, mask) = self.pad(&tokens, rows);
                 let hidden = self.trunk.hidden_at(&ids, Some(&mask), &depths);
-                Tensor::cat(&hidden.iter().map(|h| last_real(h, Some(&mask))).collect::<Vec<_>>(), 1)
+                Tensor::cat(&hidden.iter().map(|h| last_real(h, Some(&mask))).collect::<Vec<_>>(), 1).to_kind(Kind::Float)
             });
             for (i, (depth, path)) in extra.iter().enumerate() {
                 feature_cache::store(path, &all.narrow(1, (i as i64 + 1) * d, d).contiguous())?;
@@ -338,7 +351,7 @@ impl Pooler for DecoderClassifier {
     /// The last real token's final hidden state after `depth` blocks.
     fn pooled(&self, tokens: &[Vec<i64>], rows: &[usize]) -> Tensor {
         let (ids, mask) = self.pad(tokens, rows);
-        last_real(&self.trunk.hidden_at(&ids, Some(&mask), &[self.depth])[0], Some(&mask))
+        last_real(&self.trunk.hidden_at(&ids, Some(&mask), &[self.depth])[0], Some(&mask)).to_kind(Kind::Float)
     }
 
     fn dim(&self) -> i64 {
@@ -346,7 +359,8 @@ impl Pooler for DecoderClassifier {
     }
 
     fn probe_settings(&self) -> Option<String> {
-        (self.mode == Mode::Probe).then(|| format!("{}|last", self.max_len))
+        let precision = if self.precision == Precision::Bf16 { "|bf16" } else { "" };
+        (self.mode == Mode::Probe).then(|| format!("{}|last{precision}", self.max_len))
     }
 
     fn cache_key(&self) -> Option<&str> {

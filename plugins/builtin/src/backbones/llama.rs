@@ -91,9 +91,11 @@ impl RmsNorm {
 }
 
 impl Module for RmsNorm {
+    /// Normalised in f32 whatever the input's precision; the output has the input's precision.
     fn forward(&self, x: &Tensor) -> Tensor {
-        let ms = x.square().mean_dim(-1, true, Kind::Float);
-        x * (ms + self.eps).rsqrt() * &self.weight
+        let xf = x.to_kind(Kind::Float);
+        let ms = xf.square().mean_dim(-1, true, Kind::Float);
+        (xf * (ms + self.eps).rsqrt()).to_kind(x.kind()) * &self.weight
     }
 }
 
@@ -139,7 +141,7 @@ pub(crate) fn padding_mask(mask: Option<&Tensor>, b: i64, t: i64, device: Device
 fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Tensor {
     let halves = x.chunk(2, -1);
     let rotated = Tensor::cat(&[halves[1].neg(), halves[0].shallow_clone()], -1);
-    x * cos + rotated * sin
+    x * cos.to_kind(x.kind()) + rotated * sin.to_kind(x.kind())
 }
 
 struct Block {

@@ -28,7 +28,7 @@ use w2s_core::{
 };
 
 use super::{
-    classifier::Mode,
+    classifier::{Mode, Precision},
     decoder_classifier::{DecoderClassifier, Tokens, Trunk},
     generative::{self, GenerativeSpec},
     gguf::Gguf,
@@ -60,6 +60,8 @@ pub struct SmolLm2Params {
     /// Generative fine-tuning on the task's unlabeled texts first (see `generative`; applied
     /// through `Backbone::adapt_to_texts`).
     pub generative: Option<GenerativeSpec>,
+    /// `f32` or `bf16`: the number format of a probe's frozen trunk.
+    pub precision: Precision,
 }
 
 /// The default `share_depths`: the truncations of the sentiment ladder.
@@ -75,6 +77,7 @@ impl Default for SmolLm2Params {
             max_len: 128,
             share_depths: None,
             generative: None,
+            precision: Precision::F32,
         }
     }
 }
@@ -90,6 +93,11 @@ impl Params for SmolLm2Params {
             self.share_depths.is_none() || self.mode == Mode::Probe,
             "share_depths",
             "absent unless `mode` is `probe`",
+        )?;
+        check(
+            self.precision == Precision::F32 || self.mode == Mode::Probe,
+            "precision",
+            "`f32` unless `mode` is `probe` (bf16 is for a frozen trunk)",
         )?;
         self.generative.as_ref().map_or(Ok(()), |g| g.validate())
     }
@@ -169,6 +177,7 @@ impl Backbone for SmolLm2 {
         let mut c = DecoderClassifier::with_trunk(env, Tokens::gguf(&g)?, n_classes, train, p.max_len, build)?;
         let keys = shares.into_iter().map(|d| (d, self.cache_key(&file, d, total))).collect();
         c.share_depths(depth, keys)?;
+        c.set_precision(p.precision)?;
         c.cache_key = Some(self.cache_key(&file, depth, total));
         Ok(Box::new(c))
     }
@@ -319,5 +328,30 @@ mod tests {
         let (before, after) = (features(&plain), features(adapted.as_ref()));
         assert!((&before - &after).abs().max().double_value(&[]) > 1e-4, "the adapted weights make other features");
         assert!(adapted.language_model(&env).unwrap().is_some());
+    }
+
+    #[test]
+    fn bf16_probe_features_are_close_to_f32_and_cached_apart() {
+        let env = Env { show_progress: false, ..Env::from_env() };
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(env.cache_dir.join("assets"), dir.path().join("assets")).unwrap();
+        let env = Env { cache_dir: dir.path().to_path_buf(), ..env };
+        let texts = ["A wonderful, moving film.", "Dull and far too long."];
+        let features = |precision| {
+            let p = SmolLm2Params { layers: Some(2), share_depths: Some(vec![]), precision, ..Default::default() };
+            let mut m = SmolLm2::new(p).unwrap().build(&env, 2).unwrap();
+            match m.encode(&texts, &env).unwrap() {
+                w2s_core::Inputs::Features(f) => f,
+                _ => panic!("a probe gives features"),
+            }
+        };
+        let (f32s, bf16s) = (features(Precision::F32), features(Precision::Bf16));
+        assert_eq!(bf16s.kind(), tch::Kind::Float, "features are returned as f32");
+        let rel = (&f32s - &bf16s).norm().double_value(&[]) / f32s.norm().double_value(&[]);
+        assert!(rel > 0.0 && rel < 0.05, "bf16 features differ from f32 by {rel} (relative)");
+        let files = std::fs::read_dir(env.derived_dir("features").unwrap()).unwrap().count();
+        assert_eq!(files, 4, "two cache entries (tensor + checksum each): precisions are cached apart");
+        let bad = SmolLm2Params { mode: Mode::Full, precision: Precision::Bf16, ..Default::default() };
+        assert!(bad.validate().unwrap_err().to_string().contains("precision"));
     }
 }
