@@ -23,6 +23,7 @@ pub mod pool;
 pub mod puzzles;
 pub mod san;
 pub mod tasks;
+pub mod text_policy;
 
 /// Reference this from a binary to make sure the crate is linked and its tasks and labeler registered.
 pub fn link() {}
