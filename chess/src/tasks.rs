@@ -41,8 +41,8 @@ impl Default for ChessTaskParams {
     fn default() -> Self {
         let g = GenSettings::default();
         ChessTaskParams {
-            n_train: 2000,
-            n_test: 500,
+            n_train: 1000,
+            n_test: 300,
             sources: g.sources,
             depth: g.depth,
             gap_cp: g.gap_cp,

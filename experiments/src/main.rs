@@ -246,7 +246,12 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
                 match &p.skipped {
                     Some(why) => println!("{:<18} skipped: {}", p.task, why.lines().next().unwrap_or_default()),
                     None => {
-                        let balance: Vec<String> = p.balance.iter().map(|b| format!("{:.1}%", 100.0 * b)).collect();
+                        let balance: Vec<String> = if p.balance.len() > 6 {
+                            let largest = p.balance.iter().cloned().fold(0.0, f64::max);
+                            vec![format!("{} classes, largest {:.1}%", p.balance.len(), 100.0 * largest)]
+                        } else {
+                            p.balance.iter().map(|b| format!("{:.1}%", 100.0 * b)).collect()
+                        };
                         let mut example = p.example.clone();
                         if example.chars().count() > 90 {
                             example = example.chars().take(90).collect::<String>() + "...";
