@@ -346,7 +346,7 @@ mod tests {
 
     use super::*;
     use crate::backbones::{
-        classifier::Mode,
+        classifier::{Mode, Precision},
         hf::tests::{random_init, write_checkpoint, write_tiny_vocab},
     };
 
@@ -502,6 +502,13 @@ mod tests {
         assert!(max_diff(&f.get(0), &alone) < 1e-4);
         assert!(max_diff(&f.get(0), &f.get(2)) < 1e-4);
         assert_eq!(probe.var_store().trainable_variables().len(), 1);
+        // The same probe with a bf16 trunk: f32 features, close to the f32 ones.
+        let bf16_params = HfDecoderParams { precision: Precision::Bf16, ..params.clone() };
+        let mut bf16 = Gpt2Backbone::new(bf16_params).unwrap().build(&env, 3).unwrap();
+        let Inputs::Features(fb) = bf16.encode(&texts, &env).unwrap() else { panic!("probe gives features") };
+        assert_eq!(fb.kind(), Kind::Float);
+        let rel = (&f - &fb).norm().double_value(&[]) / f.norm().double_value(&[]);
+        assert!(rel > 0.0 && rel < 0.05, "bf16 features differ by {rel}");
         let logits = probe.logits(&Inputs::Features(f), &[0, 1], true).unwrap();
         assert_eq!(logits.size(), [2, 3]);
         let full_params = HfDecoderParams { mode: Mode::Full, layers: Some(1), max_len: 4, ..params };

@@ -18,7 +18,7 @@ use tokenizers::Tokenizer;
 use w2s_core::{params::check, Env, Params};
 
 use super::{
-    classifier::Mode,
+    classifier::{Mode, Precision},
     decoder_classifier::{DecoderClassifier, Tokens, Trunk},
     tokenizer,
 };
@@ -237,11 +237,20 @@ pub struct HfDecoderParams {
     pub top_k: Option<usize>,
     /// Longer texts are cut to their first this many tokens.
     pub max_len: usize,
+    /// `f32` or `bf16`: the number format of a probe's frozen trunk.
+    pub precision: Precision,
 }
 
 impl Default for HfDecoderParams {
     fn default() -> Self {
-        HfDecoderParams { path: String::new(), layers: None, mode: Mode::Probe, top_k: None, max_len: 128 }
+        HfDecoderParams {
+            path: String::new(),
+            layers: None,
+            mode: Mode::Probe,
+            top_k: None,
+            max_len: 128,
+            precision: Precision::F32,
+        }
     }
 }
 
@@ -264,6 +273,11 @@ impl Params for HfDecoderParams {
         check(!self.path.is_empty(), "path", &format!("an HF checkpoint folder ({EXPECTED_FILES})"))?;
         check(self.max_len >= 1 && self.max_len <= 8192, "max_len", "a number in [1, 8192]")?;
         check(self.layers != Some(0), "layers", "at least 1 (or absent for all)")?;
+        check(
+            self.precision == Precision::F32 || self.mode == Mode::Probe,
+            "precision",
+            "`f32` unless `mode` is `probe` (bf16 is for a frozen trunk)",
+        )?;
         check_top_k(self.mode, self.top_k, self.layers)
     }
 }
@@ -286,6 +300,7 @@ pub fn classifier(
 ) -> anyhow::Result<DecoderClassifier> {
     let mut c = DecoderClassifier::with_trunk(env, tokens(tok), n_classes, (p.mode, p.top_k), p.max_len, build)
         .with_context(|| format!("building a classifier on {}", ck.dir.display()))?;
+    c.set_precision(p.precision)?;
     c.cache_key = Some(ck.cache_key(&format!("layers={:?}|tokenizer={tok_source}", p.layers)));
     Ok(c)
 }
