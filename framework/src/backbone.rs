@@ -38,6 +38,11 @@ pub trait Model {
     fn logits(&self, inputs: &Inputs, rows: &[usize], train: bool) -> anyhow::Result<Tensor>;
     /// The store whose trainable variables the optimizer updates.
     fn var_store(&self) -> &VarStore;
+    /// Which texts this model will not train on because they exceed its context (a backbone's
+    /// `too_long: "drop"`); by default none (longer texts are truncated).
+    fn over_length(&self, texts: &[&str]) -> anyhow::Result<Vec<bool>> {
+        Ok(vec![false; texts.len()])
+    }
 }
 
 /// A model family: builds a fresh classifier for `n_classes` classes.

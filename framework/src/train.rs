@@ -159,6 +159,30 @@ pub fn is_pairwise(examples: &[&Example]) -> anyhow::Result<bool> {
     Ok(pairs > 0)
 }
 
+/// The job's training examples (and targets) without those the model drops as too long for its
+/// context (both texts of a pair are checked); the count is logged.
+fn drop_over_length<'a>(model: &dyn Model, job: &Job<'a>) -> anyhow::Result<(Vec<&'a Example>, Vec<Vec<f32>>)> {
+    let firsts: Vec<&str> = job.train.iter().map(|e| e.text.as_str()).collect();
+    let mut over = model.over_length(&firsts)?;
+    let seconds: Vec<&str> = job.train.iter().filter_map(|e| e.pair.as_deref()).collect();
+    if seconds.len() == job.train.len() {
+        for (o, long) in over.iter_mut().zip(model.over_length(&seconds)?) {
+            *o |= long;
+        }
+    }
+    let dropped = over.iter().filter(|&&o| o).count();
+    if dropped > 0 {
+        tracing::info!("{}: dropped {dropped} of {} training examples longer than the model's context", job.role, over.len());
+    }
+    if dropped == job.train.len() {
+        bail!("{}: every training example is longer than the model's context (too_long = drop)", job.role);
+    }
+    let keep = |i: &usize| !over[*i];
+    let train = (0..job.train.len()).filter(keep).map(|i| job.train[i]).collect();
+    let targets = (0..job.train.len()).filter(keep).map(|i| job.targets[i].clone()).collect();
+    Ok((train, targets))
+}
+
 /// Build a fresh model, train it with `objective` on the job's targets, and predict.
 pub fn train_and_predict(env: &Env, job: &Job<'_>, objective: &mut dyn Objective) -> anyhow::Result<Trained> {
     if job.train.len() != job.targets.len() {
@@ -171,6 +195,8 @@ pub fn train_and_predict(env: &Env, job: &Job<'_>, objective: &mut dyn Objective
     // A pairwise task trains a reward model: one output per text, two texts per example.
     let outputs = if is_pairwise(job.train)? { 1 } else { job.n_classes };
     let mut model = job.backbone.build(env, outputs).with_context(|| format!("building the {} model", job.role))?;
+    let (kept_train, kept_targets) = drop_over_length(model.as_ref(), job)?;
+    let job = &Job { train: &kept_train, targets: &kept_targets, ..*job };
     let train_in = Encoded::new(model.as_mut(), job.train, env)?;
     let test_in = Encoded::new(model.as_mut(), job.test, env)?;
     let test_labels: Vec<usize> = job.test.iter().map(|e| e.label).collect();

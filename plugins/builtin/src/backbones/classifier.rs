@@ -53,6 +53,17 @@ pub enum Precision {
     Bf16,
 }
 
+/// What a decoder does with a text longer than its `max_len`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TooLong {
+    /// Keep its first `max_len` tokens (counted in the log).
+    #[default]
+    Truncate,
+    /// Do not train on it (counted in the log); predictions still see it truncated.
+    Drop,
+}
+
 /// An encoder + head classifier.
 pub struct BertClassifier {
     trainable: nn::VarStore,

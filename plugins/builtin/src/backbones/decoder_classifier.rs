@@ -17,7 +17,7 @@ use tokenizers::Tokenizer;
 use w2s_core::{backbone::pad_batch, Env, Inputs, Model};
 
 use super::{
-    classifier::{Mode, Precision},
+    classifier::{Mode, Precision, TooLong},
     feature_cache::{self, Pooler},
     gguf::Gguf,
     gguf_tokenizer,
@@ -157,6 +157,8 @@ pub struct DecoderClassifier {
     pub cache_key: Option<String>,
     /// Of the frozen trunk (probe mode).
     precision: Precision,
+    /// Texts longer than `max_len`: truncated, or dropped from training.
+    pub too_long: TooLong,
 }
 
 impl DecoderClassifier {
@@ -205,6 +207,7 @@ impl DecoderClassifier {
             share: Vec::new(),
             cache_key: None,
             precision: Precision::F32,
+            too_long: TooLong::Truncate,
         })
     }
 
@@ -387,6 +390,14 @@ impl Model for DecoderClassifier {
 
     fn var_store(&self) -> &nn::VarStore {
         &self.trainable
+    }
+
+    fn over_length(&self, texts: &[&str]) -> anyhow::Result<Vec<bool>> {
+        if self.too_long == TooLong::Truncate {
+            return Ok(vec![false; texts.len()]);
+        }
+        let ids = (self.tokens.encode)(&self.tokens.tok, texts, self.max_len.saturating_add(1))?;
+        Ok(ids.iter().map(|t| t.len() > self.max_len).collect())
     }
 }
 

@@ -18,7 +18,7 @@ use tokenizers::Tokenizer;
 use w2s_core::{params::check, Env, Params};
 
 use super::{
-    classifier::{Mode, Precision},
+    classifier::{Mode, Precision, TooLong},
     decoder_classifier::{DecoderClassifier, Tokens, Trunk},
     tokenizer,
 };
@@ -238,7 +238,9 @@ pub struct HfDecoderParams {
     /// Longer texts are cut to their first this many tokens.
     pub max_len: usize,
     /// `f32` or `bf16`: the number format of a probe's frozen trunk.
-    pub precision: Precision,
+    pub precision: Precision,    /// Texts longer than `max_len`: `truncate` (keep the first tokens) or `drop` (do not train on
+    /// them); either way they are counted in the log.
+    pub too_long: TooLong,
 }
 
 impl Default for HfDecoderParams {
@@ -250,6 +252,7 @@ impl Default for HfDecoderParams {
             top_k: None,
             max_len: 128,
             precision: Precision::F32,
+            too_long: TooLong::Truncate,
         }
     }
 }
@@ -301,6 +304,7 @@ pub fn classifier(
     let mut c = DecoderClassifier::with_trunk(env, tokens(tok), n_classes, (p.mode, p.top_k), p.max_len, build)
         .with_context(|| format!("building a classifier on {}", ck.dir.display()))?;
     c.set_precision(p.precision)?;
+    c.too_long = p.too_long;
     c.cache_key = Some(ck.cache_key(&format!("layers={:?}|tokenizer={tok_source}", p.layers)));
     Ok(c)
 }

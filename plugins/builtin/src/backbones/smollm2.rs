@@ -28,7 +28,7 @@ use w2s_core::{
 };
 
 use super::{
-    classifier::{Mode, Precision},
+    classifier::{Mode, Precision, TooLong},
     decoder_classifier::{DecoderClassifier, Tokens, Trunk},
     generative::{self, GenerativeSpec},
     gguf::Gguf,
@@ -61,7 +61,9 @@ pub struct SmolLm2Params {
     /// through `Backbone::adapt_to_texts`).
     pub generative: Option<GenerativeSpec>,
     /// `f32` or `bf16`: the number format of a probe's frozen trunk.
-    pub precision: Precision,
+    pub precision: Precision,    /// Texts longer than `max_len`: `truncate` (keep the first tokens) or `drop` (do not train on
+    /// them); either way they are counted in the log.
+    pub too_long: TooLong,
 }
 
 /// The default `share_depths`: the truncations of the sentiment ladder.
@@ -78,6 +80,7 @@ impl Default for SmolLm2Params {
             share_depths: None,
             generative: None,
             precision: Precision::F32,
+            too_long: TooLong::Truncate,
         }
     }
 }
@@ -178,6 +181,7 @@ impl Backbone for SmolLm2 {
         let keys = shares.into_iter().map(|d| (d, self.cache_key(&file, d, total))).collect();
         c.share_depths(depth, keys)?;
         c.set_precision(p.precision)?;
+        c.too_long = p.too_long;
         c.cache_key = Some(self.cache_key(&file, depth, total));
         Ok(Box::new(c))
     }
@@ -353,5 +357,31 @@ mod tests {
         assert_eq!(files, 4, "two cache entries (tensor + checksum each): precisions are cached apart");
         let bad = SmolLm2Params { mode: Mode::Full, precision: Precision::Bf16, ..Default::default() };
         assert!(bad.validate().unwrap_err().to_string().contains("precision"));
+    }
+
+    #[test]
+    fn too_long_texts_are_dropped_from_training_when_asked() {
+        use w2s_core::{train, Example, TrainConfig};
+        let env = Env { show_progress: false, ..Env::from_env() };
+        let params = |too_long| SmolLm2Params {
+            layers: Some(1), share_depths: Some(vec![]), max_len: 6, too_long, ..Default::default()
+        };
+        let long = "this sentence has far more than six tokens in it, surely";
+        let drop = SmolLm2::new(params(TooLong::Drop)).unwrap();
+        let m = drop.build(&env, 2).unwrap();
+        assert_eq!(m.over_length(&["Fine.", long]).unwrap(), vec![false, true]);
+        let keep = SmolLm2::new(params(TooLong::Truncate)).unwrap().build(&env, 2).unwrap();
+        assert_eq!(keep.over_length(&["Fine.", long]).unwrap(), vec![false, false], "truncate keeps everything");
+        // Training on nothing but over-long texts is an error that says why.
+        let examples = [Example::new(long, 0), Example::new(long, 1)];
+        let refs: Vec<&Example> = examples.iter().collect();
+        let targets = train::one_hot(refs.iter().map(|e| e.label), 2);
+        let cfg = TrainConfig { epochs: 1, eval_every: 0, ..Default::default() };
+        let job = train::Job {
+            role: "student", backbone: &drop, n_classes: 2, train: &refs, targets: &targets, test: &refs,
+            also_predict: None, cfg: &cfg, seed: 0,
+        };
+        let err = train::train_and_predict(&env, &job, &mut w2s_core::objective::SoftXent).err().unwrap().to_string();
+        assert!(err.contains("longer than the model's context"), "{err}");
     }
 }
