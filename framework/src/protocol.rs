@@ -213,7 +213,7 @@ fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow::Result<Su
     let mut objective = registry.objectives.build(&rc.objective)?;
     if let Some(spec) = objective.prompting() {
         let weak_run = WeakRun { wdir: &wdir, weak_b: &weak_b, keep: &keep, weak_test: &weak_test, curves };
-        return prompted_run(s, rc, dir, &data, &b, &spec, weak_run, start);
+        return prompted_run(env, strong_bb.as_ref(), rc, dir, &data, &b, &spec, weak_run, start);
     }
 
     // 2. Strong ceiling on ground truth.
@@ -357,7 +357,8 @@ struct WeakRun<'a> {
 /// student), on the first `spec.n_test` test examples.
 #[allow(clippy::too_many_arguments)]
 fn prompted_run(
-    s: &mut Session<'_>,
+    env: &Env,
+    strong_bb: &dyn crate::Backbone,
     rc: &RunConfig,
     dir: &Path,
     data: &Dataset,
@@ -367,8 +368,6 @@ fn prompted_run(
     start: Instant,
 ) -> anyhow::Result<SummaryRow> {
     use crate::prompting;
-    let env = s.env;
-    let strong_bb = s.strong_backbone(rc, data)?;
     let Some(lm) = strong_bb.language_model(env)? else {
         bail!("objective `prompt` needs a language-model strong backbone; {} is not one", rc.strong.label());
     };
