@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use cozy_chess::Board;
 use tch::{nn::OptimizerConfig, Device, Tensor};
-use w2s_core::{objective::soft_cross_entropy, Env, Inputs, Model};
+use w2s_core::{train::xent_step, Env, Inputs, Model};
 
 use crate::{
     backbone::{ChessModel, ChessSize},
@@ -79,13 +79,7 @@ pub fn train_throughput(size: ChessSize, batch: usize, steps: usize) -> anyhow::
     let targets = Tensor::from_slice(&target).view([n as i64, n_classes as i64]);
     let mut opt = tch::nn::Adam::default().build(model.var_store(), 1e-4)?;
     let batches: Vec<Vec<usize>> = (0..n).collect::<Vec<_>>().chunks(batch).map(|c| c.to_vec()).collect();
-    let mut step = |rows: &[usize]| -> anyhow::Result<()> {
-        let logits = model.logits(&inputs, rows, true)?;
-        let idx = Tensor::from_slice(&rows.iter().map(|&r| r as i64).collect::<Vec<_>>());
-        let loss = soft_cross_entropy(&logits, &targets.index_select(0, &idx))?;
-        opt.backward_step(&loss);
-        Ok(())
-    };
+    let mut step = |rows: &[usize]| xent_step(&model, &inputs, &targets, rows, &mut opt);
     for rows in &batches[..2] {
         step(rows)?;
     }

@@ -9,7 +9,10 @@ use w2s_builtin::backbones::{
     classifier::Mode,
     minilm::{MiniLm, MiniLmParams},
 };
-use w2s_core::{objective::soft_cross_entropy, train::one_hot, Env, Inputs, Model, Task};
+use w2s_core::{
+    train::{one_hot, xent_step},
+    Env, Inputs, Model, Task,
+};
 
 /// Figures printed by the benchmark.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -76,13 +79,7 @@ pub fn run(env: &Env, batch: usize, steps: usize) -> anyhow::Result<BenchReport>
     let mut opt = tch::nn::Adam::default().build(model.var_store(), 5e-5)?;
     // The batches training uses: grouped by length within windows, so padding stays small.
     let batches = w2s_core::train::epoch_batches(inputs.len(), |i| inputs.row_cost(i), batch, 0);
-    let step = |rows: &[usize], opt: &mut tch::nn::Optimizer, model: &w2s_builtin::backbones::classifier::BertClassifier| -> anyhow::Result<()> {
-        let logits = model.logits(&inputs, rows, true)?;
-        let idx = Tensor::from_slice(&rows.iter().map(|&r| r as i64).collect::<Vec<_>>());
-        let loss = soft_cross_entropy(&logits, &targets.index_select(0, &idx))?;
-        opt.backward_step(&loss);
-        Ok(())
-    };
+    let step = |rows: &[usize], opt: &mut tch::nn::Optimizer, model: &dyn Model| xent_step(model, &inputs, &targets, rows, opt);
     // Two warm-up steps, then the timed ones.
     for rows in &batches[..2] {
         step(rows, &mut opt, &model)?;

@@ -64,6 +64,22 @@ pub fn gold_targets(examples: &[&Example], n_classes: usize) -> Vec<Vec<f32>> {
     examples.iter().map(|e| e.gold(n_classes)).collect()
 }
 
+/// One optimizer step of soft cross-entropy on `rows` of `inputs` against the matching rows of
+/// `targets` (`[n, classes]`): the bare step the benchmarks time (no schedule, no checks).
+pub fn xent_step(
+    model: &dyn Model,
+    inputs: &Inputs,
+    targets: &Tensor,
+    rows: &[usize],
+    opt: &mut tch::nn::Optimizer,
+) -> anyhow::Result<()> {
+    let logits = model.logits(inputs, rows, true)?;
+    let idx = Tensor::from_slice(&rows.iter().map(|&r| r as i64).collect::<Vec<_>>()).to_device(targets.device());
+    let loss = crate::objective::soft_cross_entropy(&logits, &targets.index_select(0, &idx))?;
+    opt.backward_step(&loss);
+    Ok(())
+}
+
 /// One-hot rows for labels.
 pub fn one_hot(labels: impl Iterator<Item = usize>, n_classes: usize) -> Vec<Vec<f32>> {
     labels
