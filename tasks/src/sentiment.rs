@@ -2,6 +2,8 @@
 //! zero are dropped; classes are balanced by down-sampling the larger one (seeded); the test set
 //! and the training pool are disjoint and balanced.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 use w2s_core::{
     env::{verify_file, Expected},
@@ -11,20 +13,40 @@ use w2s_core::{
 
 use crate::rated;
 
-/// The four rated sets, with the size and sha256 of their ground-truth files.
-const SETS: [(&str, &str, u64, &str); 4] = [
-    ("movies", "movieReviewSnippets", 1_383_098, "c8293b0d942e90e223ea2c0955d969040d1a1be514a978b9af0698940bd13350"),
-    ("amazon", "amazonReviewSnippets", 373_157, "11a9807a0974a2506a2d3b4851eaf69b3d6d20688ce4923adda2312a4f6dd6c2"),
-    ("nyt", "nytEditorialSnippets", 607_629, "7d8fbcce7dde5d716da53e78f4ef4be6b706e9ef1e1d51887e6d0ad4b69cc27e"),
-    ("tweets", "tweets", 389_886, "dfbe7102e2f92579ed8b19df9a3822491880697c67adf712fb66e520cc05102f"),
-];
+/// One rated set: its name, the stem of its files, and the size and sha256 of its ground-truth
+/// file (`<stem>_GroundTruth.txt`) and of its per-rater ratings file (`<stem>_anonDataRatings.txt`).
+struct RatedSet {
+    name: &'static str,
+    stem: &'static str,
+    ground_truth: (u64, &'static str),
+    ratings: (u64, &'static str),
+}
 
-/// The size and sha256 of each set's per-rater ratings file (`<stem>_anonDataRatings.txt`).
-const RATINGS: [(&str, u64, &str); 4] = [
-    ("movies", 954_033, "658a086bc7239b98b750baa232cab80e6447789020f96a6c847cc1248d7c82f4"),
-    ("amazon", 322_811, "d7d909adab91e0b4d5084251fc825f15baff66277c52eaa705b40fc464fa274b"),
-    ("nyt", 450_054, "803c87c5bb529334bb5ed5fca244aa935e5f342bc0a930d91a0f22e978ee39f2"),
-    ("tweets", 616_147, "390d6f8f1b5c7e6f9f94ad7fea1e461ed718312d1856ae71c5812ab8ae943fa6"),
+const SETS: [RatedSet; 4] = [
+    RatedSet {
+        name: "movies",
+        stem: "movieReviewSnippets",
+        ground_truth: (1_383_098, "c8293b0d942e90e223ea2c0955d969040d1a1be514a978b9af0698940bd13350"),
+        ratings: (954_033, "658a086bc7239b98b750baa232cab80e6447789020f96a6c847cc1248d7c82f4"),
+    },
+    RatedSet {
+        name: "amazon",
+        stem: "amazonReviewSnippets",
+        ground_truth: (373_157, "11a9807a0974a2506a2d3b4851eaf69b3d6d20688ce4923adda2312a4f6dd6c2"),
+        ratings: (322_811, "d7d909adab91e0b4d5084251fc825f15baff66277c52eaa705b40fc464fa274b"),
+    },
+    RatedSet {
+        name: "nyt",
+        stem: "nytEditorialSnippets",
+        ground_truth: (607_629, "7d8fbcce7dde5d716da53e78f4ef4be6b706e9ef1e1d51887e6d0ad4b69cc27e"),
+        ratings: (450_054, "803c87c5bb529334bb5ed5fca244aa935e5f342bc0a930d91a0f22e978ee39f2"),
+    },
+    RatedSet {
+        name: "tweets",
+        stem: "tweets",
+        ground_truth: (389_886, "dfbe7102e2f92579ed8b19df9a3822491880697c67adf712fb66e520cc05102f"),
+        ratings: (616_147, "390d6f8f1b5c7e6f9f94ad7fea1e461ed718312d1856ae71c5812ab8ae943fa6"),
+    },
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,7 +69,7 @@ impl Default for SentimentParams {
 
 impl Params for SentimentParams {
     fn validate(&self) -> anyhow::Result<()> {
-        let names: Vec<&str> = SETS.iter().map(|s| s.0).collect();
+        let names: Vec<&str> = SETS.iter().map(|s| s.name).collect();
         check(names.contains(&self.source.as_str()), "source", &format!("one of {}", names.join(", ")))?;
         check(self.n_train >= 4, "n_train", "at least 4")?;
         check(self.n_test >= 2, "n_test", "at least 2")
@@ -97,19 +119,21 @@ impl Sentiment {
 impl Sentiment {
     /// The rated sentences of the chosen source, from the verified asset file.
     pub fn read_verified(&self, env: &Env) -> anyhow::Result<Vec<rated::Rated>> {
-        let (_, stem, size, sha) = SETS.iter().find(|s| s.0 == self.params.source).expect("validated source");
-        let path = env.asset_dir("vader")?.join(format!("{stem}_GroundTruth.txt"));
-        verify_file(&path, Expected { size: *size, sha256: Some(sha) })?;
-        rated::read(&path)
+        rated::read(&self.verified_file(env, "GroundTruth", |s| s.ground_truth)?)
     }
 
     /// Every rater's rating of each sentence of the chosen source, from the verified asset file.
     pub fn read_ratings_verified(&self, env: &Env) -> anyhow::Result<rated::Ratings> {
-        let (_, stem, ..) = SETS.iter().find(|s| s.0 == self.params.source).expect("validated source");
-        let (_, size, sha) = RATINGS.iter().find(|s| s.0 == self.params.source).expect("validated source");
-        let path = env.asset_dir("vader")?.join(format!("{stem}_anonDataRatings.txt"));
-        verify_file(&path, Expected { size: *size, sha256: Some(sha) })?;
-        rated::read_ratings(&path)
+        rated::read_ratings(&self.verified_file(env, "anonDataRatings", |s| s.ratings)?)
+    }
+
+    /// The chosen source's `<stem>_<kind>.txt`, checked against its pinned size and sha256.
+    fn verified_file(&self, env: &Env, kind: &str, expected: fn(&RatedSet) -> (u64, &'static str)) -> anyhow::Result<PathBuf> {
+        let set = SETS.iter().find(|s| s.name == self.params.source).expect("validated source");
+        let (size, sha) = expected(set);
+        let path = env.asset_dir("vader")?.join(format!("{}_{kind}.txt", set.stem));
+        verify_file(&path, Expected { size, sha256: Some(sha) })?;
+        Ok(path)
     }
 }
 
