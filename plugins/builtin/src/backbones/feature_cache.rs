@@ -107,10 +107,12 @@ pub fn cached(
 
 /// Write `feats` to the cache file `path` (atomically, with its checksum).
 pub fn store(path: &std::path::Path, feats: &Tensor) -> anyhow::Result<()> {
+    let mut bytes = Vec::new();
+    feats.save_to_stream(&mut bytes).with_context(|| format!("serialising feature cache {}", path.display()))?;
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    feats.save(&tmp).with_context(|| format!("writing feature cache {}", tmp.display()))?;
-    let sum = sha256_file(&tmp)?;
-    std::fs::write(checksum_path(path), sum).with_context(|| format!("writing the checksum of {}", path.display()))?;
+    std::fs::write(&tmp, &bytes).with_context(|| format!("writing feature cache {}", tmp.display()))?;
+    std::fs::write(checksum_path(path), sha256_hex(&bytes))
+        .with_context(|| format!("writing the checksum of {}", path.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
     Ok(())
 }
@@ -125,17 +127,18 @@ fn checksum_path(path: &std::path::Path) -> std::path::PathBuf {
     path.with_extension("pt.sha256")
 }
 
-fn sha256_file(path: &std::path::Path) -> anyhow::Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A cache file, if its checksum matches and it holds a tensor of `shape` (`-1`: any size).
+/// A cache file, if its checksum matches and it holds a tensor of `shape` (`-1`: any size). The
+/// file is read once: the checksum and the tensor come from the same bytes.
 fn read_checked(path: &std::path::Path, shape: &[i64]) -> anyhow::Result<Tensor> {
     let want = std::fs::read_to_string(checksum_path(path)).context("no checksum file")?;
-    let got = sha256_file(path)?;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let got = sha256_hex(&bytes);
     anyhow::ensure!(want.trim() == got, "checksum {got} does not match the recorded {}", want.trim());
-    let t = Tensor::load(path).context("unreadable tensor")?;
+    let t = Tensor::load_from_stream(std::io::Cursor::new(bytes)).context("unreadable tensor")?;
     anyhow::ensure!(fits(&t, shape), "shape {:?}, expected {shape:?}", t.size());
     Ok(t)
 }
