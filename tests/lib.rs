@@ -25,6 +25,12 @@ pub fn tiny_preset(overrides: &[&str]) -> Preset {
 }
 
 /// Run a preset into `out`.
-pub fn run(preset: &Preset, registry: &Registry, env: &Env, out: &Path, force: bool) -> anyhow::Result<protocol::Outcome> {
+pub fn run(
+    preset: &Preset,
+    registry: &Registry,
+    env: &Env,
+    out: &Path,
+    force: bool,
+) -> anyhow::Result<protocol::Outcome> {
     protocol::run_preset(preset, registry, env, &protocol::RunOptions { out: out.to_path_buf(), force })
 }

@@ -268,7 +268,8 @@ impl Model for ChessModel {
         // Move features: score every feature once per position, then pick each move's three.
         let per_feature = h.matmul(&self.feat_emb.tr()) + &self.feat_bias;
         let g = (MOVE_GROUP - 1) as i64;
-        let feature_scores = per_feature.gather(1, &feats, false).view([b, n, g]).sum_dim_intlist(2, false, Kind::Float);
+        let feature_scores =
+            per_feature.gather(1, &feats, false).view([b, n, g]).sum_dim_intlist(2, false, Kind::Float);
         let scores = scores + feature_scores;
         Ok(scores.masked_fill(&pad, PAD_LOGIT).to_kind(Kind::Float))
     }
@@ -402,7 +403,8 @@ mod tests {
         let refs: Vec<&Example> = examples.iter().collect();
         let t = std::time::Instant::now();
         let trained = fit(&refs, n, ChessSize::Tiny, 40);
-        let correct = trained.test.iter().zip(&examples).filter(|(p, e)| w2s_core::metrics::argmax(p) == e.label).count();
+        let correct =
+            trained.test.iter().zip(&examples).filter(|(p, e)| w2s_core::metrics::argmax(p) == e.label).count();
         assert_eq!(correct, examples.len(), "train accuracy");
         for (p, e) in trained.test.iter().zip(&examples) {
             let k = moves::legal_moves_uci(&e.text).unwrap().len();

@@ -66,7 +66,8 @@ pub fn train_throughput(size: ChessSize, batch: usize, steps: usize) -> anyhow::
     let env = Env { cache_dir: std::env::temp_dir(), device: Device::Cpu, show_progress: false };
     let n = batch * (steps + 2);
     let fens = random_positions(n, 7);
-    let n_moves: Vec<usize> = fens.iter().map(|f| moves::legal_moves_uci(f).map(|m| m.len())).collect::<anyhow::Result<_>>()?;
+    let n_moves: Vec<usize> =
+        fens.iter().map(|f| moves::legal_moves_uci(f).map(|m| m.len())).collect::<anyhow::Result<_>>()?;
     let n_classes = *n_moves.iter().max().unwrap_or(&1);
     let config = size.config();
     let mut model = ChessModel::new(Device::Cpu, config, n_classes)?;

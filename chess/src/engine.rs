@@ -194,7 +194,9 @@ impl Proc {
     }
 
     fn send(&mut self, cmd: &str) -> anyhow::Result<()> {
-        writeln!(self.stdin, "{cmd}").and_then(|_| self.stdin.flush()).map_err(|e| anyhow!("engine stopped reading ({e})"))
+        writeln!(self.stdin, "{cmd}")
+            .and_then(|_| self.stdin.flush())
+            .map_err(|e| anyhow!("engine stopped reading ({e})"))
     }
 
     /// Lines until one starting with `prefix` (returned), by `deadline`; `on_line` sees the others.
@@ -284,7 +286,13 @@ impl Engine {
 
     /// Search `fen` with `limit`, `multipv` lines, optionally only among `searchmoves` (UCI).
     /// A hung or dead engine is restarted and the search tried once more.
-    pub fn analyse(&mut self, fen: &str, limit: &Limit, multipv: usize, searchmoves: &[String]) -> anyhow::Result<Analysis> {
+    pub fn analyse(
+        &mut self,
+        fen: &str,
+        limit: &Limit,
+        multipv: usize,
+        searchmoves: &[String],
+    ) -> anyhow::Result<Analysis> {
         match self.try_analyse(fen, limit, multipv, searchmoves) {
             Ok(a) => Ok(a),
             Err(first) => {
@@ -301,7 +309,13 @@ impl Engine {
         Ok(self.analyse(fen, limit, 1, &[])?.bestmove)
     }
 
-    fn try_analyse(&mut self, fen: &str, limit: &Limit, multipv: usize, searchmoves: &[String]) -> anyhow::Result<Analysis> {
+    fn try_analyse(
+        &mut self,
+        fen: &str,
+        limit: &Limit,
+        multipv: usize,
+        searchmoves: &[String],
+    ) -> anyhow::Result<Analysis> {
         let multipv = multipv.max(1);
         let ready = Instant::now() + self.cfg.ready_timeout;
         if multipv != self.multipv {
@@ -386,7 +400,8 @@ mod tests {
 
     #[test]
     fn info_lines_are_parsed() {
-        let (k, l) = parse_info("info depth 12 seldepth 18 multipv 2 score cp -35 nodes 1000 nps 1 pv e7e5 g1f3").unwrap();
+        let (k, l) =
+            parse_info("info depth 12 seldepth 18 multipv 2 score cp -35 nodes 1000 nps 1 pv e7e5 g1f3").unwrap();
         assert_eq!((k, l.mv.as_str(), l.score, l.depth), (2, "e7e5", Score::Cp(-35), 12));
         let (_, l) = parse_info("info depth 3 multipv 1 score mate 2 nodes 5 pv d1h5 g7g6").unwrap();
         assert_eq!(l.score, Score::Mate(2));

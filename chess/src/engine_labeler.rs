@@ -157,8 +157,15 @@ fn query_of(e: &Example) -> anyhow::Result<Query> {
     match &e.pair {
         None => Ok(Query { fen: e.text.clone(), moves: vec![] }),
         Some(second) => {
-            let (fa, a) = e.text.trim().rsplit_once(' ').with_context(|| format!("pair text {:?} is not \"<FEN> <move>\"", e.text))?;
-            let (fb, b) = second.trim().rsplit_once(' ').with_context(|| format!("pair text {second:?} is not \"<FEN> <move>\""))?;
+            let (fa, a) = e
+                .text
+                .trim()
+                .rsplit_once(' ')
+                .with_context(|| format!("pair text {:?} is not \"<FEN> <move>\"", e.text))?;
+            let (fb, b) = second
+                .trim()
+                .rsplit_once(' ')
+                .with_context(|| format!("pair text {second:?} is not \"<FEN> <move>\""))?;
             anyhow::ensure!(fa == fb, "the two texts of a pair are different positions: {fa:?} and {fb:?}");
             Ok(Query { fen: fa.to_string(), moves: vec![a.to_string(), b.to_string()] })
         }
@@ -174,7 +181,11 @@ struct Searched {
 }
 
 /// Search every query (cached ones are read back), in parallel.
-fn search_all(env: &Env, p: &EngineLabelerParams, queries: &[Query]) -> anyhow::Result<(HashMap<Query, Analysis>, usize)> {
+fn search_all(
+    env: &Env,
+    p: &EngineLabelerParams,
+    queries: &[Query],
+) -> anyhow::Result<(HashMap<Query, Analysis>, usize)> {
     let key = EngineLabelerParams { workers: None, ..p.clone() };
     let dir = jsonl::settings_dir(&env.derived_dir("chess-labels")?, &key)?;
     let (mut log, cached, _) = jsonl::Log::open::<Searched>(&dir.join("labels.jsonl"))?;
@@ -200,7 +211,11 @@ fn search_all(env: &Env, p: &EngineLabelerParams, queries: &[Query]) -> anyhow::
                 bar.inc(1);
                 match r {
                     Ok(a) => {
-                        log.append(&Searched { query: q.clone(), lines: a.lines.clone(), bestmove: a.bestmove.clone() })?;
+                        log.append(&Searched {
+                            query: q.clone(),
+                            lines: a.lines.clone(),
+                            bestmove: a.bestmove.clone(),
+                        })?;
                         found.insert(q, a);
                     }
                     Err(e) => {
@@ -214,7 +229,10 @@ fn search_all(env: &Env, p: &EngineLabelerParams, queries: &[Query]) -> anyhow::
         bar.finish_and_clear();
     }
     if failed > 0 {
-        tracing::warn!("engine labeler ({}): the engine failed on {failed} positions; they get uniform labels", p.rung());
+        tracing::warn!(
+            "engine labeler ({}): the engine failed on {failed} positions; they get uniform labels",
+            p.rung()
+        );
     }
     Ok((found, failed))
 }
@@ -227,7 +245,12 @@ fn softmax(logits: &[f64]) -> Vec<f32> {
 }
 
 /// The label of `q` from its search, over `n_classes` slots; `None` when there is none.
-fn distribution(p: &EngineLabelerParams, q: &Query, a: Option<&Analysis>, n_classes: usize) -> anyhow::Result<Option<Vec<f32>>> {
+fn distribution(
+    p: &EngineLabelerParams,
+    q: &Query,
+    a: Option<&Analysis>,
+    n_classes: usize,
+) -> anyhow::Result<Option<Vec<f32>>> {
     let Some(a) = a else { return Ok(None) };
     if !q.moves.is_empty() {
         let score = |m: &str| a.lines.iter().find(|l| l.mv == m).map(|l| l.score.cp() as f64);
@@ -240,7 +263,12 @@ fn distribution(p: &EngineLabelerParams, q: &Query, a: Option<&Analysis>, n_clas
         return Ok(Some(vec![pa as f32, 1.0 - pa as f32]));
     }
     let legal = moves::legal_moves_uci(&q.fen)?;
-    anyhow::ensure!(legal.len() <= n_classes, "position {} has {} legal moves, more than the {n_classes} classes", q.fen, legal.len());
+    anyhow::ensure!(
+        legal.len() <= n_classes,
+        "position {} has {} legal moves, more than the {n_classes} classes",
+        q.fen,
+        legal.len()
+    );
     let mut out = vec![0f32; n_classes];
     if p.hard() {
         let Some(j) = a.bestmove.as_ref().and_then(|b| legal.iter().position(|m| m == b)) else { return Ok(None) };
@@ -272,15 +300,22 @@ fn uniform(q: &Query, n_classes: usize) -> Vec<f32> {
 }
 
 /// Labels of `examples` (and whether each is a real label rather than a failure's uniform one).
-pub fn label_examples(env: &Env, p: &EngineLabelerParams, data_classes: usize, examples: &[&Example]) -> anyhow::Result<Vec<(Vec<f32>, bool)>> {
+pub fn label_examples(
+    env: &Env,
+    p: &EngineLabelerParams,
+    data_classes: usize,
+    examples: &[&Example],
+) -> anyhow::Result<Vec<(Vec<f32>, bool)>> {
     let queries: Vec<Query> = examples.iter().map(|e| query_of(e)).collect::<anyhow::Result<_>>()?;
     let (found, _) = search_all(env, p, &queries)?;
     queries
         .iter()
-        .map(|q| Ok(match distribution(p, q, found.get(q), data_classes)? {
-            Some(d) => (d, true),
-            None => (uniform(q, data_classes), false),
-        }))
+        .map(|q| {
+            Ok(match distribution(p, q, found.get(q), data_classes)? {
+                Some(d) => (d, true),
+                None => (uniform(q, data_classes), false),
+            })
+        })
         .collect()
 }
 
@@ -312,7 +347,12 @@ pub struct LadderRow {
 
 /// The accuracy of each rung on the first `n` test examples of `data` (all when `n` is 0), printed
 /// as a table and returned.
-pub fn ladder_report(env: &Env, data: &Dataset, rungs: &[EngineLabelerParams], n: usize) -> anyhow::Result<Vec<LadderRow>> {
+pub fn ladder_report(
+    env: &Env,
+    data: &Dataset,
+    rungs: &[EngineLabelerParams],
+    n: usize,
+) -> anyhow::Result<Vec<LadderRow>> {
     let n = if n == 0 { data.test.len() } else { n.min(data.test.len()) };
     let examples: Vec<&Example> = data.test.iter().take(n).collect();
     let mut rows = Vec::new();

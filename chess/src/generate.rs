@@ -211,10 +211,21 @@ impl std::fmt::Display for GenStats {
                 st.processed,
                 100.0 * st.kept as f64 / st.processed.max(1) as f64,
                 if st.failed > 0 { format!(", {} engine failures", st.failed) } else { String::new() },
-                if st.disagree > 0 { format!(", {} keys differ from the given solution", st.disagree) } else { String::new() },
+                if st.disagree > 0 {
+                    format!(", {} keys differ from the given solution", st.disagree)
+                } else {
+                    String::new()
+                },
             )?;
         }
-        write!(f, "{} candidates searched in {:.1} s with {} workers ({:.2}/s)", self.new_candidates, self.seconds, self.workers, self.rate())
+        write!(
+            f,
+            "{} candidates searched in {:.1} s with {} workers ({:.2}/s)",
+            self.new_candidates,
+            self.seconds,
+            self.workers,
+            self.rate()
+        )
     }
 }
 
@@ -238,18 +249,20 @@ enum Candidates {
 impl Candidates {
     fn new(ctx: &GenContext, s: &GenSettings, src: Source, n_playouts: usize) -> anyhow::Result<Candidates> {
         if src == Source::Playouts {
-            let eco = ctx.eco.as_ref().context(
-                "chess openings (asset `scid`) are missing: fetch them with `bash scripts/bootstrap.sh`",
-            )?;
+            let eco = ctx
+                .eco
+                .as_ref()
+                .context("chess openings (asset `scid`) are missing: fetch them with `bash scripts/bootstrap.sh`")?;
             let openings = openings::read_eco(eco)?;
             if openings.is_empty() {
                 bail!("no opening lines in {}", eco.display());
             }
             return Ok(Candidates::Playouts { openings, seed: s.seed, max_plies: s.max_plies, len: n_playouts });
         }
-        let dir = ctx.puzzle_dir.as_ref().context(
-            "chess puzzles (asset `pychess`) are missing: fetch them with `bash scripts/bootstrap.sh`",
-        )?;
+        let dir = ctx
+            .puzzle_dir
+            .as_ref()
+            .context("chess puzzles (asset `pychess`) are missing: fetch them with `bash scripts/bootstrap.sh`")?;
         let set = puzzles::read_dir(dir, src == Source::Puzzles, src == Source::Problems)?;
         if !set.skipped.is_empty() {
             tracing::info!("{}: {} items skipped {:?}", src.name(), set.skipped.len(), set.skip_counts());
@@ -373,7 +386,12 @@ fn search(engine: &mut Engine, s: &GenSettings, c: &Candidate) -> anyhow::Result
 
 /// `n` kept positions for `settings` (fewer if the sources run out), generating what the cache
 /// lacks with `workers` engines, and what it took.
-pub fn generate(ctx: &GenContext, settings: &GenSettings, n: usize, workers: usize) -> anyhow::Result<(Vec<Record>, GenStats)> {
+pub fn generate(
+    ctx: &GenContext,
+    settings: &GenSettings,
+    n: usize,
+    workers: usize,
+) -> anyhow::Result<(Vec<Record>, GenStats)> {
     settings.validate()?;
     let start = Instant::now();
     let keyed = (GENERATOR_VERSION, settings);
@@ -383,7 +401,12 @@ pub fn generate(ctx: &GenContext, settings: &GenSettings, n: usize, workers: usi
     let mut stats = GenStats { workers, dropped_lines: dropped, ..Default::default() };
     // Finite sources first, playouts last, each once.
     let mut order: Vec<Source> = Vec::new();
-    for &src in settings.sources.iter().filter(|s| **s != Source::Playouts).chain(settings.sources.iter().filter(|s| **s == Source::Playouts)) {
+    for &src in settings
+        .sources
+        .iter()
+        .filter(|s| **s != Source::Playouts)
+        .chain(settings.sources.iter().filter(|s| **s == Source::Playouts))
+    {
         if !order.contains(&src) {
             order.push(src);
         }
@@ -400,7 +423,10 @@ pub fn generate(ctx: &GenContext, settings: &GenSettings, n: usize, workers: usi
         let mut failed: HashMap<usize, ()> = HashMap::new();
         // The contiguous prefix of finished candidates and the kept positions in it.
         let (mut prefix, mut kept) = (0usize, 0usize);
-        let advance = |prefix: &mut usize, kept: &mut usize, done: &HashMap<(Source, usize), Record>, failed: &HashMap<usize, ()>| {
+        let advance = |prefix: &mut usize,
+                       kept: &mut usize,
+                       done: &HashMap<(Source, usize), Record>,
+                       failed: &HashMap<usize, ()>| {
             while *prefix < total && *kept < want {
                 match (done.get(&(src, *prefix)), failed.contains_key(prefix)) {
                     (Some(r), _) => *kept += r.kept as usize,

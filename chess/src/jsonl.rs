@@ -23,7 +23,8 @@ pub fn settings_dir(root: &Path, settings: &impl Serialize) -> anyhow::Result<Pa
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join("settings.json");
     if !path.exists() {
-        std::fs::write(&path, serde_json::to_string_pretty(settings)? + "\n").with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, serde_json::to_string_pretty(settings)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(dir)
 }
@@ -65,7 +66,11 @@ impl Log {
                 std::fs::rename(&tmp, path)?;
             }
         }
-        let file = OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("opening {}", path.display()))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .with_context(|| format!("opening {}", path.display()))?;
         Ok((Log { path: path.to_path_buf(), file }, records, dropped))
     }
 
@@ -73,7 +78,10 @@ impl Log {
     pub fn append<T: Serialize>(&mut self, record: &T) -> anyhow::Result<()> {
         let mut line = serde_json::to_string(record)?;
         line.push('\n');
-        self.file.write_all(line.as_bytes()).and_then(|_| self.file.flush()).with_context(|| format!("appending to {}", self.path.display()))
+        self.file
+            .write_all(line.as_bytes())
+            .and_then(|_| self.file.flush())
+            .with_context(|| format!("appending to {}", self.path.display()))
     }
 
     pub fn path(&self) -> &Path {

@@ -67,7 +67,13 @@ pub fn read_eco(path: &Path) -> anyhow::Result<Vec<Opening>> {
     let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let (openings, skipped) = parse_eco(&crate::puzzles::latin1(&text));
     if !skipped.is_empty() {
-        tracing::warn!("{}: {} opening lines skipped (first: line {}: {})", path.display(), skipped.len(), skipped[0].0, skipped[0].1);
+        tracing::warn!(
+            "{}: {} opening lines skipped (first: line {}: {})",
+            path.display(),
+            skipped.len(),
+            skipped[0].0,
+            skipped[0].1
+        );
     }
     Ok(openings)
 }

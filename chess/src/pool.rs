@@ -15,7 +15,9 @@ pub fn workers(requested: Option<usize>) -> usize {
 
 /// Start `n` engines with `cfg` (here, so that a missing engine fails at once).
 pub fn start_engines(cfg: &EngineConfig, n: usize) -> anyhow::Result<Vec<Engine>> {
-    (0..n).map(|i| Engine::with_config(cfg.clone()).with_context(|| format!("starting engine {} of {n}", i + 1))).collect()
+    (0..n)
+        .map(|i| Engine::with_config(cfg.clone()).with_context(|| format!("starting engine {} of {n}", i + 1)))
+        .collect()
 }
 
 /// Run `work` on each job of `jobs` (pulled lazily, in order) on the engines, at most two jobs in

@@ -204,11 +204,7 @@ fn finish_pgn(file: &str, g: PgnGame, from_name: Option<u32>, set: &mut PuzzleSe
         set.skipped.push(skip(fen_line, "no solution", format!("{file}:{fen_line}: no solution moves")));
         return;
     }
-    let from_term = g
-        .termination
-        .to_lowercase()
-        .strip_prefix("mate in ")
-        .and_then(|n| n.trim().parse::<u32>().ok());
+    let from_term = g.termination.to_lowercase().strip_prefix("mate in ").and_then(|n| n.trim().parse::<u32>().ok());
     let mate_in = from_term.or(from_name).unwrap_or(solution.len().div_ceil(2) as u32);
     set.puzzles.push(Puzzle { id: format!("{file}:{fen_line}"), fen: board.to_string(), mate_in, solution });
 }
@@ -244,20 +240,32 @@ fn olv_doc(file: &str, line: usize, doc: &[&str], set: &mut PuzzleSet) {
         return;
     }
     let Some(stip) = top("stipulation:") else { return };
-    let Some(n) = stip.trim_matches('"').strip_prefix('#').and_then(|n| n.parse::<u32>().ok()).filter(|n| (1..=4).contains(n)) else {
+    let Some(n) =
+        stip.trim_matches('"').strip_prefix('#').and_then(|n| n.parse::<u32>().ok()).filter(|n| (1..=4).contains(n))
+    else {
         return;
     };
     let list = |color: &str| doc.iter().find_map(|l| l.trim_start().strip_prefix(&format!("{color}:")).map(str::trim));
-    let skip = |reason: String| Skipped { file: file.to_string(), line, kind: "bad problem", reason: format!("{file}:{line}: {reason}") };
+    let skip = |reason: String| Skipped {
+        file: file.to_string(),
+        line,
+        kind: "bad problem",
+        reason: format!("{file}:{line}: {reason}"),
+    };
     let (Some(white), Some(black)) = (list("white"), list("black")) else {
         set.skipped.push(skip("no piece lists".into()));
         return;
     };
     let mut grid = [[' '; 8]; 8];
     for (items, upper) in [(white, true), (black, false)] {
-        for item in items.trim_start_matches('[').trim_end_matches(']').split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        for item in
+            items.trim_start_matches('[').trim_end_matches(']').split(',').map(str::trim).filter(|s| !s.is_empty())
+        {
             let b = item.as_bytes();
-            let ok = b.len() == 3 && b"KQRBSP".contains(&b[0]) && (b'a'..=b'h').contains(&b[1]) && (b'1'..=b'8').contains(&b[2]);
+            let ok = b.len() == 3
+                && b"KQRBSP".contains(&b[0])
+                && (b'a'..=b'h').contains(&b[1])
+                && (b'1'..=b'8').contains(&b[2]);
             if !ok {
                 set.skipped.push(skip(format!("bad piece {item:?}")));
                 return;
@@ -268,7 +276,9 @@ fn olv_doc(file: &str, line: usize, doc: &[&str], set: &mut PuzzleSet) {
     }
     let fen = format!("{} w - - 0 1", board_field(&grid));
     match moves::parse_fen(&fen) {
-        Ok(b) => set.puzzles.push(Puzzle { id: format!("{file}:{line}"), fen: b.to_string(), mate_in: n, solution: vec![] }),
+        Ok(b) => {
+            set.puzzles.push(Puzzle { id: format!("{file}:{line}"), fen: b.to_string(), mate_in: n, solution: vec![] })
+        }
         Err(e) => set.skipped.push(skip(format!("illegal position: {e}"))),
     }
 }

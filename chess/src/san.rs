@@ -43,7 +43,9 @@ pub fn parse_san(board: &Board, san: &str) -> anyhow::Result<Move> {
         .copied()
         .filter(|&m| {
             let canon = normalise(&display_san_move(board, m).to_string());
-            canon == alt || canon.replace('=', "") == alt.replace('=', "") || long_form(board, m) == alt.replace(['x', '-', '='], "")
+            canon == alt
+                || canon.replace('=', "") == alt.replace('=', "")
+                || long_form(board, m) == alt.replace(['x', '-', '='], "")
         })
         .collect();
     found.dedup();

@@ -142,7 +142,11 @@ pub fn pair_of(r: &Record, min_gap_cp: i32, seed: u64) -> Option<Example> {
     }
     let other = worse[(rng::key(seed, "chess-pair", r.index as u64) % worse.len() as u64) as usize];
     let (a, b) = (format!("{} {}", r.fen, best.mv), format!("{} {}", r.fen, other.mv));
-    Some(if rng::uniform(seed, "chess-pair-order", r.index as u64) < 0.5 { Example::pair(a, b, 0) } else { Example::pair(b, a, 1) })
+    Some(if rng::uniform(seed, "chess-pair-order", r.index as u64) < 0.5 {
+        Example::pair(a, b, 0)
+    } else {
+        Example::pair(b, a, 1)
+    })
 }
 
 /// `chess-move-pairs`.
@@ -163,7 +167,8 @@ impl Task for ChessMovePairs {
         let mut n = want;
         let pairs = loop {
             let recs = p.positions(env, n)?;
-            let pairs: Vec<Example> = recs.iter().filter_map(|r| pair_of(r, p.min_gap_cp, p.data_seed)).take(want).collect();
+            let pairs: Vec<Example> =
+                recs.iter().filter_map(|r| pair_of(r, p.min_gap_cp, p.data_seed)).take(want).collect();
             if pairs.len() >= want || recs.len() < n {
                 break pairs;
             }
@@ -184,7 +189,8 @@ w2s_core::register!(Task {
 
 w2s_core::register!(Task {
     name: "chess-move-pairs",
-    description: "which of two moves of a position is better (Stockfish scores at least min_gap_cp apart): pairs \"<FEN> <uci>\"",
+    description:
+        "which of two moves of a position is better (Stockfish scores at least min_gap_cp apart): pairs \"<FEN> <uci>\"",
     params: ChessTaskParams,
     build: ChessMovePairs::new,
 });

@@ -177,13 +177,23 @@ mod tests {
         let refs: Vec<&Example> = train_set.iter().collect();
         let targets = train::one_hot(refs.iter().map(|e| e.label), 40);
         let backbone = ChessText::new(ChessTextParams {
-            scorer: Spec::new("smollm2").with("layers", 1).with("mode", "probe").with("share_depths", serde_json::json!([])),
+            scorer: Spec::new("smollm2")
+                .with("layers", 1)
+                .with("mode", "probe")
+                .with("share_depths", serde_json::json!([])),
         })
         .unwrap();
         let cfg = TrainConfig { epochs: 30, batch_size: 2, lr: 0.05, eval_every: 0, ..Default::default() };
         let job = train::Job {
-            role: "student", backbone: &backbone, n_classes: 40, train: &refs, targets: &targets, test: &refs,
-            also_predict: None, cfg: &cfg, seed: 0,
+            role: "student",
+            backbone: &backbone,
+            n_classes: 40,
+            train: &refs,
+            targets: &targets,
+            test: &refs,
+            also_predict: None,
+            cfg: &cfg,
+            seed: 0,
         };
         let out = train::train_and_predict(&env, &job, &mut w2s_core::objective::SoftXent).unwrap();
         let argmax = |p: &[f32]| w2s_core::metrics::argmax(p);

@@ -27,7 +27,11 @@ fn fake_engine(dir: &Path, name: &str, on_go: &str) -> PathBuf {
 }
 
 fn quick(path: PathBuf) -> EngineConfig {
-    EngineConfig { ready_timeout: Duration::from_secs(5), search_timeout: Duration::from_millis(500), ..EngineConfig::new(path) }
+    EngineConfig {
+        ready_timeout: Duration::from_secs(5),
+        search_timeout: Duration::from_millis(500),
+        ..EngineConfig::new(path)
+    }
 }
 
 const START: &str = "rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1";

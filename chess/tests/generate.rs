@@ -11,17 +11,32 @@ use w2s_core::{Env, Params, Task};
 
 fn ctx(root: &std::path::Path) -> GenContext {
     let env = Env::from_env();
-    GenContext { cache_root: root.to_path_buf(), show_progress: false, ..GenContext::from_env(&env).expect("chess assets (run `bash scripts/bootstrap.sh`)") }
+    GenContext {
+        cache_root: root.to_path_buf(),
+        show_progress: false,
+        ..GenContext::from_env(&env).expect("chess assets (run `bash scripts/bootstrap.sh`)")
+    }
 }
 
 fn playouts() -> GenSettings {
-    GenSettings { sources: vec![Source::Playouts], depth: 6, multipv: 2, n_other_moves: 1, prefilter_depth: 3, ..Default::default() }
+    GenSettings {
+        sources: vec![Source::Playouts],
+        depth: 6,
+        multipv: 2,
+        n_other_moves: 1,
+        prefilter_depth: 3,
+        ..Default::default()
+    }
 }
 
 fn lines_of(dir: &std::path::Path) -> Vec<Record> {
     let sub = std::fs::read_dir(dir).unwrap().next().unwrap().unwrap().path();
     assert!(sub.join("settings.json").exists());
-    std::fs::read_to_string(sub.join("positions.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    std::fs::read_to_string(sub.join("positions.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[test]
@@ -75,7 +90,14 @@ fn a_known_puzzle_has_its_known_key() {
 #[test]
 fn tasks_and_ladder_on_a_tiny_setting() {
     let env = Env { show_progress: false, ..Env::from_env() };
-    let p = ChessTaskParams { n_train: 6, n_test: 4, sources: vec![Source::Playouts], depth: 6, workers: Some(2), ..Default::default() };
+    let p = ChessTaskParams {
+        n_train: 6,
+        n_test: 4,
+        sources: vec![Source::Playouts],
+        depth: 6,
+        workers: Some(2),
+        ..Default::default()
+    };
     p.validate().unwrap();
     let data = ChessPuzzles::new(p.clone()).unwrap().load(&env).unwrap();
     assert_eq!((data.train.len(), data.test.len()), (6, 4));
@@ -107,7 +129,13 @@ fn real_puzzle_files_load() {
     let dir = w2s_chess::assets::puzzle_dir(&Env::from_env()).unwrap();
     let pgn = w2s_chess::puzzles::read_dir(&dir, true, false).unwrap();
     let olv = w2s_chess::puzzles::read_dir(&dir, false, true).unwrap();
-    println!("pgn: {} puzzles, skipped {:?}; olv: {} problems, skipped {:?}", pgn.puzzles.len(), pgn.skip_counts(), olv.puzzles.len(), olv.skip_counts());
+    println!(
+        "pgn: {} puzzles, skipped {:?}; olv: {} problems, skipped {:?}",
+        pgn.puzzles.len(),
+        pgn.skip_counts(),
+        olv.puzzles.len(),
+        olv.skip_counts()
+    );
     assert!(pgn.puzzles.len() >= 900, "{}", pgn.puzzles.len());
     assert!(olv.puzzles.len() >= 3000, "{}", olv.puzzles.len());
     let eco = w2s_chess::openings::read_eco(&w2s_chess::assets::eco_path(&Env::from_env()).unwrap()).unwrap();

@@ -79,7 +79,9 @@ pub fn run(env: &Env, batch: usize, steps: usize) -> anyhow::Result<BenchReport>
     let mut opt = tch::nn::Adam::default().build(model.var_store(), 5e-5)?;
     // The batches training uses: grouped by length within windows, so padding stays small.
     let batches = w2s_core::train::epoch_batches(inputs.len(), |i| inputs.row_cost(i), batch, 0);
-    let step = |rows: &[usize], opt: &mut tch::nn::Optimizer, model: &dyn Model| xent_step(model, &inputs, &targets, rows, opt);
+    let step = |rows: &[usize], opt: &mut tch::nn::Optimizer, model: &dyn Model| {
+        xent_step(model, &inputs, &targets, rows, opt)
+    };
     // Two warm-up steps, then the timed ones.
     for rows in &batches[..2] {
         step(rows, &mut opt, &model)?;

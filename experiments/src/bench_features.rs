@@ -60,7 +60,14 @@ fn padding(tokens: &[Vec<i64>], batches: &[Vec<usize>]) -> f64 {
 }
 
 /// Run the benchmark on `n` sentiment sentences with SmolLM2 cut to `layers` blocks.
-pub fn run(registry: &Registry, env: &Env, n: usize, layers: usize, train_batch: usize, precision: &str) -> anyhow::Result<FeatureBench> {
+pub fn run(
+    registry: &Registry,
+    env: &Env,
+    n: usize,
+    layers: usize,
+    train_batch: usize,
+    precision: &str,
+) -> anyhow::Result<FeatureBench> {
     let peak = crate::bench::matmul_peak_gflops(1024, 20);
     let task = w2s_tasks::sentiment::Sentiment::new(Default::default())?;
     let data = task.load(env)?;
@@ -96,8 +103,15 @@ pub fn run(registry: &Registry, env: &Env, n: usize, layers: usize, train_batch:
     let cfg = TrainConfig { epochs: 2, batch_size: 32, lr: 1e-3, eval_every: 0, ..Default::default() };
     let test: Vec<&w2s_core::Example> = data.test[..200.min(data.test.len())].iter().collect();
     let job = |role| train::Job {
-        role, backbone: backbone.as_ref(), n_classes: 2, train: &examples, targets: &targets, test: &test,
-        also_predict: None, cfg: &cfg, seed: 0,
+        role,
+        backbone: backbone.as_ref(),
+        n_classes: 2,
+        train: &examples,
+        targets: &targets,
+        test: &test,
+        also_predict: None,
+        cfg: &cfg,
+        seed: 0,
     };
 
     // Cold: extraction (timed on its own), then the whole probe run from an empty cache.
@@ -150,12 +164,23 @@ pub fn render(r: &FeatureBench) -> String {
         format!("fp32 matmul peak              {:.1} GFLOP/s", r.matmul_peak_gflops),
         format!("SmolLM2@{} feature extraction {} texts, {} tokens, {}", r.layers, r.texts, r.tokens, r.precision),
         format!("  time                        {:.2} s = {:.0} tokens/s", r.extraction_seconds, r.tokens_per_s),
-        format!("  achieved                    {:.1} GFLOP/s = {:.1}% of peak", r.extraction_gflops, 100.0 * r.extraction_fraction_of_peak),
+        format!(
+            "  achieved                    {:.1} GFLOP/s = {:.1}% of peak",
+            r.extraction_gflops,
+            100.0 * r.extraction_fraction_of_peak
+        ),
         format!("  padding (sorted batches)    {:.1}% of computed tokens", 100.0 * r.extraction_padding_fraction),
         format!("probe run, empty cache        {:.2} s", r.cold_run_seconds),
-        format!("probe run, cached features    {:.2} s (encode {:.3} s, head {:.2} s)", r.warm_run_seconds, r.cached_encode_seconds, r.head_training_seconds),
+        format!(
+            "probe run, cached features    {:.2} s (encode {:.3} s, head {:.2} s)",
+            r.warm_run_seconds, r.cached_encode_seconds, r.head_training_seconds
+        ),
         format!("  cache speed-up              {:.1}x", r.cache_speedup),
-        format!("training batches of {:>3}       {:.1}% padded tokens (length-grouped)", r.train_batch, 100.0 * r.train_padding_fraction),
+        format!(
+            "training batches of {:>3}       {:.1}% padded tokens (length-grouped)",
+            r.train_batch,
+            100.0 * r.train_padding_fraction
+        ),
     ]
     .join("\n")
 }

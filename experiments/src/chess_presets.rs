@@ -49,5 +49,9 @@ pub fn chess_pairs() -> Preset {
     }))
 }
 
-w2s_core::register_preset!("chess-engine-ladder", "chess puzzles: Stockfish rungs and a small chess-net supervise a large chess-net (xent, logconf; 2 seeds)", chess_engine_ladder);
+w2s_core::register_preset!(
+    "chess-engine-ladder",
+    "chess puzzles: Stockfish rungs and a small chess-net supervise a large chess-net (xent, logconf; 2 seeds)",
+    chess_engine_ladder
+);
 w2s_core::register_preset!("chess-pairs", "chess move pairs: Stockfish depth 1 and a small chess-net reward model supervise a base chess-net (bradley_terry, logconf; 2 seeds)", chess_pairs);

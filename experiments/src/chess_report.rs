@@ -44,7 +44,10 @@ pub fn run(env: &Env, params: &ChessTaskParams, n_eval: usize, speedup: bool) ->
     println!("  {stats}");
     let rungs = default_rungs();
     let puzzles = ChessPuzzles::new(params.clone())?.load(env)?;
-    println!("engine rungs on chess-puzzles (top-1 move vs ground truth, {} test positions):", n_eval.min(puzzles.test.len()));
+    println!(
+        "engine rungs on chess-puzzles (top-1 move vs ground truth, {} test positions):",
+        n_eval.min(puzzles.test.len())
+    );
     ladder_report(env, &puzzles, &rungs, n_eval)?;
     let pairs = ChessMovePairs::new(params.clone())?.load(env)?;
     println!("engine rungs on chess-move-pairs (better move of a pair, {} test pairs):", n_eval.min(pairs.test.len()));

@@ -5,8 +5,8 @@
 
 pub mod bench;
 pub mod bench_features;
-pub mod chess_report;
 mod chess_presets;
+pub mod chess_report;
 pub mod new_plugin;
 pub mod prepare;
 pub mod presets;

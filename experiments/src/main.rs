@@ -127,11 +127,7 @@ enum Command {
 }
 
 fn init_logging(verbose: u8, quiet: bool) {
-    let level = if quiet {
-        "warn"
-    } else {
-        ["info", "debug", "trace"][verbose.min(2) as usize]
-    };
+    let level = if quiet { "warn" } else { ["info", "debug", "trace"][verbose.min(2) as usize] };
     let filter = tracing_subscriber::EnvFilter::try_from_env("W2S_LOG").unwrap_or_else(|_| level.into());
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
 }
@@ -187,9 +183,7 @@ fn main() {
 }
 
 fn real_main(cli: Cli) -> anyhow::Result<i32> {
-    let threads = cli
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as i32));
+    let threads = cli.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as i32));
     tch::set_num_threads(threads);
     let registry = w2s::registry_with_plugins(&cli.plugins)?;
     let mut env = Env::from_env();
@@ -256,17 +250,32 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
                         if example.chars().count() > 90 {
                             example = example.chars().take(90).collect::<String>() + "...";
                         }
-                        println!("{:<18} {:>6.2}s  train {:>5}  test {:>5}  balance [{}]  {}", p.task, p.seconds, p.train, p.test, balance.join(", "), example);
+                        println!(
+                            "{:<18} {:>6.2}s  train {:>5}  test {:>5}  balance [{}]  {}",
+                            p.task,
+                            p.seconds,
+                            p.train,
+                            p.test,
+                            balance.join(", "),
+                            example
+                        );
                     }
                 }
             }
             let wall = started.elapsed().as_secs_f64();
-            println!("prepared in {wall:.2}s on {} worker(s) (the tasks' own times add up to {busy:.2}s)", pool.current_num_threads());
+            println!(
+                "prepared in {wall:.2}s on {} worker(s) (the tasks' own times add up to {busy:.2}s)",
+                pool.current_num_threads()
+            );
         }
         Command::NewPlugin { name, dir } => {
             let path = w2s::new_plugin::write(&name, &dir)?;
             println!("wrote {}", path.display());
-            println!("build it:  (cd {} && source {}/scripts/env.sh && cargo build --release)", path.display(), env!("CARGO_MANIFEST_DIR").trim_end_matches("/experiments"));
+            println!(
+                "build it:  (cd {} && source {}/scripts/env.sh && cargo build --release)",
+                path.display(),
+                env!("CARGO_MANIFEST_DIR").trim_end_matches("/experiments")
+            );
             println!("load it:   w2s --plugin {}/target/release/lib{}.so list", path.display(), name.replace('-', "_"));
         }
         Command::Bench { batch, steps, json } => {
@@ -279,12 +288,26 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
                 println!("MiniLM fine-tuning      batch {}, {} steps", r.batch, r.steps);
                 println!("  examples/s            {:.1}", r.examples_per_s);
                 println!("  tokens/s              {:.0} (padded: {:.0})", r.tokens_per_s, r.padded_tokens_per_s);
-                println!("  achieved              {:.1} GFLOP/s = {:.1}% of peak", r.train_gflops, 100.0 * r.fraction_of_peak);
+                println!(
+                    "  achieved              {:.1} GFLOP/s = {:.1}% of peak",
+                    r.train_gflops,
+                    100.0 * r.fraction_of_peak
+                );
                 println!("  peak memory           {:.0} MiB", r.peak_rss_mib);
                 let c = &r.chess;
-                println!("chess-net {} training  batch {}, {} steps, {:.1} M parameters", c.size, c.batch, c.steps, c.parameters as f64 / 1e6);
+                println!(
+                    "chess-net {} training  batch {}, {} steps, {:.1} M parameters",
+                    c.size,
+                    c.batch,
+                    c.steps,
+                    c.parameters as f64 / 1e6
+                );
                 println!("  positions/s           {:.0}", c.positions_per_s);
-                println!("  achieved              {:.1} GFLOP/s = {:.1}% of peak", c.train_gflops, 100.0 * r.chess_fraction_of_peak);
+                println!(
+                    "  achieved              {:.1} GFLOP/s = {:.1}% of peak",
+                    c.train_gflops,
+                    100.0 * r.chess_fraction_of_peak
+                );
             }
         }
     }

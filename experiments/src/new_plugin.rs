@@ -6,7 +6,10 @@ use anyhow::{bail, Context};
 
 /// The w2s checkout this binary was built from (its `framework/` is the plugin's dependency).
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join(".."))
 }
 
 fn cargo_toml(name: &str, core: &Path) -> String {
@@ -107,7 +110,10 @@ w2s_core::register_preset!("{prefix}-demo", "built-in sentiment with the {name} 
 
 /// Write the skeleton of plugin `name` into `parent/name`; returns the crate folder.
 pub fn write(name: &str, parent: &Path) -> anyhow::Result<PathBuf> {
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') || name.starts_with(|c: char| c.is_ascii_digit()) {
+    if name.is_empty()
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        || name.starts_with(|c: char| c.is_ascii_digit())
+    {
         bail!("plugin name `{name}`: use letters, digits, `-` and `_`, not starting with a digit");
     }
     let dir = parent.join(name);

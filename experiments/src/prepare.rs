@@ -37,13 +37,17 @@ pub fn run(registry: &Registry, env: &Env, names: &[String]) -> Vec<Prepared> {
                     train: d.train.len(),
                     test: d.test.len(),
                     balance: d.class_balance(&d.train),
-                    example: d.train.first().map(|e| {
-                        let class = d.class_names.get(e.label).cloned().unwrap_or_default();
-                        match &e.pair {
-                            Some(second) => format!("[{class}] {:?} vs {:?}", e.text, second),
-                            None => format!("[{class}] {:?}", e.text),
-                        }
-                    }).unwrap_or_default(),
+                    example: d
+                        .train
+                        .first()
+                        .map(|e| {
+                            let class = d.class_names.get(e.label).cloned().unwrap_or_default();
+                            match &e.pair {
+                                Some(second) => format!("[{class}] {:?} vs {:?}", e.text, second),
+                                None => format!("[{class}] {:?}", e.text),
+                            }
+                        })
+                        .unwrap_or_default(),
                     skipped: None,
                 },
                 Err(e) => Prepared {

@@ -113,8 +113,24 @@ pub fn smoke() -> Preset {
 }
 
 w2s_core::register_preset!("quickstart", "tiny from-scratch transformer supervises MiniLM-L6 (linear probe) on movie-review sentiment (xent, logconf; 5 seeds)", quickstart);
-w2s_core::register_preset!("sentiment-finetune", "bow weak model supervises fully fine-tuned MiniLM-L6 on movie-review sentiment (xent, logconf; 2 seeds)", sentiment_finetune);
-w2s_core::register_preset!("synthetic-vs-model", "weak-model labels vs matched random noise vs matched systematic flips (xent, logconf; 5 seeds)", synthetic_vs_model);
-w2s_core::register_preset!("reward-pairs", "weak-to-strong reward modelling on rated sentence pairs (bradley_terry, logconf; 3 seeds)", reward_pairs);
-w2s_core::register_preset!("sentiment-ladder", "weak supervisors of three strengths x SmolLM2 students of three depths (xent, logconf; 2 seeds)", sentiment_ladder);
+w2s_core::register_preset!(
+    "sentiment-finetune",
+    "bow weak model supervises fully fine-tuned MiniLM-L6 on movie-review sentiment (xent, logconf; 2 seeds)",
+    sentiment_finetune
+);
+w2s_core::register_preset!(
+    "synthetic-vs-model",
+    "weak-model labels vs matched random noise vs matched systematic flips (xent, logconf; 5 seeds)",
+    synthetic_vs_model
+);
+w2s_core::register_preset!(
+    "reward-pairs",
+    "weak-to-strong reward modelling on rated sentence pairs (bradley_terry, logconf; 3 seeds)",
+    reward_pairs
+);
+w2s_core::register_preset!(
+    "sentiment-ladder",
+    "weak supervisors of three strengths x SmolLM2 students of three depths (xent, logconf; 2 seeds)",
+    sentiment_ladder
+);
 w2s_core::register_preset!("smoke", "seconds-long end-to-end check on tiny from-scratch models", smoke);

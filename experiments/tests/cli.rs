@@ -16,7 +16,8 @@ fn list_json_names_every_kind() {
     let (code, stdout, _) = w2s(&["list", "--json"]);
     assert_eq!(code, 0);
     let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
-    let kinds: std::collections::BTreeSet<&str> = rows.as_array().unwrap().iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    let kinds: std::collections::BTreeSet<&str> =
+        rows.as_array().unwrap().iter().map(|r| r["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds.into_iter().collect::<Vec<_>>(), ["backbone", "labeler", "objective", "preset", "task"]);
     let (code, text, _) = w2s(&["list"]);
     assert_eq!(code, 0);
@@ -44,8 +45,7 @@ fn bad_preset_file_names_line_and_column() {
 fn misspelled_parameter_fails_before_training() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let (code, _, stderr) =
-        w2s(&["run", "smoke", "--set", "objective.1.aux_cof=0.3", "--out", out.to_str().unwrap()]);
+    let (code, _, stderr) = w2s(&["run", "smoke", "--set", "objective.1.aux_cof=0.3", "--out", out.to_str().unwrap()]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("aux_cof") && stderr.contains("expected `aux_coef` or `warmup_frac`"), "{stderr}");
     assert!(!out.exists(), "nothing was trained or written");
@@ -83,7 +83,10 @@ strong_train = { epochs = 1, lr = 1e-2, eval_every = 0 }
 fn tasks_prints_size_balance_and_an_example() {
     let (code, stdout, stderr) = w2s(&["-q", "tasks", "sentiment", "wordnet-isa", "user_data"]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("sentiment") && stdout.contains("train  4000") && stdout.contains("balance [50.0%, 50.0%]"), "{stdout}");
+    assert!(
+        stdout.contains("sentiment") && stdout.contains("train  4000") && stdout.contains("balance [50.0%, 50.0%]"),
+        "{stdout}"
+    );
     assert!(stdout.contains("\"Is a"), "a WordNet question is shown: {stdout}");
     assert!(stdout.contains("user_data          skipped") && stdout.contains("parameter `train`"), "{stdout}");
 }

@@ -73,10 +73,7 @@ pub fn pad_batch(tokens: &[Vec<i64>], rows: &[usize], pad_id: i64, device: Devic
         mask.extend(std::iter::repeat_n(0i64, max_len - t.len()));
     }
     let shape = [rows.len() as i64, max_len as i64];
-    (
-        Tensor::from_slice(&ids).view(shape).to_device(device),
-        Tensor::from_slice(&mask).view(shape).to_device(device),
-    )
+    (Tensor::from_slice(&ids).view(shape).to_device(device), Tensor::from_slice(&mask).view(shape).to_device(device))
 }
 
 /// Mean of `hidden` `[b, t, d]` over the positions where `mask` `[b, t]` is 1.

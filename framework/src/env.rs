@@ -60,9 +60,8 @@ pub struct Expected<'a> {
 
 /// Check a fetched file's size (and sha256), with an error that says how to repair it.
 pub fn verify_file(path: &Path, expected: Expected<'_>) -> anyhow::Result<()> {
-    let meta = std::fs::metadata(path).with_context(|| {
-        format!("asset file {} is missing; fetch it with `{BOOTSTRAP}`", path.display())
-    })?;
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("asset file {} is missing; fetch it with `{BOOTSTRAP}`", path.display()))?;
     let fix = |what: String| {
         anyhow::anyhow!(
             "asset file {} is corrupt ({what}). Remove its folder (rm -rf {}) and run `{BOOTSTRAP}` again",

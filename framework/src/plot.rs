@@ -36,20 +36,38 @@ pub fn accuracy_svg(rows: &[SummaryRow], title: &str) -> String {
     let _ = writeln!(s, r#"<text x="{left}" y="16" font-size="14">{}</text>"#, esc(title));
     for (i, (name, color)) in COLORS.iter().enumerate() {
         let x = left + i as f64 * 70.0;
-        let _ = writeln!(s, r#"<rect x="{x}" y="26" width="10" height="10" fill="{color}"/><text x="{}" y="35">{name}</text>"#, x + 14.0);
+        let _ = writeln!(
+            s,
+            r#"<rect x="{x}" y="26" width="10" height="10" fill="{color}"/><text x="{}" y="35">{name}</text>"#,
+            x + 14.0
+        );
     }
     let mut tick = lo;
     while tick <= 1.0001 {
         let ty = y(tick);
-        let _ = writeln!(s, r##"<line x1="{left}" x2="{}" y1="{ty}" y2="{ty}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{tick:.1}</text>"##, width - 130.0, left - 6.0, ty + 4.0);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{left}" x2="{}" y1="{ty}" y2="{ty}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{tick:.1}</text>"##,
+            width - 130.0,
+            left - 6.0,
+            ty + 4.0
+        );
         tick += 0.1;
     }
-    let _ = writeln!(s, r#"<text x="14" y="{}" transform="rotate(-90 14 {})" text-anchor="middle">test accuracy</text>"#, top + plot_h / 2.0, top + plot_h / 2.0);
+    let _ = writeln!(
+        s,
+        r#"<text x="14" y="{}" transform="rotate(-90 14 {})" text-anchor="middle">test accuracy</text>"#,
+        top + plot_h / 2.0,
+        top + plot_h / 2.0
+    );
     for (g, a) in groups.iter().enumerate() {
         let gx = left + gap / 2.0 + g as f64 * group_w;
         let members: Vec<&SummaryRow> = rows
             .iter()
-            .filter(|r| (&r.task, &r.weak, &r.strong, &r.labeler, &r.objective) == (&a.task, &a.weak, &a.strong, &a.labeler, &a.objective))
+            .filter(|r| {
+                (&r.task, &r.weak, &r.strong, &r.labeler, &r.objective)
+                    == (&a.task, &a.weak, &a.strong, &a.labeler, &a.objective)
+            })
             .collect();
         for (i, (mean, pick)) in [
             (a.weak_acc, (|r: &SummaryRow| r.weak_acc) as fn(&SummaryRow) -> f64),
@@ -62,12 +80,19 @@ pub fn accuracy_svg(rows: &[SummaryRow], title: &str) -> String {
             let x = gx + i as f64 * bar_w;
             if mean.is_finite() {
                 let h = (top + plot_h - y(mean)).max(0.0);
-                let _ = writeln!(s, r#"<rect x="{x}" y="{}" width="{}" height="{h}" fill="{}" opacity="0.8"/>"#, y(mean), bar_w - 3.0, COLORS[i].1);
+                let _ = writeln!(
+                    s,
+                    r#"<rect x="{x}" y="{}" width="{}" height="{h}" fill="{}" opacity="0.8"/>"#,
+                    y(mean),
+                    bar_w - 3.0,
+                    COLORS[i].1
+                );
             }
             for r in &members {
                 let v = pick(r);
                 if v.is_finite() {
-                    let _ = writeln!(s, r#"<circle cx="{}" cy="{}" r="2.5" fill="black"/>"#, x + (bar_w - 3.0) / 2.0, y(v));
+                    let _ =
+                        writeln!(s, r#"<circle cx="{}" cy="{}" r="2.5" fill="black"/>"#, x + (bar_w - 3.0) / 2.0, y(v));
                 }
             }
         }
@@ -113,30 +138,65 @@ pub fn pgr_vs_label_acc_svg(rows: &[SummaryRow], title: &str) -> String {
     }
     let mut s = String::new();
     let (width, height) = (left + w + 260.0, top + h + 50.0);
-    let _ = writeln!(s, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">"#);
-    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/><text x="{left}" y="20" font-size="14">{}</text>"#, esc(title));
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(
+        s,
+        r#"<rect width="100%" height="100%" fill="white"/><text x="{left}" y="20" font-size="14">{}</text>"#,
+        esc(title)
+    );
     let _ = writeln!(s, r##"<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="#999"/>"##);
     for v in [0.0, 1.0] {
         if v > y0 && v < y1 {
-            let _ = writeln!(s, r##"<line x1="{left}" x2="{}" y1="{}" y2="{}" stroke="#bbb" stroke-dasharray="4 3"/><text x="{}" y="{}" text-anchor="end">PGR {v}</text>"##, left + w, py(v), py(v), left - 4.0, py(v) + 4.0);
+            let _ = writeln!(
+                s,
+                r##"<line x1="{left}" x2="{}" y1="{}" y2="{}" stroke="#bbb" stroke-dasharray="4 3"/><text x="{}" y="{}" text-anchor="end">PGR {v}</text>"##,
+                left + w,
+                py(v),
+                py(v),
+                left - 4.0,
+                py(v) + 4.0
+            );
         }
     }
-    let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="middle">accuracy of the weak labels on B ({x0:.2} to {x1:.2})</text>"#, left + w / 2.0, top + h + 30.0);
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle">accuracy of the weak labels on B ({x0:.2} to {x1:.2})</text>"#,
+        left + w / 2.0,
+        top + h + 30.0
+    );
     for r in &finite {
         let color = PALETTE[labelers.iter().position(|l| *l == r.labeler).unwrap_or(0) % PALETTE.len()];
         let (x, y) = (px(r.label_acc), py(r.pgr));
         if objectives.first() == Some(&r.objective.as_str()) {
             let _ = writeln!(s, r#"<circle cx="{x}" cy="{y}" r="4" fill="{color}" opacity="0.85"/>"#);
         } else {
-            let _ = writeln!(s, r#"<rect x="{}" y="{}" width="8" height="8" fill="{color}" opacity="0.85"/>"#, x - 4.0, y - 4.0);
+            let _ = writeln!(
+                s,
+                r#"<rect x="{}" y="{}" width="8" height="8" fill="{color}" opacity="0.85"/>"#,
+                x - 4.0,
+                y - 4.0
+            );
         }
     }
     for (i, l) in labelers.iter().enumerate() {
         let y = top + 10.0 + i as f64 * 16.0;
-        let _ = writeln!(s, r#"<circle cx="{}" cy="{}" r="4" fill="{}"/><text x="{}" y="{}">{}</text>"#, left + w + 16.0, y - 4.0, PALETTE[i % PALETTE.len()], left + w + 26.0, y, esc(l));
+        let _ = writeln!(
+            s,
+            r#"<circle cx="{}" cy="{}" r="4" fill="{}"/><text x="{}" y="{}">{}</text>"#,
+            left + w + 16.0,
+            y - 4.0,
+            PALETTE[i % PALETTE.len()],
+            left + w + 26.0,
+            y,
+            esc(l)
+        );
     }
     let y = top + 20.0 + labelers.len() as f64 * 16.0;
-    let shapes: Vec<String> = objectives.iter().enumerate().map(|(i, o)| format!("{} {}", if i == 0 { "●" } else { "■" }, o)).collect();
+    let shapes: Vec<String> =
+        objectives.iter().enumerate().map(|(i, o)| format!("{} {}", if i == 0 { "●" } else { "■" }, o)).collect();
     let _ = writeln!(s, r#"<text x="{}" y="{y}">{}</text>"#, left + w + 16.0, esc(&shapes.join("  ")));
     s.push_str("</svg>\n");
     s
@@ -149,11 +209,31 @@ mod tests {
     #[test]
     fn draws_one_group_per_configuration() {
         let row = |objective: &str, seed, w2s| SummaryRow {
-            task: "t".into(), weak: "w".into(), strong: "s".into(), labeler: "model".into(),
-            objective: objective.into(), seed, run_id: String::new(), n_a: 1, n_b: 1, n_test: 1,
-            ceiling_on: "B".into(), weak_acc: 0.6, weak_acc_se: 0.0, strong_acc: 0.9, strong_acc_se: 0.0,
-            w2s_acc: w2s, w2s_acc_se: 0.0, pgr: (w2s - 0.6) / 0.3, pgr_note: String::new(), agreement: 0.8,
-            agreement_weak_correct: 0.9, agreement_weak_wrong: 0.5, label_acc: 0.6, label_coverage: 1.0, seconds: 1.0,
+            task: "t".into(),
+            weak: "w".into(),
+            strong: "s".into(),
+            labeler: "model".into(),
+            objective: objective.into(),
+            seed,
+            run_id: String::new(),
+            n_a: 1,
+            n_b: 1,
+            n_test: 1,
+            ceiling_on: "B".into(),
+            weak_acc: 0.6,
+            weak_acc_se: 0.0,
+            strong_acc: 0.9,
+            strong_acc_se: 0.0,
+            w2s_acc: w2s,
+            w2s_acc_se: 0.0,
+            pgr: (w2s - 0.6) / 0.3,
+            pgr_note: String::new(),
+            agreement: 0.8,
+            agreement_weak_correct: 0.9,
+            agreement_weak_wrong: 0.5,
+            label_acc: 0.6,
+            label_coverage: 1.0,
+            seconds: 1.0,
         };
         let svg = accuracy_svg(&[row("xent", 0, 0.66), row("xent", 1, 0.72), row("logconf", 0, 0.75)], "t");
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));

@@ -208,7 +208,10 @@ pub fn apply_override(root: &mut Value, assignment: &str) -> anyhow::Result<()> 
             Value::Array(items) => {
                 let len = items.len();
                 let idx: usize = key.parse().with_context(|| {
-                    format!("--set `{path}`: `{key}` is inside a list of {len}; index it by number, e.g. `{}`", path.replacen(key, &format!("0.{key}"), 1))
+                    format!(
+                        "--set `{path}`: `{key}` is inside a list of {len}; index it by number, e.g. `{}`",
+                        path.replacen(key, &format!("0.{key}"), 1)
+                    )
                 })?;
                 let slot = items
                     .get_mut(idx)
@@ -280,8 +283,11 @@ mod tests {
 
     #[test]
     fn unknown_preset_field_is_named() {
-        let err = Preset::from_value(json!({"task": "t", "weak": "w", "strong": "s", "labeler": "l",
-            "objective": "o", "seeds": 0, "strong_trian": {}}), &[])
+        let err = Preset::from_value(
+            json!({"task": "t", "weak": "w", "strong": "s", "labeler": "l",
+            "objective": "o", "seeds": 0, "strong_trian": {}}),
+            &[],
+        )
         .unwrap_err()
         .to_string();
         assert!(err.contains("strong_trian"), "{err}");

@@ -133,7 +133,12 @@ pub fn classify(
     for chunk in queries.chunks(spec.batch) {
         let prompts: Vec<String> = chunk.iter().map(|e| spec.prompt(shots, words, &e.text)).collect();
         for lp in lm.next_token_logprobs(&prompts, &candidates)? {
-            ensure!(lp.len() == candidates.len(), "language model returned {} scores for {} candidates", lp.len(), candidates.len());
+            ensure!(
+                lp.len() == candidates.len(),
+                "language model returned {} scores for {} candidates",
+                lp.len(),
+                candidates.len()
+            );
             let max = lp.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
             let exp: Vec<f32> = lp.iter().map(|x| (x - max).exp()).collect();
             let sum: f32 = exp.iter().sum();

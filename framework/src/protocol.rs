@@ -77,7 +77,10 @@ impl Session<'_> {
         if !self.datasets.contains_key(&key) {
             let t = self.registry.tasks.build(task)?;
             let data = t.load(self.env).with_context(|| format!("loading task {}", task.label()))?;
-            let example = data.train.first().map(|e| format!("{:?} -> {}", e.text, data.class_names.get(e.label).map_or("?", |s| s.as_str())));
+            let example = data
+                .train
+                .first()
+                .map(|e| format!("{:?} -> {}", e.text, data.class_names.get(e.label).map_or("?", |s| s.as_str())));
             tracing::info!(
                 task = %task.label(), train = data.train.len(), test = data.test.len(),
                 balance = ?data.class_balance(&data.train), example = example.unwrap_or_default(), "task loaded"
@@ -92,11 +95,8 @@ impl Session<'_> {
     /// next-token step). Adapted weights are cached by the backbone itself.
     fn strong_backbone(&self, rc: &RunConfig, data: &Dataset) -> anyhow::Result<Box<dyn crate::Backbone>> {
         let strong = self.registry.backbones.build(&rc.strong)?;
-        let texts: Vec<&str> = data
-            .train
-            .iter()
-            .flat_map(|e| std::iter::once(e.text.as_str()).chain(e.pair.as_deref()))
-            .collect();
+        let texts: Vec<&str> =
+            data.train.iter().flat_map(|e| std::iter::once(e.text.as_str()).chain(e.pair.as_deref())).collect();
         let adapted = strong
             .adapt_to_texts(self.env, &texts)
             .with_context(|| format!("adapting {} to the task's unlabeled texts", rc.strong.label()))?;
@@ -124,7 +124,12 @@ pub fn run_preset(preset: &Preset, registry: &Registry, env: &Env, opts: &RunOpt
         let dir = opts.out.join(&id);
         let label = format!(
             "{} | weak {} | strong {} | labeler {} | objective {} | seed {}",
-            rc.task.label(), rc.weak.label(), rc.strong.label(), rc.labeler.label(), rc.objective.label(), rc.seed
+            rc.task.label(),
+            rc.weak.label(),
+            rc.strong.label(),
+            rc.labeler.label(),
+            rc.objective.label(),
+            rc.seed
         );
         let summary = dir.join("summary.csv");
         if summary.exists() && !opts.force {
@@ -196,8 +201,15 @@ fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow::Result<Su
     if !s.stage_done(&wdir, "weak_labels.csv") {
         let labeler = registry.labelers.build(&rc.labeler)?;
         let mut ctx = LabelerCtx {
-            env, registry, data: &data, a: &a, b: &b, seed: rc.seed, weak: weak_bb.as_ref(),
-            weak_train: &rc.weak_train, curves: Vec::new(),
+            env,
+            registry,
+            data: &data,
+            a: &a,
+            b: &b,
+            seed: rc.seed,
+            weak: weak_bb.as_ref(),
+            weak_train: &rc.weak_train,
+            curves: Vec::new(),
         };
         let wl = labeler.label(&mut ctx).with_context(|| format!("labeler {}", rc.labeler.label()))?;
         check_labels(&wl, b.len(), test.len(), k, &rc.labeler.label())?;
@@ -225,8 +237,15 @@ fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow::Result<Su
         let out = train::train_and_predict(
             env,
             &train::Job {
-                role: "ceiling", backbone: strong_bb.as_ref(), n_classes: k, train: &train_set, targets: &targets,
-                test: &test, also_predict: None, cfg: &rc.strong_train, seed: rc.seed,
+                role: "ceiling",
+                backbone: strong_bb.as_ref(),
+                n_classes: k,
+                train: &train_set,
+                targets: &targets,
+                test: &test,
+                also_predict: None,
+                cfg: &rc.strong_train,
+                seed: rc.seed,
             },
             &mut SoftXent,
         )?;
@@ -251,8 +270,15 @@ fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow::Result<Su
     let student = train::train_and_predict(
         env,
         &train::Job {
-            role: "student", backbone: strong_bb.as_ref(), n_classes: k, train: &student_set,
-            targets: &student_targets, test: &test, also_predict: None, cfg: &rc.strong_train, seed: rc.seed,
+            role: "student",
+            backbone: strong_bb.as_ref(),
+            n_classes: k,
+            train: &student_set,
+            targets: &student_targets,
+            test: &test,
+            also_predict: None,
+            cfg: &rc.strong_train,
+            seed: rc.seed,
         },
         objective.as_mut(),
     )?;
@@ -327,13 +353,26 @@ fn summary(
         seconds: start.elapsed().as_secs_f64(),
     };
     let pred_rows = (0..test_labels.len())
-        .map(|i| PredictionRow { index: i, label: test_labels[i], weak: weak_p[i], ceiling: ceil_p[i], student: stud_p[i] })
+        .map(|i| PredictionRow {
+            index: i,
+            label: test_labels[i],
+            weak: weak_p[i],
+            ceiling: ceil_p[i],
+            student: stud_p[i],
+        })
         .collect();
     (row, pred_rows)
 }
 
 /// A run's files; the summary last, so that a folder with a summary is a finished run.
-fn write_run(dir: &Path, rc: &RunConfig, wdir: &Path, curves: &[CurveRow], preds: &[PredictionRow], row: SummaryRow) -> anyhow::Result<SummaryRow> {
+fn write_run(
+    dir: &Path,
+    rc: &RunConfig,
+    wdir: &Path,
+    curves: &[CurveRow],
+    preds: &[PredictionRow],
+    row: SummaryRow,
+) -> anyhow::Result<SummaryRow> {
     results::write_atomic(&dir.join("config.json"), serde_json::to_string_pretty(rc)?.as_bytes())?;
     std::fs::copy(wdir.join("weak_labels.csv"), dir.join("weak_labels.csv"))
         .with_context(|| format!("copying weak labels into {}", dir.display()))?;
@@ -376,14 +415,23 @@ fn prompted_run(
     let test_labels: Vec<usize> = test.iter().map(|e| e.label).collect();
     let words = spec.words(&data.class_names)?;
     let shots = prompting::choose_shots(b, spec.k, rc.seed);
-    let gold: Vec<(&str, usize)> = shots.iter().map(|&j| (data.train[b[j]].text.as_str(), data.train[b[j]].label)).collect();
+    let gold: Vec<(&str, usize)> =
+        shots.iter().map(|&j| (data.train[b[j]].text.as_str(), data.train[b[j]].label)).collect();
     let weak_shots: Vec<(&str, usize)> =
         shots.iter().map(|&j| (data.train[b[j]].text.as_str(), metrics::argmax(&weak.weak_b[j]))).collect();
     let passes = if spec.k == 0 { 1 } else { 2 };
-    let bar = crate::progress::bar(env, (passes * n_test) as u64, format!("prompting {} ({}-shot)", rc.strong.label(), spec.k));
+    let bar = crate::progress::bar(
+        env,
+        (passes * n_test) as u64,
+        format!("prompting {} ({}-shot)", rc.strong.label(), spec.k),
+    );
     let tick = |n: usize| bar.inc(n as u64);
     let gold_probs = prompting::classify(lm.as_ref(), spec, &words, &gold, &test, &tick)?;
-    let weak_probs = if spec.k == 0 { gold_probs.clone() } else { prompting::classify(lm.as_ref(), spec, &words, &weak_shots, &test, &tick)? };
+    let weak_probs = if spec.k == 0 {
+        gold_probs.clone()
+    } else {
+        prompting::classify(lm.as_ref(), spec, &words, &weak_shots, &test, &tick)?
+    };
     bar.finish_and_clear();
 
     let shot_acc = metrics::accuracy(
@@ -409,12 +457,18 @@ fn write_weak_labels(path: &Path, data: &Dataset, b: &[usize], wl: &WeakLabels) 
         path,
         &[
             LabelSection {
-                split: "b", index: b, label: b.iter().map(|&i| data.train[i].label).collect(), probs: &wl.b,
+                split: "b",
+                index: b,
+                label: b.iter().map(|&i| data.train[i].label).collect(),
+                probs: &wl.b,
                 keep: Some(&wl.keep),
             },
             LabelSection {
-                split: "test", index: &test_idx, label: data.test.iter().map(|e| e.label).collect(),
-                probs: &wl.test, keep: None,
+                split: "test",
+                index: &test_idx,
+                label: data.test.iter().map(|e| e.label).collect(),
+                probs: &wl.test,
+                keep: None,
             },
         ],
     )

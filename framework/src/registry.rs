@@ -287,7 +287,10 @@ impl Registry {
                 if let Some(old) = mine.entries.get(e.name()) {
                     anyhow::bail!(
                         "duplicate {} `{}`: registered by {} and again by {}",
-                        mine.kind, e.name(), old.origin(), e.origin()
+                        mine.kind,
+                        e.name(),
+                        old.origin(),
+                        e.origin()
                     );
                 }
             }

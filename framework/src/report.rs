@@ -74,15 +74,38 @@ fn fmt(x: f64) -> String {
 
 /// The aggregated table as aligned text.
 pub fn table(rows: &[SummaryRow]) -> String {
-    let header = ["task", "weak", "strong", "labeler", "objective", "seeds", "label_acc", "weak_acc", "strong_acc", "w2s_acc", "PGR (median [min, max])", "agree", "agree|weak wrong"];
+    let header = [
+        "task",
+        "weak",
+        "strong",
+        "labeler",
+        "objective",
+        "seeds",
+        "label_acc",
+        "weak_acc",
+        "strong_acc",
+        "w2s_acc",
+        "PGR (median [min, max])",
+        "agree",
+        "agree|weak wrong",
+    ];
     let body: Vec<Vec<String>> = aggregate(rows)
         .into_iter()
         .map(|a| {
             vec![
-                a.task, a.weak, a.strong, a.labeler, a.objective, a.seeds.to_string(), fmt(a.label_acc), fmt(a.weak_acc),
-                fmt(a.strong_acc), fmt(a.w2s_acc),
+                a.task,
+                a.weak,
+                a.strong,
+                a.labeler,
+                a.objective,
+                a.seeds.to_string(),
+                fmt(a.label_acc),
+                fmt(a.weak_acc),
+                fmt(a.strong_acc),
+                fmt(a.w2s_acc),
                 format!("{} [{}, {}]", fmt(a.pgr_median), fmt(a.pgr_min), fmt(a.pgr_max)),
-                fmt(a.agreement), fmt(a.agreement_weak_wrong),
+                fmt(a.agreement),
+                fmt(a.agreement_weak_wrong),
             ]
         })
         .collect();

@@ -120,7 +120,9 @@ pub fn read_label_splits(path: &Path) -> anyhow::Result<BTreeMap<String, (Vec<Ve
     for (line, rec) in r.records().enumerate() {
         let rec = rec.with_context(|| format!("reading {}", path.display()))?;
         let parse = |i: usize| -> anyhow::Result<f32> {
-            rec[i].parse().with_context(|| format!("{} line {}: column {} is not a number", path.display(), line + 2, i + 1))
+            rec[i]
+                .parse()
+                .with_context(|| format!("{} line {}: column {} is not a number", path.display(), line + 2, i + 1))
         };
         let probs = (3..3 + k).map(parse).collect::<anyhow::Result<Vec<f32>>>()?;
         let entry = splits.entry(rec[0].to_string()).or_default();

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use tch::{nn::OptimizerConfig, Kind, Tensor};
 
 use crate::{
-    backbone::Inputs, curves::CurveRow, metrics, params::check, progress, rng,
-    Backbone, Env, Example, Model, Objective, StepInfo,
+    backbone::Inputs, curves::CurveRow, metrics, params::check, progress, rng, Backbone, Env, Example, Model,
+    Objective, StepInfo,
 };
 
 /// Learning-rate schedule over all steps.
@@ -53,7 +53,9 @@ impl TrainConfig {
     fn lr_at(&self, step: usize, total: usize) -> f64 {
         match self.schedule {
             Schedule::Constant => self.lr,
-            Schedule::Cosine => self.lr * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / total.max(1) as f64).cos()),
+            Schedule::Cosine => {
+                self.lr * 0.5 * (1.0 + (std::f64::consts::PI * step as f64 / total.max(1) as f64).cos())
+            }
         }
     }
 }
@@ -170,7 +172,10 @@ impl Encoded {
 pub fn is_pairwise(examples: &[&Example]) -> anyhow::Result<bool> {
     let pairs = examples.iter().filter(|e| e.pair.is_some()).count();
     if pairs != 0 && pairs != examples.len() {
-        bail!("{pairs} of {} examples are pairs: a task's examples must be all pairs or all single texts", examples.len());
+        bail!(
+            "{pairs} of {} examples are pairs: a task's examples must be all pairs or all single texts",
+            examples.len()
+        );
     }
     Ok(pairs > 0)
 }
@@ -188,7 +193,11 @@ fn drop_over_length<'a>(model: &dyn Model, job: &Job<'a>) -> anyhow::Result<(Vec
     }
     let dropped = over.iter().filter(|&&o| o).count();
     if dropped > 0 {
-        tracing::info!("{}: dropped {dropped} of {} training examples longer than the model's context", job.role, over.len());
+        tracing::info!(
+            "{}: dropped {dropped} of {} training examples longer than the model's context",
+            job.role,
+            over.len()
+        );
     }
     if dropped == job.train.len() {
         bail!("{}: every training example is longer than the model's context (too_long = drop)", job.role);
@@ -310,7 +319,8 @@ fn evaluate(probs: &Tensor, labels: &[usize]) -> anyhow::Result<(f64, f64)> {
     let rows = from_tensor(probs)?;
     let preds: Vec<usize> = rows.iter().map(|p| metrics::argmax(p)).collect();
     let (acc, _) = metrics::accuracy(&preds, labels);
-    let loss = rows.iter().zip(labels).map(|(p, &l)| -(p[l].max(1e-12) as f64).ln()).sum::<f64>() / labels.len().max(1) as f64;
+    let loss =
+        rows.iter().zip(labels).map(|(p, &l)| -(p[l].max(1e-12) as f64).ln()).sum::<f64>() / labels.len().max(1) as f64;
     Ok((acc, loss))
 }
 

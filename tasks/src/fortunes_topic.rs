@@ -93,7 +93,11 @@ pub fn read(dir: &Path, name: &str) -> anyhow::Result<Vec<String>> {
             .filter(|n| !n.contains('.'))
             .collect();
         names.sort();
-        anyhow::bail!("fortunes-topic: no fortune file {name:?} in {}; the categories are {}", dir.display(), names.join(", "));
+        anyhow::bail!(
+            "fortunes-topic: no fortune file {name:?} in {}; the categories are {}",
+            dir.display(),
+            names.join(", ")
+        );
     }
     let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
     Ok(parse(&String::from_utf8_lossy(&bytes)).into_iter().filter(|q| LENGTHS.contains(&q.chars().count())).collect())
@@ -134,8 +138,10 @@ impl FortunesTopic {
             Some(x) => {
                 let pos = p.categories.iter().position(|c| c == x).expect("validated one_vs_rest");
                 let positives = quotes[pos].clone();
-                let others: Vec<&Vec<String>> = quotes.iter().enumerate().filter(|(c, _)| *c != pos).map(|(_, q)| q).collect();
-                let negatives = (0..per_class).flat_map(|i| others.iter().map(move |q| q[i].clone())).take(per_class).collect();
+                let others: Vec<&Vec<String>> =
+                    quotes.iter().enumerate().filter(|(c, _)| *c != pos).map(|(_, q)| q).collect();
+                let negatives =
+                    (0..per_class).flat_map(|i| others.iter().map(move |q| q[i].clone())).take(per_class).collect();
                 (vec![format!("not {x}"), x.clone()], vec![negatives, positives])
             }
         };
@@ -151,14 +157,21 @@ impl FortunesTopic {
             LENGTHS.end(),
             counts.join(", ")
         );
-        tracing::info!("fortunes-topic: quotes of {} to {} characters: {}", LENGTHS.start(), LENGTHS.end(), counts.join(", "));
+        tracing::info!(
+            "fortunes-topic: quotes of {} to {} characters: {}",
+            LENGTHS.start(),
+            LENGTHS.end(),
+            counts.join(", ")
+        );
         let (mut train, mut test) = (Vec::new(), Vec::new());
         for (label, qs) in by_class.into_iter().enumerate() {
             let example = |text: &String| Example::new(text.clone(), label);
             test.extend(qs[..n_te].iter().map(example));
             train.extend(qs[n_te..n_te + n_tr].iter().map(example));
         }
-        for (v, n, stream) in [(&mut train, p.n_train, "fortunes-topic-train"), (&mut test, p.n_test, "fortunes-topic-test")] {
+        for (v, n, stream) in
+            [(&mut train, p.n_train, "fortunes-topic-train"), (&mut test, p.n_test, "fortunes-topic-test")]
+        {
             rng::Rng::new(seed, stream).shuffle(v);
             v.truncate(n);
         }
@@ -212,7 +225,8 @@ mod tests {
         assert_ne!(load(json!({"data_seed": 1})).unwrap().train, d.train);
         let quotes = read(&Env::from_env().asset_dir("fortunes").unwrap(), "computers").unwrap();
         assert_eq!(quotes.len(), 868);
-        assert!(quotes.contains(&"Any sufficiently advanced bug is indistinguishable from a feature. -- Rich Kulawiec".into()));
+        assert!(quotes
+            .contains(&"Any sufficiently advanced bug is indistinguishable from a feature. -- Rich Kulawiec".into()));
     }
 
     #[test]
@@ -226,7 +240,10 @@ mod tests {
         assert_eq!(d.class_balance(&d.train), [0.5, 0.5]);
         assert_eq!(d.class_balance(&d.test), [0.5, 0.5]);
         let e = format!("{:#}", load(json!({"categories": cats, "n_train": 1000, "n_test": 100})).unwrap_err());
-        assert!(e.contains("n_train + n_test = 1100 needs 368 quotes per class but only 175") && e.contains("food 175"), "{e}");
+        assert!(
+            e.contains("n_train + n_test = 1100 needs 368 quotes per class but only 175") && e.contains("food 175"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -236,7 +253,9 @@ mod tests {
         std::fs::create_dir_all(&fortunes).unwrap();
         std::fs::write(fortunes.join(".complete"), "").unwrap();
         let long = "x".repeat(401);
-        let a: Vec<u8> = [&b"Caf\xe9 au lait,\n\tsaid he.\n%\nshort\n% \r\nshared quote here\n%\n"[..], long.as_bytes(), b"\n%\n"].concat();
+        let a: Vec<u8> =
+            [&b"Caf\xe9 au lait,\n\tsaid he.\n%\nshort\n% \r\nshared quote here\n%\n"[..], long.as_bytes(), b"\n%\n"]
+                .concat();
         std::fs::write(fortunes.join("a"), a).unwrap();
         std::fs::write(fortunes.join("b"), "shared quote here\n%\nanother quote\n%\nanother quote\n%\n").unwrap();
         std::fs::write(fortunes.join("b.dat"), "").unwrap();
@@ -244,7 +263,11 @@ mod tests {
         let env = Env { cache_dir: dir.path().to_path_buf(), ..Env::from_env() };
         let t = task(json!({"categories": ["a", "b"], "n_train": 0, "n_test": 2})).err().unwrap().to_string();
         assert!(t.contains("`n_train`"), "{t}");
-        let e = task(json!({"categories": ["a", "b"], "n_train": 4, "n_test": 2})).unwrap().load(&env).unwrap_err().to_string();
+        let e = task(json!({"categories": ["a", "b"], "n_train": 4, "n_test": 2}))
+            .unwrap()
+            .load(&env)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("a 1, b 1"), "the shared quote is dropped from both and duplicates counted once: {e}");
         let e = task(json!({"categories": ["a", "c"]})).unwrap().load(&env).unwrap_err().to_string();
         assert!(e.contains("no fortune file \"c\"") && e.contains("categories are a, b"), "{e}");

@@ -72,8 +72,15 @@ pub fn summary(task: &str, d: &Dataset) -> String {
             d.class_balance(v).iter().zip(&d.class_names).map(|(b, c)| format!("{c} {:.1}%", 100.0 * b)).collect();
         shares.join(", ")
     };
-    let example = d.train.first().map(|e| format!("; e.g. [{}] {:?}", d.class_names[e.label], e.text)).unwrap_or_default();
-    format!("{task}: {} train ({}), {} test ({}){example}", d.train.len(), balance(&d.train), d.test.len(), balance(&d.test))
+    let example =
+        d.train.first().map(|e| format!("; e.g. [{}] {:?}", d.class_names[e.label], e.text)).unwrap_or_default();
+    format!(
+        "{task}: {} train ({}), {} test ({}){example}",
+        d.train.len(),
+        balance(&d.train),
+        d.test.len(),
+        balance(&d.test)
+    )
 }
 
 #[cfg(test)]
@@ -98,4 +105,3 @@ mod tests {
         assert!(e.contains("only 20 examples can be made from 30 candidates"), "{e}");
     }
 }
-

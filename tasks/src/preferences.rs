@@ -59,13 +59,24 @@ pub struct SentimentPairsParams {
 
 impl Default for SentimentPairsParams {
     fn default() -> Self {
-        SentimentPairsParams { source: "movies".into(), min_gap: 1.0, n_train: 2000, n_test: 500, data_seed: 0, soft_labels: false }
+        SentimentPairsParams {
+            source: "movies".into(),
+            min_gap: 1.0,
+            n_train: 2000,
+            n_test: 500,
+            data_seed: 0,
+            soft_labels: false,
+        }
     }
 }
 
 impl Params for SentimentPairsParams {
     fn validate(&self) -> anyhow::Result<()> {
-        check(["movies", "amazon", "nyt", "tweets"].contains(&self.source.as_str()), "source", "movies, amazon, nyt or tweets")?;
+        check(
+            ["movies", "amazon", "nyt", "tweets"].contains(&self.source.as_str()),
+            "source",
+            "movies, amazon, nyt or tweets",
+        )?;
         check(self.min_gap >= 0.0 && self.min_gap < 8.0, "min_gap", "a number in [0, 8)")?;
         check(self.n_train >= 4 && self.n_test >= 2, "n_train / n_test", "at least 4 / 2")
     }
@@ -87,7 +98,9 @@ impl SentimentPairs {
                 let mut e = ordered(better.text.clone(), worse.text.clone(), p.data_seed, item);
                 if let Some(r) = ratings {
                     let of = |s: &rated::Rated| {
-                        r.get(&s.id).ok_or_else(|| anyhow::anyhow!("sentiment-pairs: sentence {} has no per-rater ratings", s.id))
+                        r.get(&s.id).ok_or_else(|| {
+                            anyhow::anyhow!("sentiment-pairs: sentence {} has no per-rater ratings", s.id)
+                        })
                     };
                     let (first, second) = if e.label == 0 { (better, worse) } else { (worse, better) };
                     let p_first = rated::preference(of(first)?, of(second)?);
@@ -156,7 +169,11 @@ pub fn read_preferences(path: &Path, seed: u64) -> anyhow::Result<Vec<Example>> 
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let l: PreferenceLine = serde_json::from_str(line).map_err(|e| {
-            anyhow::anyhow!("{} line {}: expected {{\"prompt\"?, \"chosen\", \"rejected\"}} strings: {e}", path.display(), i + 1)
+            anyhow::anyhow!(
+                "{} line {}: expected {{\"prompt\"?, \"chosen\", \"rejected\"}} strings: {e}",
+                path.display(),
+                i + 1
+            )
         })?;
         let with_prompt = |c: &str| match &l.prompt {
             Some(p) => format!("{p}\n\n{c}"),
@@ -182,7 +199,8 @@ impl Task for PreferencePairs {
 
 w2s_core::register!(Task {
     name: "preference_pairs",
-    description: "reward modelling on your HH-style JSONL of {\"prompt\"?, \"chosen\", \"rejected\"} (pairs, Bradley-Terry)",
+    description:
+        "reward modelling on your HH-style JSONL of {\"prompt\"?, \"chosen\", \"rejected\"} (pairs, Bradley-Terry)",
     params: PreferencePairsParams,
     build: |p| Ok::<_, anyhow::Error>(PreferencePairs(p)),
 });
@@ -211,12 +229,19 @@ mod tests {
 
     #[test]
     fn soft_labels_are_rater_preferences_of_the_first_text() {
-        let all: Vec<rated::Rated> =
-            (0..40).map(|i| rated::Rated { id: i.to_string(), mean: (i % 5) as f64 - 2.0, text: format!("s{i}") }).collect();
+        let all: Vec<rated::Rated> = (0..40)
+            .map(|i| rated::Rated { id: i.to_string(), mean: (i % 5) as f64 - 2.0, text: format!("s{i}") })
+            .collect();
         // Sentence i's raters all gave (i % 5) - 2, except one rater who gave 4.
         let ratings: rated::Ratings =
             all.iter().map(|r| (r.id.clone(), vec![r.mean as f32, r.mean as f32, 4.0])).collect();
-        let t = SentimentPairs(SentimentPairsParams { n_train: 8, n_test: 4, min_gap: 1.0, soft_labels: true, ..Default::default() });
+        let t = SentimentPairs(SentimentPairsParams {
+            n_train: 8,
+            n_test: 4,
+            min_gap: 1.0,
+            soft_labels: true,
+            ..Default::default()
+        });
         let d = t.build(all.clone(), Some(&ratings)).unwrap();
         for e in d.train.iter().chain(&d.test) {
             let soft = e.soft.as_ref().expect("soft labels attached");
@@ -235,7 +260,8 @@ mod tests {
 
     #[test]
     fn real_movie_pairs_get_soft_preferences() {
-        let t = SentimentPairs(SentimentPairsParams { n_train: 200, n_test: 100, soft_labels: true, ..Default::default() });
+        let t =
+            SentimentPairs(SentimentPairsParams { n_train: 200, n_test: 100, soft_labels: true, ..Default::default() });
         let d = t.load(&Env::from_env()).unwrap();
         let softs: Vec<f32> = d.train.iter().map(|e| e.soft.as_ref().unwrap()[e.label]).collect();
         let mean = softs.iter().sum::<f32>() / softs.len() as f32;

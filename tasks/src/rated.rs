@@ -88,7 +88,13 @@ pub fn preference(a: &[f32], b: &[f32]) -> f32 {
     let mut wins = 0.0f64;
     for &x in a {
         for &y in b {
-            wins += if x > y { 1.0 } else if x == y { 0.5 } else { 0.0 };
+            wins += if x > y {
+                1.0
+            } else if x == y {
+                0.5
+            } else {
+                0.0
+            };
         }
     }
     (wins / (a.len() * b.len()).max(1) as f64) as f32

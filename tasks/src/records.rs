@@ -55,7 +55,12 @@ pub struct Fields<'a> {
 }
 
 /// Keep `record`, or (when skipping) log the error of a malformed line and count it.
-fn keep_or_skip(record: anyhow::Result<Record>, fields: Fields<'_>, skipped: &mut usize, out: &mut Vec<Record>) -> anyhow::Result<()> {
+fn keep_or_skip(
+    record: anyhow::Result<Record>,
+    fields: Fields<'_>,
+    skipped: &mut usize,
+    out: &mut Vec<Record>,
+) -> anyhow::Result<()> {
     match record {
         Ok(r) => out.push(r),
         Err(e) if fields.skip_bad_lines => {
@@ -185,10 +190,7 @@ fn name_label(name: &str, at: &str, fields: Fields<'_>) -> anyhow::Result<RawLab
 }
 
 fn bad_label(at: &str, fields: Fields<'_>, found: &str) -> anyhow::Error {
-    anyhow::anyhow!(
-        "{at}: field \"{}\" must be a class index (0, 1, ...) or a class name, found {found}",
-        fields.label
-    )
+    anyhow::anyhow!("{at}: field \"{}\" must be a class index (0, 1, ...) or a class name, found {found}", fields.label)
 }
 
 #[cfg(test)]
@@ -199,7 +201,8 @@ mod tests {
 
     #[test]
     fn skipping_keeps_the_good_lines_and_still_fails_without_it() {
-        let text = "{\"txt\": \"a\", \"hard_label\": 0}\nnot json\n{\"txt\": \"b\"}\n{\"txt\": \"c\", \"hard_label\": 1}\n";
+        let text =
+            "{\"txt\": \"a\", \"hard_label\": 0}\nnot json\n{\"txt\": \"b\"}\n{\"txt\": \"c\", \"hard_label\": 1}\n";
         let skip = Fields { skip_bad_lines: true, ..F };
         let kept = parse(text, "d.jsonl", Format::Jsonl, skip).unwrap();
         assert_eq!(kept.iter().map(|r| (r.line, r.text.as_str())).collect::<Vec<_>>(), [(1, "a"), (4, "c")]);
@@ -217,10 +220,18 @@ mod tests {
 
     #[test]
     fn reads_jsonl_and_csv() {
-        let j = parse("{\"txt\": \"good\", \"hard_label\": 1, \"extra\": true}\n\n{\"txt\": \"bad\", \"hard_label\": 0.0}\n", "d", Format::Jsonl, F).unwrap();
+        let j = parse(
+            "{\"txt\": \"good\", \"hard_label\": 1, \"extra\": true}\n\n{\"txt\": \"bad\", \"hard_label\": 0.0}\n",
+            "d",
+            Format::Jsonl,
+            F,
+        )
+        .unwrap();
         assert_eq!(j[0], Record { line: 1, text: "good".into(), label: RawLabel::Index(1) });
         assert_eq!(j[1], Record { line: 3, text: "bad".into(), label: RawLabel::Index(0) });
-        let c = parse("id,hard_label,txt\n1,pos,\"fine, really\"\n2, neg ,\"two\nlines\"\n3,1,x\n", "d", Format::Csv, F).unwrap();
+        let c =
+            parse("id,hard_label,txt\n1,pos,\"fine, really\"\n2, neg ,\"two\nlines\"\n3,1,x\n", "d", Format::Csv, F)
+                .unwrap();
         assert_eq!(c[0], Record { line: 2, text: "fine, really".into(), label: RawLabel::Name("pos".into()) });
         assert_eq!(c[1], Record { line: 3, text: "two\nlines".into(), label: RawLabel::Name("neg".into()) });
         assert_eq!(c[2], Record { line: 5, text: "x".into(), label: RawLabel::Index(1) });
@@ -232,16 +243,40 @@ mod tests {
     fn bad_lines_name_file_line_and_expectation() {
         let ok = "{\"txt\": \"a\", \"hard_label\": 0}\n";
         let cases: [(String, Format, &[&str]); 11] = [
-            (format!("{ok}{{\"text\": \"b\", \"hard_label\": 1}}\n"), Format::Jsonl, &["data.x line 2", "field \"txt\" is missing"]),
-            (format!("{ok}{ok}{{\"txt\": \"b\"}}\n"), Format::Jsonl, &["data.x line 3", "field \"hard_label\" is missing"]),
-            (format!("{ok}{{\"txt\": \"b\", \"hard_label\": 1\n"), Format::Jsonl, &["data.x line 2", "expected a JSON object"]),
+            (
+                format!("{ok}{{\"text\": \"b\", \"hard_label\": 1}}\n"),
+                Format::Jsonl,
+                &["data.x line 2", "field \"txt\" is missing"],
+            ),
+            (
+                format!("{ok}{ok}{{\"txt\": \"b\"}}\n"),
+                Format::Jsonl,
+                &["data.x line 3", "field \"hard_label\" is missing"],
+            ),
+            (
+                format!("{ok}{{\"txt\": \"b\", \"hard_label\": 1\n"),
+                Format::Jsonl,
+                &["data.x line 2", "expected a JSON object"],
+            ),
             (format!("{ok}[1, 2]\n"), Format::Jsonl, &["data.x line 2", "expected a JSON object", "found [1, 2]"]),
-            (format!("{ok}{{\"txt\": 5, \"hard_label\": 1}}\n"), Format::Jsonl, &["data.x line 2", "\"txt\" must be a string"]),
-            (format!("{ok}{{\"txt\": \"b\", \"hard_label\": 1.5}}\n"), Format::Jsonl, &["data.x line 2", "class index", "found 1.5"]),
+            (
+                format!("{ok}{{\"txt\": 5, \"hard_label\": 1}}\n"),
+                Format::Jsonl,
+                &["data.x line 2", "\"txt\" must be a string"],
+            ),
+            (
+                format!("{ok}{{\"txt\": \"b\", \"hard_label\": 1.5}}\n"),
+                Format::Jsonl,
+                &["data.x line 2", "class index", "found 1.5"],
+            ),
             (format!("{ok}{{\"txt\": \"b\", \"hard_label\": -1}}\n"), Format::Jsonl, &["data.x line 2", "found -1"]),
             ("txt,hard_label\na,0\nb,-2\n".into(), Format::Csv, &["data.x line 3", "class index", "found -2"]),
             ("txt,hard_label\na,0\nb,0.5\n".into(), Format::Csv, &["data.x line 3", "found 0.5"]),
-            ("txt,hard_label\na,0\nb,1,extra\n".into(), Format::Csv, &["data.x line 3", "expected 2 fields", "found 3"]),
+            (
+                "txt,hard_label\na,0\nb,1,extra\n".into(),
+                Format::Csv,
+                &["data.x line 3", "expected 2 fields", "found 3"],
+            ),
             ("text,label\na,0\n".into(), Format::Csv, &["data.x line 1", "no column \"txt\"", "columns: text, label"]),
         ];
         for (text, format, needles) in cases {

@@ -98,7 +98,10 @@ impl Sentiment {
         anyhow::ensure!(
             need <= per_class,
             "sentiment ({}): n_train + n_test = {} but only {} balanced examples exist ({} per class)",
-            p.source, p.n_train + p.n_test, 2 * per_class, per_class
+            p.source,
+            p.n_train + p.n_test,
+            2 * per_class,
+            per_class
         );
         let mut test = Vec::new();
         let mut train = Vec::new();
@@ -128,7 +131,12 @@ impl Sentiment {
     }
 
     /// The chosen source's `<stem>_<kind>.txt`, checked against its pinned size and sha256.
-    fn verified_file(&self, env: &Env, kind: &str, expected: fn(&RatedSet) -> (u64, &'static str)) -> anyhow::Result<PathBuf> {
+    fn verified_file(
+        &self,
+        env: &Env,
+        kind: &str,
+        expected: fn(&RatedSet) -> (u64, &'static str),
+    ) -> anyhow::Result<PathBuf> {
         let set = SETS.iter().find(|s| s.name == self.params.source).expect("validated source");
         let (size, sha) = expected(set);
         let path = env.asset_dir("vader")?.join(format!("{}_{kind}.txt", set.stem));
@@ -156,11 +164,7 @@ mod tests {
 
     fn rated(n: usize) -> Vec<rated::Rated> {
         (0..n)
-            .map(|i| rated::Rated {
-                id: i.to_string(),
-                mean: [1.5, -2.0, 0.0][i % 3],
-                text: format!("sentence {i}"),
-            })
+            .map(|i| rated::Rated { id: i.to_string(), mean: [1.5, -2.0, 0.0][i % 3], text: format!("sentence {i}") })
             .collect()
     }
 

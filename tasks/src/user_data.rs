@@ -92,9 +92,9 @@ impl Classes {
             bail!("{origin}: every label is {}: classification needs at least two classes", show(seen[0]));
         }
         Ok(match train[0].label {
-            RawLabel::Index(_) => {
-                Classes::Indices(1 + seen.iter().map(|l| if let RawLabel::Index(i) = l { *i } else { 0 }).max().unwrap_or(0))
-            }
+            RawLabel::Index(_) => Classes::Indices(
+                1 + seen.iter().map(|l| if let RawLabel::Index(i) = l { *i } else { 0 }).max().unwrap_or(0),
+            ),
             RawLabel::Name(_) => {
                 let mut names: Vec<String> = seen.iter().map(|l| show(l)).collect();
                 names.sort();
@@ -170,25 +170,34 @@ impl UserData {
     fn read(&self, path: &Path) -> anyhow::Result<Vec<Record>> {
         let p = &self.params;
         let format = p.format.or_else(|| Format::from_path(path)).unwrap_or(Format::Jsonl);
-        records::read(path, format, Fields { text: &p.text_field, label: &p.label_field, skip_bad_lines: p.skip_bad_lines })
+        records::read(
+            path,
+            format,
+            Fields { text: &p.text_field, label: &p.label_field, skip_bad_lines: p.skip_bad_lines },
+        )
     }
 
     /// Map records to classes and split off the test set; `*_origin` name the files in errors.
-    pub fn build(&self, train: Vec<Record>, train_origin: &str, test: Option<(Vec<Record>, &str)>) -> anyhow::Result<Dataset> {
+    pub fn build(
+        &self,
+        train: Vec<Record>,
+        train_origin: &str,
+        test: Option<(Vec<Record>, &str)>,
+    ) -> anyhow::Result<Dataset> {
         let classes = Classes::of(&train, train_origin)?;
         let first = &train[0];
         let examples = |records: &[Record], origin: &str| -> anyhow::Result<Vec<Example>> {
-            records
-                .iter()
-                .map(|r| Ok(Example::new(r.text.clone(), classes.class_of(r, first, origin)?)))
-                .collect()
+            records.iter().map(|r| Ok(Example::new(r.text.clone(), classes.class_of(r, first, origin)?))).collect()
         };
         let all = examples(&train, train_origin)?;
         let (train, test) = match test {
             Some((records, origin)) => (all, examples(&records, origin)?),
             None => {
                 let n = all.len();
-                ensure!(n >= 3, "{train_origin}: {n} examples are too few to split off a test set (give a `test` file)");
+                ensure!(
+                    n >= 3,
+                    "{train_origin}: {n} examples are too few to split off a test set (give a `test` file)"
+                );
                 let n_test = ((self.params.test_fraction * n as f64).round() as usize).clamp(1, n - 2);
                 let order = rng::permutation(n, self.params.data_seed, "user-data-test");
                 let mut is_test = vec![false; n];
@@ -216,7 +225,8 @@ impl Task for UserData {
 
 w2s_core::register!(Task {
     name: "user_data",
-    description: "your own labelled texts: a .jsonl ({\"txt\": ..., \"hard_label\": 0}) or .csv file, binary or k-class",
+    description:
+        "your own labelled texts: a .jsonl ({\"txt\": ..., \"hard_label\": 0}) or .csv file, binary or k-class",
     params: UserDataParams,
     build: UserData::new,
 });
@@ -252,7 +262,8 @@ mod tests {
     #[test]
     fn loads_jsonl_with_a_split_off_test_set() {
         let dir = tempfile::tempdir().unwrap();
-        let lines: String = (0..50).map(|i| format!("{{\"txt\": \"text {i}\", \"hard_label\": {}}}\n", i % 2)).collect();
+        let lines: String =
+            (0..50).map(|i| format!("{{\"txt\": \"text {i}\", \"hard_label\": {}}}\n", i % 2)).collect();
         let train = write(dir.path(), "data.jsonl", &lines);
         let d = load(json!({"train": train})).unwrap();
         assert_eq!((d.n_classes, d.class_names.clone()), (2, vec!["0".to_string(), "1".to_string()]));
@@ -269,7 +280,11 @@ mod tests {
     #[test]
     fn loads_csv_with_named_classes_and_a_test_file() {
         let dir = tempfile::tempdir().unwrap();
-        let train = write(dir.path(), "train.csv", "label,text\nneutral,meh\npositive,great\nnegative,\"awful, truly\"\npositive,nice\n");
+        let train = write(
+            dir.path(),
+            "train.csv",
+            "label,text\nneutral,meh\npositive,great\nnegative,\"awful, truly\"\npositive,nice\n",
+        );
         let test = write(dir.path(), "test.csv", "text,label\nok,neutral\nbad,negative\n");
         let d = load(json!({"train": train, "test": test, "text_field": "text", "label_field": "label"})).unwrap();
         assert_eq!(d.class_names, ["negative", "neutral", "positive"]);
@@ -301,7 +316,10 @@ mod tests {
         assert!(e.contains("data.jsonl: the file is empty"), "{e}");
         let e = err(ok, Some("{\"txt\": \"c\", \"hard_label\": 2}\n"));
         assert!(e.contains("test.jsonl line 1: label 2 is out of range") && e.contains("classes 0 to 1"), "{e}");
-        let e = err("{\"txt\": \"a\", \"hard_label\": \"x\"}\n{\"txt\": \"b\", \"hard_label\": \"y\"}\n", Some("{\"txt\": \"c\", \"hard_label\": \"z\"}\n"));
+        let e = err(
+            "{\"txt\": \"a\", \"hard_label\": \"x\"}\n{\"txt\": \"b\", \"hard_label\": \"y\"}\n",
+            Some("{\"txt\": \"c\", \"hard_label\": \"z\"}\n"),
+        );
         assert!(e.contains("test.jsonl line 1: label \"z\" is not a class") && e.contains("(x, y)"), "{e}");
         let e = err(&format!("{ok}{{\"txt\": \"c\", \"hard_label\": \"pos\"}}\n"), None);
         assert!(e.contains("data.jsonl line 3") && e.contains("class name") && e.contains("class index"), "{e}");

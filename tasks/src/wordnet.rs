@@ -102,7 +102,9 @@ pub fn parse_data(text: &str, origin: &str) -> anyhow::Result<Vec<Synset>> {
         if line.starts_with("  ") || line.trim().is_empty() {
             continue;
         }
-        out.push(parse_synset(line).with_context(|| format!("{origin} line {}: expected a synset (man 5 wndb)", i + 1))?);
+        out.push(
+            parse_synset(line).with_context(|| format!("{origin} line {}: expected a synset (man 5 wndb)", i + 1))?,
+        );
     }
     Ok(out)
 }
@@ -114,7 +116,8 @@ fn parse_synset(line: &str) -> anyhow::Result<Synset> {
     let offset: u32 = next("offset")?.parse().context("the offset is not a number")?;
     let lex_filenum: u8 = next("lexicographer file")?.parse().context("the lexicographer file is not a number")?;
     let ss_type = next("synset type")?;
-    let pos = Pos::from_letter(ss_type).ok_or_else(|| anyhow::anyhow!("synset type {ss_type:?} is not one of n, v, a, s, r"))?;
+    let pos = Pos::from_letter(ss_type)
+        .ok_or_else(|| anyhow::anyhow!("synset type {ss_type:?} is not one of n, v, a, s, r"))?;
     let w_cnt = usize::from_str_radix(next("word count")?, 16).context("the word count is not hexadecimal")?;
     let mut words = Vec::with_capacity(w_cnt);
     for _ in 0..w_cnt {
@@ -129,7 +132,8 @@ fn parse_synset(line: &str) -> anyhow::Result<Synset> {
         let symbol = next("pointers")?.to_string();
         let target: u32 = next("pointer target")?.parse().context("a pointer's target is not a number")?;
         let letter = next("pointer's part of speech")?;
-        let pos = Pos::from_letter(letter).ok_or_else(|| anyhow::anyhow!("a pointer's part of speech {letter:?} is unknown"))?;
+        let pos = Pos::from_letter(letter)
+            .ok_or_else(|| anyhow::anyhow!("a pointer's part of speech {letter:?} is unknown"))?;
         next("pointer's source/target")?;
         pointers.push(Pointer { symbol, target: (pos, target) });
     }
@@ -146,15 +150,27 @@ pub fn parse_index(text: &str, origin: &str) -> anyhow::Result<Vec<(String, Vec<
         let entry = (|| -> anyhow::Result<(String, Vec<u32>)> {
             let f: Vec<&str> = line.split_whitespace().collect();
             let count = |k: usize| -> anyhow::Result<usize> {
-                f.get(k).ok_or_else(|| anyhow::anyhow!("the line ends early"))?.parse().context("a count is not a number")
+                f.get(k)
+                    .ok_or_else(|| anyhow::anyhow!("the line ends early"))?
+                    .parse()
+                    .context("a count is not a number")
             };
             let (synset_cnt, p_cnt) = (count(2)?, count(3)?);
             let start = 4 + p_cnt + 2;
-            let offsets = f.get(start..start + synset_cnt).ok_or_else(|| anyhow::anyhow!("fewer synsets than {synset_cnt}"))?;
-            let offsets = offsets.iter().map(|o| o.parse().context("a synset offset is not a number")).collect::<anyhow::Result<_>>()?;
+            let offsets =
+                f.get(start..start + synset_cnt).ok_or_else(|| anyhow::anyhow!("fewer synsets than {synset_cnt}"))?;
+            let offsets = offsets
+                .iter()
+                .map(|o| o.parse().context("a synset offset is not a number"))
+                .collect::<anyhow::Result<_>>()?;
             Ok((f[0].to_string(), offsets))
         })()
-        .with_context(|| format!("{origin} line {}: expected `lemma pos synset_cnt p_cnt [ptr...] sense_cnt tagsense_cnt offsets`", i + 1))?;
+        .with_context(|| {
+            format!(
+                "{origin} line {}: expected `lemma pos synset_cnt p_cnt [ptr...] sense_cnt tagsense_cnt offsets`",
+                i + 1
+            )
+        })?;
         out.push(entry);
     }
     Ok(out)
@@ -270,7 +286,11 @@ pub(crate) mod tests {
         let up = wn.ancestors(beagle, &HYPERNYM, 3);
         assert!(up.contains(&(dog, 3)), "beagle → hound → hunting dog → dog: {up:?}");
         assert!(!wn.ancestors(beagle, &HYPERNYM, 2).iter().any(|a| a.0 == dog));
-        assert_eq!(wn.get((Pos::Adj, 14_358)).unwrap().words, ["abounding", "galore"], "markers such as (ip) are removed");
+        assert_eq!(
+            wn.get((Pos::Adj, 14_358)).unwrap().words,
+            ["abounding", "galore"],
+            "markers such as (ip) are removed"
+        );
         assert_eq!(wn.synsets().len(), 117_659);
     }
 

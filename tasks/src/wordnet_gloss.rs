@@ -82,7 +82,9 @@ impl WordnetGloss {
         pairs::balanced(candidates.len(), p.n_train, p.n_test, p.data_seed, "wordnet-gloss", |item, rng| {
             let s = &all[candidates[item]];
             let start = rng.below(s.words.len());
-            let word = (0..s.words.len()).map(|k| &s.words[(start + k) % s.words.len()]).find(|w| !used.contains(&w.to_lowercase()))?;
+            let word = (0..s.words.len())
+                .map(|k| &s.words[(start + k) % s.words.len()])
+                .find(|w| !used.contains(&w.to_lowercase()))?;
             let group = &groups[&(s.id.0, s.lex_filenum)];
             let offer = Self::offer(wn, s, word, group, rng)?;
             used.insert(word.to_lowercase());
@@ -99,7 +101,12 @@ impl WordnetGloss {
         let distractor = (0..TRIES)
             .map(|_| &wn.synsets()[group[rng.below(group.len())]])
             .find(|d| d.id != synset.id && !own.contains(&d.id) && !own_definitions.contains(&d.definition()))?;
-        let pair = |s: &Synset| Pairing { word: word.to_string(), sense: synset.id, gloss_of: s.id, definition: s.definition().to_string() };
+        let pair = |s: &Synset| Pairing {
+            word: word.to_string(),
+            sense: synset.id,
+            gloss_of: s.id,
+            definition: s.definition().to_string(),
+        };
         Some([pair(distractor), pair(synset)])
     }
 
@@ -143,9 +150,14 @@ mod tests {
             assert_eq!(p.definition, glossed.definition());
             assert!(!p.definition.is_empty() && !p.definition.contains("; \""), "{p:?}");
             match label {
-                1 => assert!(p.gloss_of == p.sense && own.contains(&p.sense) && glossed.words.contains(&p.word), "{p:?}"),
+                1 => {
+                    assert!(p.gloss_of == p.sense && own.contains(&p.sense) && glossed.words.contains(&p.word), "{p:?}")
+                }
                 _ => {
-                    assert!(own.iter().all(|&o| o != p.gloss_of && wn.get(o).unwrap().definition() != p.definition), "{p:?}");
+                    assert!(
+                        own.iter().all(|&o| o != p.gloss_of && wn.get(o).unwrap().definition() != p.definition),
+                        "{p:?}"
+                    );
                     let sense = wn.get(p.sense).unwrap();
                     assert_eq!((glossed.id.0, glossed.lex_filenum), (sense.id.0, sense.lex_filenum), "{p:?}");
                 }

@@ -151,7 +151,8 @@ impl Task for WordnetIsa {
 
 w2s_core::register!(Task {
     name: "wordnet-isa",
-    description: "yes/no: \"Is a beagle a kind of hound?\" from WordNet noun hypernyms; distractors are sibling categories",
+    description:
+        "yes/no: \"Is a beagle a kind of hound?\" from WordNet noun hypernyms; distractors are sibling categories",
     params: WordnetIsaParams,
     build: WordnetIsa::new,
 });
@@ -179,7 +180,9 @@ mod tests {
                 .collect();
             match label {
                 1 => assert!(up.contains(&q.category), "{q:?} is not within 2 steps"),
-                _ => assert!(!WordnetIsa::true_names(wn, &q.word).contains(&q.category.to_lowercase()), "{q:?} is true"),
+                _ => {
+                    assert!(!WordnetIsa::true_names(wn, &q.word).contains(&q.category.to_lowercase()), "{q:?} is true")
+                }
             }
         }
         let words: HashSet<&str> = s.test.iter().map(|q| q.0.word.as_str()).collect();

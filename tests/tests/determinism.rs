@@ -17,5 +17,9 @@ fn same_seed_gives_identical_rows() {
     // Debug text compares NaN (an undefined PGR) as equal to itself.
     assert_eq!(format!("{first:?}"), format!("{second:?}"));
     let other = run(&tiny_preset(&["labeler=model", "seeds=[1]"]), &r, &env, b.path(), false).unwrap().rows;
-    assert_ne!(other[0].w2s_acc.to_bits() ^ other[0].weak_acc.to_bits(), first[0].w2s_acc.to_bits() ^ first[0].weak_acc.to_bits(), "another seed gives other numbers");
+    assert_ne!(
+        other[0].w2s_acc.to_bits() ^ other[0].weak_acc.to_bits(),
+        first[0].w2s_acc.to_bits() ^ first[0].weak_acc.to_bits(),
+        "another seed gives other numbers"
+    );
 }

@@ -110,7 +110,11 @@ fn missing_and_corrupt_assets_say_how_to_fix() {
     env.cache_dir = cache.path().to_path_buf();
     let p = tiny_preset(&[]);
     let o = run(&p, &r, &env, out.path(), false).unwrap();
-    assert!(o.failures.iter().all(|f| f.contains("asset `vader` is missing") && f.contains("bootstrap.sh")), "{:?}", o.failures);
+    assert!(
+        o.failures.iter().all(|f| f.contains("asset `vader` is missing") && f.contains("bootstrap.sh")),
+        "{:?}",
+        o.failures
+    );
 
     let vader = cache.path().join("assets").join("vader");
     std::fs::create_dir_all(&vader).unwrap();

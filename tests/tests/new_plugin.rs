@@ -27,7 +27,8 @@ fn skeleton_builds_and_loads() {
     let mut r = w2s_tests::registry();
     plugin::load(&mut r, &lib).unwrap();
     let origin = lib.display().to_string();
-    let mut mine: Vec<String> = r.listing().into_iter().filter(|l| l.origin == origin).map(|l| format!("{} {}", l.kind, l.name)).collect();
+    let mut mine: Vec<String> =
+        r.listing().into_iter().filter(|l| l.origin == origin).map(|l| format!("{} {}", l.kind, l.name)).collect();
     mine.sort();
     assert_eq!(mine, ["objective my-plugin-tempered-xent", "preset my-plugin-demo"]);
 

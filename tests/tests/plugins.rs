@@ -44,13 +44,22 @@ fn example_plugin_adds_exactly_its_components_and_runs() {
     mine.sort();
     assert_eq!(
         mine,
-        [("labeler", "keyword-vote"), ("objective", "smoothed-xent"), ("preset", "example-plugin"), ("task", "sentence-length")]
-            .map(|(k, n)| (k.to_string(), n.to_string()))
+        [
+            ("labeler", "keyword-vote"),
+            ("objective", "smoothed-xent"),
+            ("preset", "example-plugin"),
+            ("task", "sentence-length")
+        ]
+        .map(|(k, n)| (k.to_string(), n.to_string()))
     );
     assert_eq!(r.listing().len(), before + 4, "nothing else added");
 
     // The plugin's preset (plugin task, labeler, objective + built-in backbones, labeler, objective).
-    let p = Preset::from_value(serde_json::to_value((r.presets.get("example-plugin").unwrap().preset)()).unwrap(), &["task.n_train=120".into(), "task.n_test=60".into()]).unwrap();
+    let p = Preset::from_value(
+        serde_json::to_value((r.presets.get("example-plugin").unwrap().preset)()).unwrap(),
+        &["task.n_train=120".into(), "task.n_test=60".into()],
+    )
+    .unwrap();
     let out = tempfile::tempdir().unwrap();
     let o = run(&p, &r, &env(), out.path(), false).unwrap();
     assert!(o.failures.is_empty(), "{:?}", o.failures);
@@ -61,7 +70,11 @@ fn example_plugin_adds_exactly_its_components_and_runs() {
     assert!(text.contains("keyword-vote labelling"), "the plugin's debug log reaches the host's subscriber");
 
     // A built-in task with the plugin's labeler and objective.
-    let mixed = w2s_tests::tiny_preset(&["labeler=keyword-vote", "objective=smoothed-xent", "strong={\"kind\":\"bow\",\"size\":\"tiny\"}"]);
+    let mixed = w2s_tests::tiny_preset(&[
+        "labeler=keyword-vote",
+        "objective=smoothed-xent",
+        "strong={\"kind\":\"bow\",\"size\":\"tiny\"}",
+    ]);
     let o = run(&mixed, &r, &env(), out.path(), false).unwrap();
     assert!(o.failures.is_empty() && o.rows.len() == 1, "{:?}", o.failures);
 
@@ -89,7 +102,12 @@ fn bad_libraries_are_refused_with_clear_errors() {
     // One test walks the modes in turn: the fixture reads the variable at each load.
     std::env::set_var("W2S_BAD_PLUGIN", "fingerprint");
     let err = plugin::load(&mut r, &bad).unwrap_err().to_string();
-    assert!(err.contains("w2s-core 0.0.1 / rustc 1.0.0") && err.contains(plugin::FINGERPRINT) && err.contains("rebuild the plugin"), "{err}");
+    assert!(
+        err.contains("w2s-core 0.0.1 / rustc 1.0.0")
+            && err.contains(plugin::FINGERPRINT)
+            && err.contains("rebuild the plugin"),
+        "{err}"
+    );
 
     std::env::set_var("W2S_BAD_PLUGIN", "panic");
     let err = plugin::load(&mut r, &bad).unwrap_err().to_string();
@@ -97,7 +115,12 @@ fn bad_libraries_are_refused_with_clear_errors() {
 
     std::env::set_var("W2S_BAD_PLUGIN", "duplicate");
     let err = format!("{:#}", plugin::load(&mut r, &bad).unwrap_err());
-    assert!(err.contains("duplicate objective `xent`") && err.contains("built-in (w2s_builtin") && err.contains(&bad.display().to_string()), "{err}");
+    assert!(
+        err.contains("duplicate objective `xent`")
+            && err.contains("built-in (w2s_builtin")
+            && err.contains(&bad.display().to_string()),
+        "{err}"
+    );
     std::env::remove_var("W2S_BAD_PLUGIN");
 
     assert_eq!(r.listing().len(), n, "a refused plugin adds nothing");

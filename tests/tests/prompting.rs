@@ -40,7 +40,8 @@ fn generative_finetuning_runs_before_weak_to_strong_training() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(&p, &r, &env, dir.path(), false).unwrap();
     assert!(out.failures.is_empty(), "{:?}", out.failures);
-    let saved = |d: &std::path::Path| walk(d).into_iter().filter(|f| f.extension().is_some_and(|e| e == "safetensors")).count();
+    let saved =
+        |d: &std::path::Path| walk(d).into_iter().filter(|f| f.extension().is_some_and(|e| e == "safetensors")).count();
     let generative = cache.path().join("derived").join("generative");
     assert_eq!(saved(&generative), 1, "adapted weights saved once under {}", generative.display());
     let again = tempfile::tempdir().unwrap();
@@ -50,8 +51,5 @@ fn generative_finetuning_runs_before_weak_to_strong_training() {
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
-    entries
-        .flatten()
-        .flat_map(|e| if e.path().is_dir() { walk(&e.path()) } else { vec![e.path()] })
-        .collect()
+    entries.flatten().flat_map(|e| if e.path().is_dir() { walk(&e.path()) } else { vec![e.path()] }).collect()
 }

@@ -6,11 +6,53 @@ use w2s_tests::registry;
 #[test]
 fn exact_set_of_registered_names() {
     let r = registry();
-    assert_eq!(r.tasks.names(), ["chess-move-pairs", "chess-puzzles", "fortunes-topic", "preference_pairs", "sentiment", "sentiment-pairs", "user_data", "wordnet-gloss", "wordnet-isa"]);
-    assert_eq!(r.backbones.names(), ["bow", "chess-net", "chess-text", "gpt2", "hf-decoder", "minilm", "smollm2", "transformer"]);
+    assert_eq!(
+        r.tasks.names(),
+        [
+            "chess-move-pairs",
+            "chess-puzzles",
+            "fortunes-topic",
+            "preference_pairs",
+            "sentiment",
+            "sentiment-pairs",
+            "user_data",
+            "wordnet-gloss",
+            "wordnet-isa"
+        ]
+    );
+    assert_eq!(
+        r.backbones.names(),
+        ["bow", "chess-net", "chess-text", "gpt2", "hf-decoder", "minilm", "smollm2", "transformer"]
+    );
     assert_eq!(r.labelers.names(), ["confident", "easy", "engine", "flip", "ground_truth", "model", "noise"]);
-    assert_eq!(r.objectives.names(), ["bradley_terry", "entropy", "kl", "logconf", "logconf_buffered", "logconf_openai", "product", "prompt", "window", "xent"]);
-    assert_eq!(r.presets.names(), ["chess-engine-ladder", "chess-pairs", "quickstart", "reward-pairs", "sentiment-finetune", "sentiment-ladder", "smoke", "synthetic-vs-model"]);
+    assert_eq!(
+        r.objectives.names(),
+        [
+            "bradley_terry",
+            "entropy",
+            "kl",
+            "logconf",
+            "logconf_buffered",
+            "logconf_openai",
+            "product",
+            "prompt",
+            "window",
+            "xent"
+        ]
+    );
+    assert_eq!(
+        r.presets.names(),
+        [
+            "chess-engine-ladder",
+            "chess-pairs",
+            "quickstart",
+            "reward-pairs",
+            "sentiment-finetune",
+            "sentiment-ladder",
+            "smoke",
+            "synthetic-vs-model"
+        ]
+    );
     for row in r.listing() {
         assert!(!row.description.is_empty(), "{} has no description", row.name);
         assert!(row.origin.starts_with("built-in (w2s"), "{}", row.origin);

@@ -35,10 +35,8 @@ pub struct KeywordVote(KeywordVoteParams);
 impl KeywordVote {
     fn vote(&self, text: &str) -> Vec<f32> {
         let lower = text.to_lowercase();
-        let hits: usize = lower
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| self.0.words.iter().any(|k| k == w))
-            .count();
+        let hits: usize =
+            lower.split(|c: char| !c.is_alphanumeric()).filter(|w| self.0.words.iter().any(|k| k == w)).count();
         let c = self.0.confidence as f32;
         if hits >= self.0.min_hits {
             vec![1.0 - c, c]

@@ -32,4 +32,8 @@ fn example_preset() -> w2s_core::Preset {
     .expect("valid preset")
 }
 
-w2s_core::register_preset!("example-plugin", "the example plugin's task, labeler and objective with built-in backbones", example_preset);
+w2s_core::register_preset!(
+    "example-plugin",
+    "the example plugin's task, labeler and objective with built-in backbones",
+    example_preset
+);

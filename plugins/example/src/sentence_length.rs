@@ -31,7 +31,9 @@ pub struct SentenceLength(SentenceLengthParams);
 impl Task for SentenceLength {
     fn load(&self, env: &Env) -> anyhow::Result<Dataset> {
         let path = env.asset_dir("vader")?.join("movieReviewSnippets_GroundTruth.txt");
-        let text = String::from_utf8_lossy(&std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?).into_owned();
+        let text =
+            String::from_utf8_lossy(&std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?)
+                .into_owned();
         let mut sentences: Vec<String> =
             text.lines().filter_map(|l| l.trim_end_matches('\r').splitn(3, '\t').nth(2)).map(str::to_string).collect();
         let words = |s: &String| s.split_whitespace().count();
@@ -41,8 +43,13 @@ impl Task for SentenceLength {
         // Drop sentences of exactly the median length so that the two classes are well defined.
         sentences.retain(|s| words(s) != median);
         rng::Rng::new(self.0.data_seed, "sentence-length").shuffle(&mut sentences);
-        let examples: Vec<Example> =
-            sentences.into_iter().map(|s| { let label = usize::from(words(&s) > median); Example::new(s, label) }).collect();
+        let examples: Vec<Example> = sentences
+            .into_iter()
+            .map(|s| {
+                let label = usize::from(words(&s) > median);
+                Example::new(s, label)
+            })
+            .collect();
         let (test, rest) = examples.split_at(self.0.n_test.min(examples.len()));
         Ok(Dataset {
             n_classes: 2,

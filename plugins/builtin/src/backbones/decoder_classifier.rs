@@ -246,7 +246,9 @@ impl DecoderClassifier {
         if cut > 0 {
             tracing::info!(
                 "{cut} of {} texts are longer than max_len = {} tokens and were cut to their first {} tokens",
-                texts.len(), self.max_len, self.max_len
+                texts.len(),
+                self.max_len,
+                self.max_len
             );
         }
         Ok(ids)
@@ -277,7 +279,8 @@ impl DecoderClassifier {
             let all = feature_cache::batched(&tokens, &[d * depths.len() as i64], env, |rows| {
                 let (ids, mask) = self.pad(&tokens, rows);
                 let hidden = self.trunk.hidden_at(&ids, Some(&mask), &depths);
-                Tensor::cat(&hidden.iter().map(|h| last_real(h, Some(&mask))).collect::<Vec<_>>(), 1).to_kind(Kind::Float)
+                Tensor::cat(&hidden.iter().map(|h| last_real(h, Some(&mask))).collect::<Vec<_>>(), 1)
+                    .to_kind(Kind::Float)
             });
             for (i, (depth, path)) in extra.iter().enumerate() {
                 feature_cache::store(path, &all.narrow(1, (i as i64 + 1) * d, d).contiguous())?;

@@ -238,7 +238,8 @@ pub struct HfDecoderParams {
     /// Longer texts are cut to their first this many tokens.
     pub max_len: usize,
     /// `f32` or `bf16`: the number format of a probe's frozen trunk.
-    pub precision: Precision,    /// Texts longer than `max_len`: `truncate` (keep the first tokens) or `drop` (do not train on
+    pub precision: Precision,
+    /// Texts longer than `max_len`: `truncate` (keep the first tokens) or `drop` (do not train on
     /// them); either way they are counted in the log.
     pub too_long: TooLong,
 }

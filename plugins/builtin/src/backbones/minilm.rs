@@ -76,7 +76,13 @@ impl MiniLm {
         let cfg: BertConfig = serde_json::from_str(&text).with_context(|| format!("parsing {}", cfg_path.display()))?;
         let weights = dir.join("model.safetensors");
         let mut c = BertClassifier::new(
-            env, &cfg, Some(&weights), &dir.join("tokenizer.json"), n_classes, self.params.mode, self.params.pooling,
+            env,
+            &cfg,
+            Some(&weights),
+            &dir.join("tokenizer.json"),
+            n_classes,
+            self.params.mode,
+            self.params.pooling,
             self.params.max_len,
         )?;
         let size = std::fs::metadata(&weights).map(|m| m.len()).unwrap_or(0);
@@ -94,7 +100,8 @@ impl Backbone for MiniLm {
 
 w2s_core::register!(Backbone {
     name: "minilm",
-    description: "pretrained all-MiniLM-L6-v2 (BERT, 22.7M params) or any HF BERT folder; full fine-tuning or linear probe",
+    description:
+        "pretrained all-MiniLM-L6-v2 (BERT, 22.7M params) or any HF BERT folder; full fine-tuning or linear probe",
     params: MiniLmParams,
     build: MiniLm::new,
 });

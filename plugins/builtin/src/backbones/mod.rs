@@ -1,9 +1,9 @@
 //! Backbones: model families that build a classifier of a named size.
 
 pub mod bert;
+pub mod bow;
 pub mod classifier;
 pub mod decoder_classifier;
-pub mod bow;
 pub mod feature_cache;
 pub mod generative;
 pub mod gguf;

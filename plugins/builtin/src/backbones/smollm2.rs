@@ -61,7 +61,8 @@ pub struct SmolLm2Params {
     /// through `Backbone::adapt_to_texts`).
     pub generative: Option<GenerativeSpec>,
     /// `f32` or `bf16`: the number format of a probe's frozen trunk.
-    pub precision: Precision,    /// Texts longer than `max_len`: `truncate` (keep the first tokens) or `drop` (do not train on
+    pub precision: Precision,
+    /// Texts longer than `max_len`: `truncate` (keep the first tokens) or `drop` (do not train on
     /// them); either way they are counted in the log.
     pub too_long: TooLong,
 }
@@ -364,7 +365,11 @@ mod tests {
         use w2s_core::{train, Example, TrainConfig};
         let env = Env { show_progress: false, ..Env::from_env() };
         let params = |too_long| SmolLm2Params {
-            layers: Some(1), share_depths: Some(vec![]), max_len: 6, too_long, ..Default::default()
+            layers: Some(1),
+            share_depths: Some(vec![]),
+            max_len: 6,
+            too_long,
+            ..Default::default()
         };
         let long = "this sentence has far more than six tokens in it, surely";
         let drop = SmolLm2::new(params(TooLong::Drop)).unwrap();
@@ -378,8 +383,15 @@ mod tests {
         let targets = train::one_hot(refs.iter().map(|e| e.label), 2);
         let cfg = TrainConfig { epochs: 1, eval_every: 0, ..Default::default() };
         let job = train::Job {
-            role: "student", backbone: &drop, n_classes: 2, train: &refs, targets: &targets, test: &refs,
-            also_predict: None, cfg: &cfg, seed: 0,
+            role: "student",
+            backbone: &drop,
+            n_classes: 2,
+            train: &refs,
+            targets: &targets,
+            test: &refs,
+            also_predict: None,
+            cfg: &cfg,
+            seed: 0,
         };
         let err = train::train_and_predict(&env, &job, &mut w2s_core::objective::SoftXent).err().unwrap().to_string();
         assert!(err.contains("longer than the model's context"), "{err}");

@@ -80,7 +80,8 @@ impl WeakLabeler for Confident {
 
 w2s_core::register!(WeakLabeler {
     name: "confident",
-    description: "easy-to-hard: keeps the examples of B on which an inner labeler is most confident (`fraction` or `threshold`)",
+    description:
+        "easy-to-hard: keeps the examples of B on which an inner labeler is most confident (`fraction` or `threshold`)",
     params: ConfidentParams,
     build: Confident::new,
 });
@@ -155,7 +156,8 @@ mod tests {
     fn parameters_are_checked() {
         let err = |p: ConfidentParams| p.validate().unwrap_err().to_string();
         assert!(err(ConfidentParams::default()).contains("exactly one"));
-        assert!(err(ConfidentParams { fraction: Some(0.5), threshold: Some(0.9), ..Default::default() }).contains("exactly one"));
+        assert!(err(ConfidentParams { fraction: Some(0.5), threshold: Some(0.9), ..Default::default() })
+            .contains("exactly one"));
         assert!(err(ConfidentParams { fraction: Some(0.0), ..Default::default() }).contains("`fraction`"));
         assert!(err(ConfidentParams { threshold: Some(1.2), ..Default::default() }).contains("`threshold`"));
         let p: ConfidentParams = serde_json::from_value(json!({"fraction": 0.5})).unwrap();

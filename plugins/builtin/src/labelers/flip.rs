@@ -136,10 +136,7 @@ pub fn choose_threshold(lengths: &[usize], flip_fraction: f64) -> usize {
     if let Some(&shortest) = sorted.first().filter(|&&l| l > 0) {
         candidates.insert(0, shortest - 1);
     }
-    candidates
-        .into_iter()
-        .min_by(|&s, &t| (above(s) - want).abs().total_cmp(&(above(t) - want).abs()))
-        .unwrap_or(0)
+    candidates.into_iter().min_by(|&s, &t| (above(s) - want).abs().total_cmp(&(above(t) - want).abs())).unwrap_or(0)
 }
 
 /// Fraction of `lengths` above the threshold `t`.
@@ -180,7 +177,8 @@ impl Flip {
                 let t = match (p.threshold, target) {
                     (Some(t), _) => t,
                     (None, acc) => {
-                        let lengths: Vec<usize> = ctx.b.iter().map(|&i| ctx.data.train[i].text.chars().count()).collect();
+                        let lengths: Vec<usize> =
+                            ctx.b.iter().map(|&i| ctx.data.train[i].text.chars().count()).collect();
                         let target = acc.unwrap_or(1.0);
                         let t = choose_threshold(&lengths, 1.0 - target);
                         let reached = 1.0 - flipped_share(&lengths, t);
@@ -251,10 +249,12 @@ mod tests {
         let reference = test_spec("noise", serde_json::json!({"rate": 0.3}));
         let acc = |spec: &w2s_core::Spec| {
             let l = label_for_test(spec, &data, &b, 1).unwrap();
-            b.iter().enumerate().filter(|&(j, &i)| w2s_core::metrics::argmax(&l.b[j]) == data.train[i].label).count() as f64
+            b.iter().enumerate().filter(|&(j, &i)| w2s_core::metrics::argmax(&l.b[j]) == data.train[i].label).count()
+                as f64
                 / b.len() as f64
         };
-        let matched = test_spec("flip", serde_json::json!({"rule": "longer_than", "matched_to": reference, "tolerance": 0.03}));
+        let matched =
+            test_spec("flip", serde_json::json!({"rule": "longer_than", "matched_to": reference, "tolerance": 0.03}));
         let (want, got) = (acc(&reference), acc(&matched));
         // Lengths are discrete: the closest threshold lands near, not exactly on, the target.
         assert!((got - want).abs() < 0.03, "flip {got} vs reference {want}");
@@ -306,7 +306,13 @@ mod tests {
         assert_eq!(choose_threshold(&[5, 5, 5, 9], 0.5), 5, "ties in length: closest achievable fraction");
         let data = test_dataset(200, 2);
         let b: Vec<usize> = (0..200).step_by(2).collect();
-        let wl = label_for_test(&spec(json!({"rule": "longer_than", "target_accuracy": 0.75, "tolerance": 0.05})), &data, &b, 0).unwrap();
+        let wl = label_for_test(
+            &spec(json!({"rule": "longer_than", "target_accuracy": 0.75, "tolerance": 0.05})),
+            &data,
+            &b,
+            0,
+        )
+        .unwrap();
         let correct = b.iter().zip(&wl.b).filter(|(&i, p)| argmax(p) == data.train[i].label).count();
         let acc = correct as f64 / b.len() as f64;
         assert!((acc - 0.75).abs() <= 0.05, "accuracy on B {acc}");
@@ -322,8 +328,9 @@ mod tests {
             train: ["xxxxx", "yyyyy", "zzzzz", "wwwwwwwww"].iter().map(|t| w2s_core::Example::new(*t, 0)).collect(),
             test: vec![],
         };
-        let err = label_for_test(&spec(json!({"rule": "longer_than", "target_accuracy": 0.5})), &data, &[0, 1, 2, 3], 0)
-            .unwrap_err();
+        let err =
+            label_for_test(&spec(json!({"rule": "longer_than", "target_accuracy": 0.5})), &data, &[0, 1, 2, 3], 0)
+                .unwrap_err();
         let msg = format!("{err:#}");
         assert!(msg.contains("cannot be reached") && msg.contains("0.0000 and 0.7500"), "{msg}");
     }

@@ -68,14 +68,26 @@ pub fn keep_top(scores: &[f64], eligible: &[bool], fraction: f64, ties: &[u64]) 
 /// A tiny labelling context for unit tests: builds a labeler from its spec with the built-in
 /// registry and runs it on `data` with half B = `b` (half A = the rest).
 #[cfg(test)]
-pub(crate) fn label_for_test(spec: &Spec, data: &w2s_core::Dataset, b: &[usize], seed: u64) -> anyhow::Result<WeakLabels> {
+pub(crate) fn label_for_test(
+    spec: &Spec,
+    data: &w2s_core::Dataset,
+    b: &[usize],
+    seed: u64,
+) -> anyhow::Result<WeakLabels> {
     let env = w2s_core::Env { cache_dir: std::env::temp_dir(), device: tch::Device::Cpu, show_progress: false };
     let registry = w2s_core::Registry::with_builtins()?;
     let weak = crate::backbones::bow::Bow::new(Default::default())?;
     let weak_train = w2s_core::TrainConfig::default();
     let a: Vec<usize> = (0..data.train.len()).filter(|i| !b.contains(i)).collect();
     let mut ctx = LabelerCtx {
-        env: &env, registry: &registry, data, a: &a, b, seed, weak: &weak, weak_train: &weak_train,
+        env: &env,
+        registry: &registry,
+        data,
+        a: &a,
+        b,
+        seed,
+        weak: &weak,
+        weak_train: &weak_train,
         curves: Vec::new(),
     };
     label_with(&mut ctx, spec)
@@ -93,7 +105,10 @@ pub(crate) fn test_spec(kind: &str, mut params: serde_json::Value) -> Spec {
 #[cfg(test)]
 pub(crate) fn test_dataset(n: usize, k: usize) -> w2s_core::Dataset {
     let make = |i: usize| {
-        w2s_core::Example::new(format!("{}{}", if i.is_multiple_of(5) { "a Great film " } else { "" }, "x".repeat((i * 7) % 40)), i % k)
+        w2s_core::Example::new(
+            format!("{}{}", if i.is_multiple_of(5) { "a Great film " } else { "" }, "x".repeat((i * 7) % 40)),
+            i % k,
+        )
     };
     w2s_core::Dataset {
         n_classes: k,

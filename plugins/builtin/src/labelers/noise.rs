@@ -111,7 +111,11 @@ mod tests {
     }
 
     fn b_accuracy(labels: &WeakLabels, data: &w2s_core::Dataset, b: &[usize]) -> f64 {
-        let right = b.iter().enumerate().filter(|&(j, &i)| w2s_core::metrics::argmax(&labels.b[j]) == data.train[i].label).count();
+        let right = b
+            .iter()
+            .enumerate()
+            .filter(|&(j, &i)| w2s_core::metrics::argmax(&labels.b[j]) == data.train[i].label)
+            .count();
         right as f64 / b.len() as f64
     }
 
@@ -132,7 +136,9 @@ mod tests {
     fn exactly_one_of_rate_and_target() {
         assert!(NoiseParams::default().validate().is_err());
         assert!(NoiseParams { rate: Some(0.1), target_accuracy: Some(0.9), ..Default::default() }.validate().is_err());
-        assert!(NoiseParams { rate: Some(0.1), matched_to: Some(w2s_core::Spec::new("model")), ..Default::default() }.validate().is_err());
+        assert!(NoiseParams { rate: Some(0.1), matched_to: Some(w2s_core::Spec::new("model")), ..Default::default() }
+            .validate()
+            .is_err());
         assert!(NoiseParams { rate: Some(0.1), ..Default::default() }.validate().is_ok());
     }
 }

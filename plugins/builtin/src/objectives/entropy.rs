@@ -37,7 +37,8 @@ impl Objective for Entropy {
 
 w2s_core::register!(Objective {
     name: "entropy",
-    description: "logconf without hardening: blend weak labels with the student's own soft predictions (linear warm-up)",
+    description:
+        "logconf without hardening: blend weak labels with the student's own soft predictions (linear warm-up)",
     params: LogConfParams,
     build: Entropy::new,
 });

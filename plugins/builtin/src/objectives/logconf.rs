@@ -126,7 +126,8 @@ impl Objective for LogConf {
 
 w2s_core::register!(Objective {
     name: "logconf",
-    description: "auxiliary confidence loss: blend weak labels with the student's own hardened predictions (linear warm-up)",
+    description:
+        "auxiliary confidence loss: blend weak labels with the student's own hardened predictions (linear warm-up)",
     params: LogConfParams,
     build: LogConf::new,
 });

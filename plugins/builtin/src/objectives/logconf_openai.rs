@@ -9,7 +9,8 @@ use super::logconf::{LogConf, LogConfParams};
 
 w2s_core::register!(Objective {
     name: "logconf_openai",
-    description: "logconf with openai/weak-to-strong's buggy warm-up (rises to warmup_frac*aux_coef, then jumps to aux_coef)",
+    description:
+        "logconf with openai/weak-to-strong's buggy warm-up (rises to warmup_frac*aux_coef, then jumps to aux_coef)",
     params: LogConfParams,
     build: LogConf::openai,
 });
