@@ -32,5 +32,5 @@ pub fn run(
     out: &Path,
     force: bool,
 ) -> anyhow::Result<protocol::Outcome> {
-    protocol::run_preset(preset, registry, env, &protocol::RunOptions { out: out.to_path_buf(), force })
+    protocol::run_preset(preset, registry, env, &protocol::RunOptions { force, ..protocol::RunOptions::new(out) })
 }

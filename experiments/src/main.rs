@@ -129,21 +129,54 @@ enum Command {
 fn init_logging(verbose: u8, quiet: bool) {
     let level = if quiet { "warn" } else { ["info", "debug", "trace"][verbose.min(2) as usize] };
     let filter = tracing_subscriber::EnvFilter::try_from_env("W2S_LOG").unwrap_or_else(|_| level.into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    // Colour codes only for a terminal: a log piped to a file or a CI log stays plain text.
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .init();
 }
 
-/// Resolve a preset argument: a file path or a registered name.
+/// A preset file's path and text, to find the line and column of a field named in an error.
+struct Source {
+    path: PathBuf,
+    text: String,
+}
+
+/// The error with the file, line and column of the preset field it names, where it can be found.
+fn located(e: anyhow::Error, source: Option<&Source>) -> anyhow::Error {
+    let field = e.chain().find_map(|c| c.downcast_ref::<w2s_core::preset::PresetFieldError>()).map(|f| f.field.clone());
+    match (field, source) {
+        (Some(field), Some(src)) => match w2s_core::preset::locate(&src.text, &field) {
+            Some((line, column)) => e.context(format!("preset file {}: line {line}, column {column}", src.path.display())),
+            None => e.context(format!("preset file {} (field `{field}` is not written in it)", src.path.display())),
+        },
+        _ => e,
+    }
+}
+
+/// Resolve a preset argument (a file path or a registered name), apply the overrides and check
+/// it against the registry: every error names its field, and the file's line and column.
 fn load_preset(registry: &Registry, arg: &str, set: &[String]) -> anyhow::Result<(String, Preset)> {
     let path = PathBuf::from(arg);
     let is_file = path.extension().is_some_and(|e| e == "json" || e == "toml") || path.is_file();
-    let (name, value) = if is_file {
+    let (name, value, source) = if is_file {
         let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("preset").to_string();
-        (name, Preset::read_file(&path)?)
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        (name, Preset::read_file(&path)?, Some(Source { path: path.clone(), text }))
     } else {
         let entry = registry.presets.get(arg)?;
-        (arg.to_string(), serde_json::to_value((entry.preset)())?)
+        (arg.to_string(), serde_json::to_value((entry.preset)())?, None)
     };
-    let preset = Preset::from_value(value, set).with_context(|| format!("preset `{name}`"))?;
+    let preset = Preset::from_value(value, set)
+        .map_err(|e| located(e, source.as_ref()))
+        .with_context(|| format!("preset `{name}`"))?;
+    preset
+        .validate(registry)
+        .map_err(|e| located(e, source.as_ref()))
+        .with_context(|| format!("preset `{name}` is invalid"))?;
     Ok((name, preset))
 }
 
@@ -168,6 +201,24 @@ fn list(registry: &Registry, json: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// On Ctrl-C: say what was finished and how to resume, then exit 130. Finished runs and the
+/// collected summary are already on disk (every file is written atomically), so nothing is lost.
+fn on_interrupt(progress: std::sync::Arc<protocol::RunProgress>, out: PathBuf, command: String) {
+    let handler = move || {
+        use std::sync::atomic::Ordering;
+        let (done, total) = (progress.finished.load(Ordering::SeqCst), progress.total.load(Ordering::SeqCst));
+        eprintln!(
+            "\ninterrupted: {done} of {total} runs finished; their rows are in {}.\n\
+             Resume with the same command (finished runs and stages are reused): {command}",
+            out.join("summary.csv").display()
+        );
+        std::process::exit(130);
+    };
+    if let Err(e) = ctrlc::set_handler(handler) {
+        tracing::warn!("no Ctrl-C handler ({e}); an interrupted run still keeps what it finished");
+    }
 }
 
 fn main() {
@@ -198,10 +249,12 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
         }
         Command::Run { preset, set, out, force } => {
             let (name, p) = load_preset(&registry, &preset, &set)?;
-            p.validate(&registry).with_context(|| format!("preset `{name}` is invalid"))?;
             let out = out.unwrap_or_else(|| PathBuf::from("runs").join(&name));
             let started = std::time::Instant::now();
-            let outcome = protocol::run_preset(&p, &registry, &env, &protocol::RunOptions { out: out.clone(), force })?;
+            let progress = std::sync::Arc::new(protocol::RunProgress::default());
+            on_interrupt(progress.clone(), out.clone(), std::env::args().collect::<Vec<_>>().join(" "));
+            let opts = protocol::RunOptions { out: out.clone(), force, name: Some(name.clone()), progress: Some(progress) };
+            let outcome = protocol::run_preset(&p, &registry, &env, &opts)?;
             println!("\n{}", report::table(&outcome.rows));
             println!(
                 "{} runs ({} reused) in {:.1}s; peak memory {:.0} MiB. Results: {}",
@@ -213,8 +266,9 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
             );
             if !outcome.failures.is_empty() {
                 eprintln!("{} run(s) failed:", outcome.failures.len());
-                for f in &outcome.failures {
-                    eprintln!("  {f}");
+                for (error, ids) in &outcome.failure_groups {
+                    let runs = ids.iter().map(|id| format!("[{id}]")).collect::<Vec<_>>().join(" ");
+                    eprintln!("  {} run(s) {runs}: {error}", ids.len());
                 }
                 return Ok(1);
             }

@@ -48,6 +48,11 @@ pub trait Model {
 /// A model family: builds a fresh classifier for `n_classes` classes.
 pub trait Backbone {
     fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>>;
+    /// The user checkpoint files or folders this backbone reads (a `path` parameter), whose
+    /// contents are part of every run's identity, as [`crate::Task::data_files`].
+    fn data_files(&self) -> Vec<std::path::PathBuf> {
+        Vec::new()
+    }
     /// The pretrained causal language model behind this backbone, for prompting baselines
     /// (`None`: not a language model).
     fn language_model(&self, _env: &Env) -> anyhow::Result<Option<Box<dyn crate::prompting::LanguageModel>>> {

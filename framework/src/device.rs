@@ -53,7 +53,16 @@ pub fn choose(spec: &str) -> anyhow::Result<Device> {
     let spec = spec.trim().to_ascii_lowercase();
     match spec.as_str() {
         "cpu" => Ok(Device::Cpu),
-        "auto" => Ok(if load_cuda().is_ok() { Device::Cuda(0) } else { Device::Cpu }),
+        "auto" => Ok(match load_cuda() {
+            Ok(()) => {
+                tracing::info!("device auto: cuda:0 ({} CUDA device(s) visible)", tch::Cuda::device_count());
+                Device::Cuda(0)
+            }
+            Err(why) => {
+                tracing::info!("device auto: cpu, because CUDA is not usable: {why:#}");
+                Device::Cpu
+            }
+        }),
         "cuda" | "gpu" => {
             load_cuda()?;
             Ok(Device::Cuda(0))

@@ -13,6 +13,7 @@ pub mod backbone;
 pub mod curves;
 pub mod device;
 pub mod env;
+pub mod fingerprint;
 pub mod labeler;
 pub mod metrics;
 pub mod objective;

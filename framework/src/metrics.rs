@@ -14,8 +14,13 @@ pub fn argmax(p: &[f32]) -> usize {
 
 /// Accuracy of predictions against labels, with its binomial standard error sqrt(a(1-a)/n).
 /// NaN for an empty set.
+/// Predictions and labels of different lengths are a caller's bug: the result is NaN (and logged),
+/// never a panic that would take other runs down with it.
 pub fn accuracy(preds: &[usize], labels: &[usize]) -> (f64, f64) {
-    assert_eq!(preds.len(), labels.len(), "predictions and labels differ in length");
+    if preds.len() != labels.len() {
+        tracing::error!("accuracy of {} predictions against {} labels is undefined", preds.len(), labels.len());
+        return (f64::NAN, f64::NAN);
+    }
     if preds.is_empty() {
         return (f64::NAN, f64::NAN);
     }
@@ -38,6 +43,15 @@ pub fn pgr(weak: f64, strong: f64, w2s: f64) -> (f64, Option<String>) {
     ((w2s - weak) / (strong - weak), None)
 }
 
+/// Whether the gap strong − weak is resolved: larger than `z` standard errors of the difference,
+/// sqrt(se_weak² + se_strong²) (both binomial, on the same test set; their covariance is ignored,
+/// which overstates the error when the two models err on the same examples). PGR over an
+/// unresolved gap divides by noise.
+pub fn gap_is_resolved(weak: f64, weak_se: f64, strong: f64, strong_se: f64, z: f64) -> bool {
+    let se = (weak_se * weak_se + strong_se * strong_se).sqrt();
+    (strong - weak) > z * se
+}
+
 /// Agreement of student and supervisor: overall, where the supervisor is right, where it is wrong.
 /// A part with no examples is NaN.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,6 +62,10 @@ pub struct Agreement {
 }
 
 pub fn agreement(student: &[usize], supervisor: &[usize], labels: &[usize]) -> Agreement {
+    if student.len() != labels.len() || supervisor.len() != labels.len() {
+        tracing::error!("agreement of lists of {}, {} and {} is undefined", student.len(), supervisor.len(), labels.len());
+        return Agreement { all: f64::NAN, weak_correct: f64::NAN, weak_wrong: f64::NAN };
+    }
     let frac = |pick: &dyn Fn(usize) -> bool| {
         let idx: Vec<usize> = (0..labels.len()).filter(|&i| pick(i)).collect();
         if idx.is_empty() {
@@ -121,6 +139,8 @@ mod tests {
         assert!((a.all - 0.6).abs() < 1e-12);
         assert!((a.weak_correct - 2.0 / 3.0).abs() < 1e-12);
         assert!((a.weak_wrong - 0.5).abs() < 1e-12);
+        assert!(gap_is_resolved(0.6, 0.02, 0.8, 0.02, 2.0), "0.2 over an SE of 0.028");
+        assert!(!gap_is_resolved(0.6, 0.05, 0.7, 0.05, 2.0), "0.1 within 2 SE (0.141)");
         let perfect = agreement(&[0, 1], &[0, 1], &[0, 1]);
         assert!(perfect.weak_wrong.is_nan(), "no supervisor mistakes: undefined, not 0");
     }

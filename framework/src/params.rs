@@ -10,6 +10,11 @@ pub trait Params: DeserializeOwned + Serialize + Default {
     fn validate(&self) -> anyhow::Result<()> {
         Ok(())
     }
+    /// Fields that cannot change results (worker counts, inference batch sizes): left out of the
+    /// resolved spec, so that run ids do not depend on them.
+    fn result_neutral_fields() -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// A component without parameters.

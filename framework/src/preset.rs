@@ -8,7 +8,32 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::{Registry, Spec, TrainConfig};
+use crate::{
+    fingerprint::{self, Fingerprint},
+    registry::{Kind, ParamError},
+    Env, Registry, Spec, TrainConfig,
+};
+
+/// The version of what stages and runs compute. Every id includes it: bump it when a change to
+/// the protocol, a metric or a file format makes old results wrong or unreadable, so that they
+/// are recomputed on purpose instead of being reused.
+pub const RESULTS_VERSION: u32 = 2;
+
+/// An error in one field of a preset: `field` is its path (`strong_train.lr`, `task[0].n_train`,
+/// `labeler[1].inner.rate`), so that the file's line and column can be found ([`locate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresetFieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for PresetFieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "field `{}`: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for PresetFieldError {}
 
 /// Which half of the training pool the strong ceiling is trained on, with ground truth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -21,17 +46,25 @@ pub enum Half {
     B,
 }
 
-fn one_or_many<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany<T> {
-        Many(Vec<T>),
-        One(T),
-    }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::Many(v) => v,
-        OneOrMany::One(x) => vec![x],
-    })
+/// One value or a list of them. Each element is deserialized on its own, so that a type error
+/// names the element (`seeds[1]: invalid type: string "a", expected u64`), which an untagged enum
+/// cannot do.
+fn one_or_many<'de, D: Deserializer<'de>, T: serde::de::DeserializeOwned>(d: D) -> Result<Vec<T>, D::Error> {
+    use serde::de::Error;
+    let value = Value::deserialize(d)?;
+    let elements = match value {
+        Value::Array(items) => items.into_iter().enumerate().map(|(i, v)| (Some(i), v)).collect(),
+        other => vec![(None, other)],
+    };
+    elements
+        .into_iter()
+        .map(|(i, v)| {
+            T::deserialize(v).map_err(|e| match i {
+                Some(i) => D::Error::custom(format!("element {i}: {e}")),
+                None => D::Error::custom(e),
+            })
+        })
+        .collect()
 }
 
 /// An experiment grid. Every list field also accepts a single value.
@@ -74,38 +107,128 @@ pub struct RunConfig {
     pub weak_train: TrainConfig,
     pub strong_train: TrainConfig,
     pub ceiling_on: Half,
+    /// What the ids hash: the resolved specs and the contents of the user files they read.
+    pub identity: Identity,
+}
+
+/// The resolved form of a run's components (defaults filled in, result-neutral fields left out;
+/// see [`Registry::resolve`]) and fingerprints of the user files they read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    pub version: u32,
+    pub task: Value,
+    pub weak: Value,
+    pub strong: Value,
+    pub labeler: Value,
+    pub objective: Value,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub task_files: Vec<Fingerprint>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub weak_files: Vec<Fingerprint>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub strong_files: Vec<Fingerprint>,
+}
+
+/// Training settings without those that cannot change results (`eval_batch`).
+fn result_settings(cfg: &TrainConfig) -> Value {
+    let mut v = serde_json::to_value(cfg).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        m.remove("eval_batch");
+    }
+    v
 }
 
 impl RunConfig {
     /// Short hash of the resolved config: the run's folder name.
     pub fn id(&self) -> String {
-        crate::spec::short_hash(&serde_json::to_value(self).expect("serializable"))
+        crate::spec::short_hash(&serde_json::json!({
+            "identity": self.identity, "seed": self.seed, "weak_train": result_settings(&self.weak_train),
+            "strong_train": result_settings(&self.strong_train), "ceiling_on": self.ceiling_on,
+        }))
     }
     /// What determines the weak labels (shared by all objectives and students).
     pub fn weak_stage_id(&self) -> String {
+        let i = &self.identity;
         crate::spec::short_hash(&serde_json::json!({
-            "stage": "weak", "task": self.task, "weak": self.weak, "labeler": self.labeler,
-            "seed": self.seed, "weak_train": self.weak_train,
+            "stage": "weak", "version": i.version, "task": i.task, "task_files": i.task_files, "weak": i.weak,
+            "weak_files": i.weak_files, "labeler": i.labeler, "seed": self.seed,
+            "weak_train": result_settings(&self.weak_train),
         }))
     }
     /// What determines the strong ceiling (shared by all labelers and objectives).
     pub fn ceiling_stage_id(&self) -> String {
+        let i = &self.identity;
         crate::spec::short_hash(&serde_json::json!({
-            "stage": "ceiling", "task": self.task, "strong": self.strong, "seed": self.seed,
-            "strong_train": self.strong_train, "ceiling_on": self.ceiling_on,
+            "stage": "ceiling", "version": i.version, "task": i.task, "task_files": i.task_files,
+            "strong": i.strong, "strong_files": i.strong_files, "seed": self.seed,
+            "strong_train": result_settings(&self.strong_train), "ceiling_on": self.ceiling_on,
         }))
     }
 }
 
+/// A preset list after resolution: each entry as written, its resolved form and its files.
+struct ResolvedList {
+    entries: Vec<(Spec, Value, Vec<Fingerprint>)>,
+}
+
 impl Preset {
-    /// Every run of the grid, in a stable order (task, weak, strong, labeler, objective, seed).
+    /// Every run of the grid, in a stable order (task, weak, strong, labeler, objective, seed), with
+    /// identities of the specs *as written* (no registry at hand). The protocol uses
+    /// [`Preset::resolved_runs`], whose ids are those of the resolved specs.
     pub fn runs(&self) -> Vec<RunConfig> {
+        let raw = |list: &[Spec]| ResolvedList {
+            entries: list.iter().map(|s| (s.clone(), Value::from(s.clone()), Vec::new())).collect(),
+        };
+        self.grid([raw(&self.task), raw(&self.weak), raw(&self.strong), raw(&self.labeler), raw(&self.objective)])
+    }
+
+    /// Every run of the grid, with ids of the *resolved* specs (see [`Registry::resolve`]) and of the
+    /// contents of the user files they read. Checks every spec, nested ones included, and rejects
+    /// duplicate grid entries (the same seed or the same resolved component twice), before
+    /// anything trains.
+    pub fn resolved_runs(&self, registry: &Registry, env: &Env) -> anyhow::Result<Vec<RunConfig>> {
+        self.check_lists()?;
+        let resolve = |field: &str, kind: Kind, list: &[Spec]| -> anyhow::Result<ResolvedList> {
+            let mut entries: Vec<(Spec, Value, Vec<Fingerprint>)> = Vec::new();
+            for (i, spec) in list.iter().enumerate() {
+                let at = if list.len() == 1 { field.to_string() } else { format!("{field}[{i}]") };
+                let resolved = registry.resolve(kind, spec).map_err(|e| field_error(&at, e))?;
+                let files = match kind {
+                    Kind::Task => registry.tasks.build(spec)?.data_files(),
+                    Kind::Backbone => registry.backbones.build(spec)?.data_files(),
+                    _ => Vec::new(),
+                };
+                let files = fingerprint::fingerprints(env, &files).map_err(|e| field_error(&at, e))?;
+                let value = Value::from(resolved);
+                if let Some(j) = entries.iter().position(|(_, v, f)| *v == value && *f == files) {
+                    bail!(
+                        "preset field `{field}`: entries {j} and {i} are the same component once defaults are                          filled in ({}); a duplicate grid entry would count as separate runs and skew medians",
+                        value
+                    );
+                }
+                entries.push((spec.clone(), value, files));
+            }
+            Ok(ResolvedList { entries })
+        };
+        let lists = [
+            resolve("task", Kind::Task, &self.task)?,
+            resolve("weak", Kind::Backbone, &self.weak)?,
+            resolve("strong", Kind::Backbone, &self.strong)?,
+            resolve("labeler", Kind::Labeler, &self.labeler)?,
+            resolve("objective", Kind::Objective, &self.objective)?,
+        ];
+        self.weak_train.validate("weak_train")?;
+        self.strong_train.validate("strong_train")?;
+        Ok(self.grid(lists))
+    }
+
+    fn grid(&self, [tasks, weaks, strongs, labelers, objectives]: [ResolvedList; 5]) -> Vec<RunConfig> {
         let mut out = Vec::new();
-        for task in &self.task {
-            for weak in &self.weak {
-                for strong in &self.strong {
-                    for labeler in &self.labeler {
-                        for objective in &self.objective {
+        for (task, task_id, task_files) in &tasks.entries {
+            for (weak, weak_id, weak_files) in &weaks.entries {
+                for (strong, strong_id, strong_files) in &strongs.entries {
+                    for (labeler, labeler_id, _) in &labelers.entries {
+                        for (objective, objective_id, _) in &objectives.entries {
                             for &seed in &self.seeds {
                                 out.push(RunConfig {
                                     task: task.clone(),
@@ -117,6 +240,17 @@ impl Preset {
                                     weak_train: self.weak_train.clone(),
                                     strong_train: self.strong_train.clone(),
                                     ceiling_on: self.ceiling_on,
+                                    identity: Identity {
+                                        version: RESULTS_VERSION,
+                                        task: task_id.clone(),
+                                        weak: weak_id.clone(),
+                                        strong: strong_id.clone(),
+                                        labeler: labeler_id.clone(),
+                                        objective: objective_id.clone(),
+                                        task_files: task_files.clone(),
+                                        weak_files: weak_files.clone(),
+                                        strong_files: strong_files.clone(),
+                                    },
                                 });
                             }
                         }
@@ -127,8 +261,7 @@ impl Preset {
         out
     }
 
-    /// Check every component spec and setting against the registry, before anything trains.
-    pub fn validate(&self, registry: &Registry) -> anyhow::Result<()> {
+    fn check_lists(&self) -> anyhow::Result<()> {
         for (field, list) in [("task", &self.task), ("weak", &self.weak), ("strong", &self.strong)] {
             if list.is_empty() {
                 bail!("preset field `{field}` is empty");
@@ -137,31 +270,39 @@ impl Preset {
         if self.labeler.is_empty() || self.objective.is_empty() || self.seeds.is_empty() {
             bail!("preset fields `labeler`, `objective` and `seeds` each need at least one entry");
         }
-        for s in &self.task {
-            registry.tasks.build(s).context("in preset field `task`")?;
-        }
-        for (field, list) in [("weak", &self.weak), ("strong", &self.strong)] {
-            for s in list {
-                registry.backbones.build(s).with_context(|| format!("in preset field `{field}`"))?;
+        for (i, seed) in self.seeds.iter().enumerate() {
+            if let Some(j) = self.seeds[..i].iter().position(|s| s == seed) {
+                bail!(
+                    "preset field `seeds` lists seed {seed} twice (entries {j} and {i}); a duplicate seed                      would count as a separate run and skew medians"
+                );
             }
         }
-        for s in &self.labeler {
-            registry.labelers.build(s).context("in preset field `labeler`")?;
-        }
-        for s in &self.objective {
-            registry.objectives.build(s).context("in preset field `objective`")?;
-        }
-        self.weak_train.validate("weak_train")?;
-        self.strong_train.validate("strong_train")?;
         Ok(())
     }
 
-    /// Parse a preset from JSON, with overrides applied first.
+    /// Check every component spec (nested ones too) and setting against the registry, before
+    /// anything trains. Errors name the field ([`PresetFieldError`]).
+    pub fn validate(&self, registry: &Registry) -> anyhow::Result<()> {
+        let env = Env::from_env();
+        self.resolved_runs(registry, &env).map(drop)
+    }
+
+    /// Parse a preset from JSON, with overrides applied first. A type error names its field
+    /// ([`PresetFieldError`]).
     pub fn from_value(mut value: Value, overrides: &[String]) -> anyhow::Result<Self> {
         for o in overrides {
             apply_override(&mut value, o)?;
         }
-        serde_json::from_value(value).map_err(|e| anyhow::anyhow!("invalid preset: {e}"))
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let field = e.path().to_string();
+            let message = e.into_inner().to_string();
+            // `element 1: ...` from [`one_or_many`] becomes part of the path: `seeds[1]`.
+            let (field, message) = match message.strip_prefix("element ").and_then(|m| m.split_once(": ")) {
+                Some((i, rest)) if i.parse::<usize>().is_ok() => (format!("{field}[{i}]"), rest.to_string()),
+                _ => (field, message),
+            };
+            anyhow::Error::new(PresetFieldError { field, message }).context("invalid preset")
+        })
     }
 
     /// Read a preset file (`.json` or `.toml`). Syntax errors name the file, line and column.
@@ -178,6 +319,63 @@ impl Preset {
             })
         }
     }
+}
+
+/// Turn an error about the component at `at` (`task`, `labeler[1]`) into a [`PresetFieldError`]
+/// whose path reaches the parameter at fault when the registry named it.
+fn field_error(at: &str, e: anyhow::Error) -> anyhow::Error {
+    let inner = e.chain().find_map(|c| c.downcast_ref::<ParamError>()).and_then(|p| p.field.clone());
+    let field = match inner {
+        Some(f) => format!("{at}.{f}"),
+        None => at.to_string(),
+    };
+    anyhow::Error::new(PresetFieldError { field, message: format!("{e:#}") })
+}
+
+/// The line and column (1-based) where the field at `path` (`task[0].n_train`, `strong_train.lr`)
+/// is written in a preset file's `text` (JSON or TOML), when it can be found: each key of the
+/// path is searched for as a key (`"key":` or `key =`, or a TOML table header) after the
+/// previous one. `None` when a key is not written in the file (a default, an override).
+pub fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
+    let keys: Vec<&str> = path
+        .split(['.', '[', ']'])
+        .filter(|k| !k.is_empty() && k.parse::<usize>().is_err())
+        .collect();
+    let lines: Vec<&str> = text.lines().collect();
+    let (mut line, mut found) = (0usize, None);
+    for key in keys {
+        let quoted = format!("\"{key}\"");
+        let hit = lines.iter().enumerate().skip(line).find_map(|(n, l)| {
+            key_column(l, key, &quoted).map(|c| (n, c))
+        })?;
+        line = hit.0;
+        found = Some((hit.0 + 1, hit.1 + 1));
+    }
+    found
+}
+
+/// The column where `key` is written as a key on `line`: `"key":` (JSON), `key =` or `key=`
+/// (TOML, also inside an inline table), or a table header `[key]`, `[[key]]`, `[a.key]`.
+fn key_column(line: &str, key: &str, quoted: &str) -> Option<usize> {
+    let followed_by = |rest: &str, c: char| rest.trim_start().starts_with(c);
+    let mut from = 0;
+    while let Some(pos) = line[from..].find(quoted).map(|p| p + from) {
+        if followed_by(&line[pos + quoted.len()..], ':') || followed_by(&line[pos + quoted.len()..], '=') {
+            return Some(pos);
+        }
+        from = pos + quoted.len();
+    }
+    let mut from = 0;
+    while let Some(pos) = line[from..].find(key).map(|p| p + from) {
+        let before = line[..pos].chars().next_back();
+        let after = &line[pos + key.len()..];
+        let starts = before.is_none_or(|c| c.is_whitespace() || "{,.[".contains(c));
+        if starts && (followed_by(after, '=') || after.starts_with(']') || after.starts_with('.')) {
+            return Some(pos);
+        }
+        from = pos + key.len();
+    }
+    None
 }
 
 /// Apply `a.b.c=value` to a JSON value. `value` is parsed as JSON when it can be

@@ -65,6 +65,9 @@ impl Params for PromptSpec {
         check(self.batch >= 1, "batch", "at least 1")?;
         check(self.k <= 64, "k", "at most 64 shots")
     }
+    fn result_neutral_fields() -> &'static [&'static str] {
+        &["batch"]
+    }
 }
 
 /// The shots of a run: `k` examples of half B in a seeded order (the same examples whether they

@@ -12,11 +12,13 @@
 
 use std::{
     collections::{HashMap, HashSet},
+    panic::AssertUnwindSafe,
     path::{Path, PathBuf},
+    sync::{atomic::AtomicUsize, atomic::Ordering, Arc},
     time::Instant,
 };
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -29,11 +31,31 @@ use crate::{
 };
 
 /// Where results go and whether finished work may be reused.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RunOptions {
     pub out: PathBuf,
-    /// Recompute runs and stages even when finished results exist.
+    /// Recompute runs and stages even when finished results exist; also allows writing into a
+    /// folder that holds another preset's results.
     pub force: bool,
+    /// The preset's name: a folder that holds another preset's results is refused (unless
+    /// `force`), so that one preset's collected summary never silently replaces another's.
+    pub name: Option<String>,
+    /// Runs finished and in all, updated as the preset runs (e.g. for a Ctrl-C handler).
+    pub progress: Option<Arc<RunProgress>>,
+}
+
+impl RunOptions {
+    /// Results into `out`, reusing finished work.
+    pub fn new(out: impl Into<PathBuf>) -> Self {
+        RunOptions { out: out.into(), ..Default::default() }
+    }
+}
+
+/// How far a preset has got: runs finished (computed or reused) and runs in all.
+#[derive(Debug, Default)]
+pub struct RunProgress {
+    pub finished: AtomicUsize,
+    pub total: AtomicUsize,
 }
 
 /// What running a preset produced.
@@ -41,8 +63,11 @@ pub struct Outcome {
     pub rows: Vec<SummaryRow>,
     /// How many runs were found finished on disk and reused.
     pub reused: usize,
-    /// Runs that failed, with their errors; their folders hold no summary.
+    /// Runs that failed (`[id] label: error`); their folders hold no summary.
     pub failures: Vec<String>,
+    /// The distinct errors of the failed runs, each with the ids of the runs that failed with it
+    /// (a missing asset fails every cell the same way: it is reported once).
+    pub failure_groups: Vec<(String, Vec<String>)>,
 }
 
 /// Split `n` training indices into halves A and B for `seed`.
@@ -103,22 +128,102 @@ impl Session<'_> {
         Ok(adapted.unwrap_or(strong))
     }
 
-    /// Reuse the stage in `dir` if it is finished (its `marker` exists), else compute it.
-    fn stage_done(&mut self, dir: &Path, marker: &str) -> bool {
-        let done = dir.join(marker).exists();
-        done && (!self.opts.force || self.fresh.contains(dir))
+    /// The finished stage in `dir` (its `marker` file exists, and `read` reads it back whole and
+    /// of the right sizes), or `None`: compute it. A stage that fails to read is logged and
+    /// recomputed, never used and never fatal. With `force`, each stage is recomputed once per
+    /// invocation.
+    fn reusable<T>(&self, dir: &Path, marker: &str, read: impl Fn(&Path) -> anyhow::Result<T>) -> Option<T> {
+        let done = dir.join(marker).exists() && (!self.opts.force || self.fresh.contains(dir));
+        if !done {
+            return None;
+        }
+        match read(dir) {
+            Ok(stage) => Some(stage),
+            Err(e) => {
+                tracing::warn!("stage {} is damaged ({e:#}); recomputing it", dir.display());
+                None
+            }
+        }
     }
 }
 
-/// Run every cell of `preset`, reusing finished runs. A run that fails is reported in
-/// [`Outcome::failures`]; the others go on.
+/// The file in a results folder that names the preset whose results it holds.
+const OWNER_FILE: &str = ".w2s-preset";
+
+/// Refuse a folder that holds another preset's results (unless forced); record ours.
+fn claim_folder(opts: &RunOptions) -> anyhow::Result<()> {
+    let Some(name) = &opts.name else { return Ok(()) };
+    let owner = opts.out.join(OWNER_FILE);
+    if let Ok(found) = std::fs::read_to_string(&owner) {
+        let found = found.trim();
+        if found != name && !opts.force {
+            bail!(
+                "output folder {} holds the results of preset `{found}`, not `{name}`: running `{name}` there \
+                 would replace its summary. Choose another folder with --out DIR, or pass --force",
+                opts.out.display()
+            );
+        }
+    }
+    results::write_atomic(&owner, name.as_bytes())
+}
+
+/// The summary row of a finished run in `dir`, if it has one that reads back whole; a damaged
+/// summary is logged, and the run is recomputed.
+fn finished_row(dir: &Path, id: &str) -> Option<SummaryRow> {
+    let summary = dir.join("summary.csv");
+    if !summary.exists() {
+        return None;
+    }
+    match results::read_csv::<SummaryRow>(&summary) {
+        Ok(rows) if rows.len() == 1 && rows[0].run_id == id => rows.into_iter().next(),
+        Ok(rows) => {
+            tracing::warn!("{} holds {} rows, not this run's one: recomputing the run", summary.display(), rows.len());
+            None
+        }
+        Err(e) => {
+            tracing::warn!("{} cannot be read ({e:#}): recomputing the run", summary.display());
+            None
+        }
+    }
+}
+
+/// The preset's collected files from the rows so far: `summary.csv` and the figures. Written
+/// after every finished run, so that an interrupted preset keeps the rows of what it finished.
+fn write_collected(out: &Path, rows: &[SummaryRow]) -> anyhow::Result<()> {
+    results::write_csv(&out.join("summary.csv"), rows)?;
+    if !rows.is_empty() {
+        let title = out.file_name().and_then(|n| n.to_str()).unwrap_or("w2s");
+        results::write_atomic(&out.join("accuracy.svg"), crate::plot::accuracy_svg(rows, title).as_bytes())?;
+        let imitation = crate::plot::pgr_vs_label_acc_svg(rows, &format!("{title}: PGR vs weak label accuracy"));
+        results::write_atomic(&out.join("imitation.svg"), imitation.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// The message of a caught panic.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "a panic without a message".into())
+}
+
+/// Run every cell of `preset`, reusing finished runs. Every run is isolated: an error *or a
+/// panic* in one is reported in [`Outcome::failures`] and the others go on. The collected
+/// `summary.csv` is rewritten after every finished run.
 pub fn run_preset(preset: &Preset, registry: &Registry, env: &Env, opts: &RunOptions) -> anyhow::Result<Outcome> {
-    preset.validate(registry)?;
+    let runs = preset.resolved_runs(registry, env)?;
     results::ensure_writable(&opts.out)?;
+    claim_folder(opts)?;
+    results::remove_stale_temporaries(&opts.out);
     results::write_atomic(&opts.out.join("preset.json"), serde_json::to_string_pretty(preset)?.as_bytes())?;
-    let runs = preset.runs();
     let mut session = Session { registry, env, opts, datasets: HashMap::new(), fresh: HashSet::new() };
     let (mut rows, mut reused, mut failures) = (Vec::new(), 0, Vec::new());
+    let mut failure_groups: Vec<(String, Vec<String>)> = Vec::new();
+    if let Some(p) = &opts.progress {
+        p.total.store(runs.len(), Ordering::SeqCst);
+    }
     for (i, rc) in runs.iter().enumerate() {
         let id = rc.id();
         let dir = opts.out.join(&id);
@@ -131,33 +236,88 @@ pub fn run_preset(preset: &Preset, registry: &Registry, env: &Env, opts: &RunOpt
             rc.objective.label(),
             rc.seed
         );
-        let summary = dir.join("summary.csv");
-        if summary.exists() && !opts.force {
-            let mut found: Vec<SummaryRow> = results::read_csv(&summary)?;
-            if let Some(row) = found.pop() {
-                tracing::info!("run {}/{} [{id}] reused: {label}", i + 1, runs.len());
+        let reuse = if opts.force { None } else { finished_row(&dir, &id) };
+        let result = if let Some(row) = reuse {
+            tracing::info!("run {}/{} [{id}] reused: {label}", i + 1, runs.len());
+            reused += 1;
+            Ok(row)
+        } else {
+            tracing::info!("run {}/{} [{id}]: {label}", i + 1, runs.len());
+            std::panic::catch_unwind(AssertUnwindSafe(|| run_one(&mut session, rc, &dir)))
+                .unwrap_or_else(|panic| Err(anyhow!("the run panicked: {}", panic_message(panic.as_ref()))))
+        };
+        match result {
+            Ok(row) => {
                 rows.push(row);
-                reused += 1;
-                continue;
+                write_collected(&opts.out, &rows)?;
             }
-        }
-        tracing::info!("run {}/{} [{id}]: {label}", i + 1, runs.len());
-        match run_one(&mut session, rc, &dir) {
-            Ok(row) => rows.push(row),
             Err(e) => {
-                tracing::error!("run [{id}] failed: {e:#}");
-                failures.push(format!("[{id}] {label}: {e:#}"));
+                let error = format!("{e:#}");
+                match failure_groups.iter_mut().find(|(msg, _)| *msg == error) {
+                    Some((_, ids)) => {
+                        tracing::error!("run [{id}] failed with the same error as run [{}]", ids[0]);
+                        ids.push(id.clone());
+                    }
+                    None => {
+                        tracing::error!("run [{id}] failed: {error}");
+                        failure_groups.push((error.clone(), vec![id.clone()]));
+                    }
+                }
+                failures.push(format!("[{id}] {label}: {error}"));
             }
         }
+        if let Some(p) = &opts.progress {
+            p.finished.store(i + 1, Ordering::SeqCst);
+        }
     }
-    results::write_csv(&opts.out.join("summary.csv"), &rows)?;
-    if !rows.is_empty() {
-        let title = opts.out.file_name().and_then(|n| n.to_str()).unwrap_or("w2s");
-        results::write_atomic(&opts.out.join("accuracy.svg"), crate::plot::accuracy_svg(&rows, title).as_bytes())?;
-        let imitation = crate::plot::pgr_vs_label_acc_svg(&rows, &format!("{title}: PGR vs weak label accuracy"));
-        results::write_atomic(&opts.out.join("imitation.svg"), imitation.as_bytes())?;
+    write_collected(&opts.out, &rows)?;
+    Ok(Outcome { rows, reused, failures, failure_groups })
+}
+
+/// A weak stage read back from its folder.
+struct WeakStage {
+    b: Vec<Vec<f32>>,
+    keep: Vec<bool>,
+    test: Vec<Vec<f32>>,
+    curves: Vec<CurveRow>,
+}
+
+/// A ceiling stage read back from its folder.
+struct CeilingStage {
+    test: Vec<Vec<f32>>,
+    curves: Vec<CurveRow>,
+}
+
+/// Check that label rows read back from `file` are `n` distributions over `k` classes.
+fn check_rows(file: &Path, what: &str, rows: &[Vec<f32>], n: usize, k: usize) -> anyhow::Result<()> {
+    if rows.len() != n {
+        bail!("{}: {} rows of {what}, expected {n}", file.display(), rows.len());
     }
-    Ok(Outcome { rows, reused, failures })
+    for (i, p) in rows.iter().enumerate() {
+        let sum: f32 = p.iter().sum();
+        if p.len() != k || p.iter().any(|x| !x.is_finite() || *x < 0.0) || (sum - 1.0).abs() > 1e-3 {
+            bail!("{}: row {i} of {what} is not a distribution over {k} classes: {p:?}", file.display());
+        }
+    }
+    Ok(())
+}
+
+fn read_weak_stage(dir: &Path, n_b: usize, n_test: usize, k: usize) -> anyhow::Result<WeakStage> {
+    let file = dir.join("weak_labels.csv");
+    let mut splits = results::read_label_splits(&file)?;
+    let (b, keep) = splits.remove("b").unwrap_or_default();
+    let (test, _) = splits.remove("test").unwrap_or_default();
+    check_rows(&file, "half B", &b, n_b, k)?;
+    check_rows(&file, "the test set", &test, n_test, k)?;
+    let curves = results::read_csv(&dir.join("curves.csv"))?;
+    Ok(WeakStage { b, keep, test, curves })
+}
+
+fn read_ceiling_stage(dir: &Path, n_test: usize, k: usize) -> anyhow::Result<CeilingStage> {
+    let file = dir.join("test_probs.csv");
+    let (test, _) = results::read_labels(&file, "test")?;
+    check_rows(&file, "the test set", &test, n_test, k)?;
+    Ok(CeilingStage { test, curves: results::read_csv(&dir.join("curves.csv"))? })
 }
 
 fn refs<'a>(data: &'a [Example], idx: &[usize]) -> Vec<&'a Example> {
@@ -198,29 +358,30 @@ fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow::Result<Su
 
     // 1. Weak labels on B and test.
     let wdir = stages.join(format!("weak-{}", rc.weak_stage_id()));
-    if !s.stage_done(&wdir, "weak_labels.csv") {
-        let labeler = registry.labelers.build(&rc.labeler)?;
-        let mut ctx = LabelerCtx {
-            env,
-            registry,
-            data: &data,
-            a: &a,
-            b: &b,
-            seed: rc.seed,
-            weak: weak_bb.as_ref(),
-            weak_train: &rc.weak_train,
-            curves: Vec::new(),
-        };
-        let wl = labeler.label(&mut ctx).with_context(|| format!("labeler {}", rc.labeler.label()))?;
-        check_labels(&wl, b.len(), test.len(), k, &rc.labeler.label())?;
-        results::write_csv(&wdir.join("curves.csv"), &ctx.curves)?;
-        write_weak_labels(&wdir.join("weak_labels.csv"), &data, &b, &wl)?;
-        s.fresh.insert(wdir.clone());
-    }
-    let mut weak = results::read_label_splits(&wdir.join("weak_labels.csv"))?;
-    let (weak_b, keep) = weak.remove("b").unwrap_or_default();
-    let (weak_test, _) = weak.remove("test").unwrap_or_default();
-    let mut curves: Vec<CurveRow> = results::read_csv(&wdir.join("curves.csv"))?;
+    let stage = match s.reusable(&wdir, "weak_labels.csv", |d| read_weak_stage(d, b.len(), test.len(), k)) {
+        Some(stage) => stage,
+        None => {
+            let labeler = registry.labelers.build(&rc.labeler)?;
+            let mut ctx = LabelerCtx {
+                env,
+                registry,
+                data: &data,
+                a: &a,
+                b: &b,
+                seed: rc.seed,
+                weak: weak_bb.as_ref(),
+                weak_train: &rc.weak_train,
+                curves: Vec::new(),
+            };
+            let wl = labeler.label(&mut ctx).with_context(|| format!("labeler {}", rc.labeler.label()))?;
+            check_labels(&wl, b.len(), test.len(), k, &rc.labeler.label())?;
+            results::write_csv(&wdir.join("curves.csv"), &ctx.curves)?;
+            write_weak_labels(&wdir.join("weak_labels.csv"), &data, &b, &wl)?;
+            s.fresh.insert(wdir.clone());
+            read_weak_stage(&wdir, b.len(), test.len(), k)?
+        }
+    };
+    let WeakStage { b: weak_b, keep, test: weak_test, mut curves } = stage;
 
     let mut objective = registry.objectives.build(&rc.objective)?;
     if let Some(spec) = objective.prompting() {
@@ -230,35 +391,39 @@ fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow::Result<Su
 
     // 2. Strong ceiling on ground truth.
     let cdir = stages.join(format!("ceiling-{}", rc.ceiling_stage_id()));
-    if !s.stage_done(&cdir, "test_probs.csv") {
-        let half = if rc.ceiling_on == Half::A { &a } else { &b };
-        let train_set = refs(&data.train, half);
-        let targets = train::gold_targets(&train_set, k);
-        let out = train::train_and_predict(
-            env,
-            &train::Job {
-                role: "ceiling",
-                backbone: strong_bb.as_ref(),
-                n_classes: k,
-                train: &train_set,
-                targets: &targets,
-                test: &test,
-                also_predict: None,
-                cfg: &rc.strong_train,
-                seed: rc.seed,
-            },
-            &mut SoftXent,
-        )?;
-        results::write_csv(&cdir.join("curves.csv"), &out.curves)?;
-        let idx: Vec<usize> = (0..test.len()).collect();
-        results::write_labels(
-            &cdir.join("test_probs.csv"),
-            &[LabelSection { split: "test", index: &idx, label: test_labels.clone(), probs: &out.test, keep: None }],
-        )?;
-        s.fresh.insert(cdir.clone());
-    }
-    let (ceiling_test, _) = results::read_labels(&cdir.join("test_probs.csv"), "test")?;
-    curves.extend(results::read_csv::<CurveRow>(&cdir.join("curves.csv"))?);
+    let ceiling = match s.reusable(&cdir, "test_probs.csv", |d| read_ceiling_stage(d, test.len(), k)) {
+        Some(stage) => stage,
+        None => {
+            let half = if rc.ceiling_on == Half::A { &a } else { &b };
+            let train_set = refs(&data.train, half);
+            let targets = train::gold_targets(&train_set, k);
+            let out = train::train_and_predict(
+                env,
+                &train::Job {
+                    role: "ceiling",
+                    backbone: strong_bb.as_ref(),
+                    n_classes: k,
+                    train: &train_set,
+                    targets: &targets,
+                    test: &test,
+                    also_predict: None,
+                    cfg: &rc.strong_train,
+                    seed: rc.seed,
+                },
+                &mut SoftXent,
+            )?;
+            results::write_csv(&cdir.join("curves.csv"), &out.curves)?;
+            let idx: Vec<usize> = (0..test.len()).collect();
+            results::write_labels(
+                &cdir.join("test_probs.csv"),
+                &[LabelSection { split: "test", index: &idx, label: test_labels.clone(), probs: &out.test, keep: None }],
+            )?;
+            s.fresh.insert(cdir.clone());
+            read_ceiling_stage(&cdir, test.len(), k)?
+        }
+    };
+    let ceiling_test = ceiling.test;
+    curves.extend(ceiling.curves);
 
     // 3. Student on B with weak labels.
     let kept: Vec<usize> = (0..b.len()).filter(|&i| keep[i]).collect();
@@ -290,10 +455,11 @@ fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow::Result<Su
     let labels = LabelFigures {
         accuracy: metrics::accuracy(&kept_preds, &kept_truth).0,
         coverage: kept.len() as f64 / b.len() as f64,
+        pgr_undefined: None,
     };
     let probs = [weak_test.as_slice(), ceiling_test.as_slice(), student.test.as_slice()];
     let (row, pred_rows) =
-        summary(rc, (a.len(), b.len()), format!("{:?}", rc.ceiling_on), probs, &test_labels, labels, start);
+        summary(env, rc, (a.len(), b.len()), format!("{:?}", rc.ceiling_on), probs, &test_labels, labels, start);
     write_run(dir, rc, &wdir, &curves, &pred_rows, row)
 }
 
@@ -303,11 +469,23 @@ struct LabelFigures {
     accuracy: f64,
     /// Fraction of B kept.
     coverage: f64,
+    /// Why PGR is undefined whatever the accuracies (zero-shot prompting), if it is.
+    pgr_undefined: Option<String>,
+}
+
+/// `cpu`, `cuda:0`, ...
+pub fn device_name(device: tch::Device) -> String {
+    match device {
+        tch::Device::Cpu => "cpu".into(),
+        tch::Device::Cuda(n) => format!("cuda:{n}"),
+        other => format!("{other:?}").to_lowercase(),
+    }
 }
 
 /// A run's summary row and per-example predictions from the test probabilities of the weak
 /// supervisor, the ceiling and the student (in that order).
 fn summary(
+    env: &Env,
     rc: &RunConfig,
     (n_a, n_b): (usize, usize),
     ceiling_on: String,
@@ -320,9 +498,21 @@ fn summary(
     let (weak_acc, weak_acc_se) = metrics::accuracy(&weak_p, test_labels);
     let (strong_acc, strong_acc_se) = metrics::accuracy(&ceil_p, test_labels);
     let (w2s_acc, w2s_acc_se) = metrics::accuracy(&stud_p, test_labels);
-    let (pgr, why) = metrics::pgr(weak_acc, strong_acc, w2s_acc);
+    let (mut pgr, mut why) = metrics::pgr(weak_acc, strong_acc, w2s_acc);
+    if let Some(reason) = labels.pgr_undefined {
+        (pgr, why) = (f64::NAN, Some(reason));
+    }
+    let reliable = pgr.is_finite() && metrics::gap_is_resolved(weak_acc, weak_acc_se, strong_acc, strong_acc_se, 2.0);
+    if pgr.is_finite() && !reliable {
+        let se = (weak_acc_se.powi(2) + strong_acc_se.powi(2)).sqrt();
+        why = Some(format!(
+            "unreliable: the gap strong - weak = {:.4} is within 2 standard errors ({:.4}) of zero",
+            strong_acc - weak_acc,
+            2.0 * se
+        ));
+    }
     if let Some(why) = &why {
-        tracing::warn!("PGR undefined for run {}: {why}", rc.id());
+        tracing::warn!("PGR of run {}: {why}", rc.id());
     }
     let agree = metrics::agreement(&stud_p, &weak_p, test_labels);
     let row = SummaryRow {
@@ -345,12 +535,16 @@ fn summary(
         w2s_acc_se,
         pgr,
         pgr_note: why.unwrap_or_default(),
+        pgr_reliable: reliable,
         agreement: agree.all,
         agreement_weak_correct: agree.weak_correct,
         agreement_weak_wrong: agree.weak_wrong,
         label_acc: labels.accuracy,
         label_coverage: labels.coverage,
         seconds: start.elapsed().as_secs_f64(),
+        device: device_name(env.device),
+        threads: tch::get_num_threads(),
+        w2s_version: env!("CARGO_PKG_VERSION").to_string(),
     };
     let pred_rows = (0..test_labels.len())
         .map(|i| PredictionRow {
@@ -373,7 +567,11 @@ fn write_run(
     preds: &[PredictionRow],
     row: SummaryRow,
 ) -> anyhow::Result<SummaryRow> {
-    results::write_atomic(&dir.join("config.json"), serde_json::to_string_pretty(rc)?.as_bytes())?;
+    let record = serde_json::json!({
+        "config": rc, "run_id": row.run_id, "device": row.device, "threads": row.threads,
+        "w2s_version": row.w2s_version,
+    });
+    results::write_atomic(&dir.join("config.json"), serde_json::to_string_pretty(&record)?.as_bytes())?;
     std::fs::copy(wdir.join("weak_labels.csv"), dir.join("weak_labels.csv"))
         .with_context(|| format!("copying weak labels into {}", dir.display()))?;
     results::write_csv(&dir.join("curves.csv"), curves)?;
@@ -414,7 +612,13 @@ fn prompted_run(
     let test: Vec<&Example> = data.test[..n_test].iter().collect();
     let test_labels: Vec<usize> = test.iter().map(|e| e.label).collect();
     let words = spec.words(&data.class_names)?;
-    let shots = prompting::choose_shots(b, spec.k, rc.seed);
+    // Shots come from the examples of B that the labeler kept (a labeler that abstains on an
+    // example must not have its label shown).
+    let kept: Vec<usize> = (0..b.len()).filter(|&j| weak.keep.get(j).copied().unwrap_or(false)).collect();
+    if kept.len() < spec.k {
+        bail!("objective `prompt` with k = {} needs that many kept examples of half B; the labeler kept {}", spec.k, kept.len());
+    }
+    let shots: Vec<usize> = prompting::choose_shots(&kept, spec.k, rc.seed).into_iter().map(|p| kept[p]).collect();
     let gold: Vec<(&str, usize)> =
         shots.iter().map(|&j| (data.train[b[j]].text.as_str(), data.train[b[j]].label)).collect();
     let weak_shots: Vec<(&str, usize)> =
@@ -442,12 +646,19 @@ fn prompted_run(
     let b_len = b.len();
     let labels = LabelFigures {
         accuracy: shot_acc,
-        coverage: weak.keep.iter().filter(|&&k| k).count() as f64 / b_len.max(1) as f64,
+        coverage: kept.len() as f64 / b_len.max(1) as f64,
+        // Zero-shot, the "student" prompt holds no weak labels: it is the ceiling's prompt, and
+        // PGR would be 1 by construction.
+        pgr_undefined: (spec.k == 0).then(|| {
+            "zero-shot prompting (k = 0) shows no labels, weak or gold: the student's prompt is the \
+             ceiling's, so w2s_acc = strong_acc by construction and PGR is undefined"
+                .to_string()
+        }),
     };
     let probs = [&weak.weak_test[..n_test], gold_probs.as_slice(), weak_probs.as_slice()];
     let halves = (data.train.len() - b_len, b_len);
     let (row, pred_rows) =
-        summary(rc, halves, format!("{}-shot gold prompt", spec.k), probs, &test_labels, labels, start);
+        summary(env, rc, halves, format!("{}-shot gold prompt", spec.k), probs, &test_labels, labels, start);
     write_run(dir, rc, weak.wdir, &weak.curves, &pred_rows, row)
 }
 

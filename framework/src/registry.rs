@@ -12,8 +12,51 @@ use serde_json::Value;
 
 use crate::{Backbone, Objective, Params, Preset, Spec, Task, WeakLabeler};
 
+
 /// Builds a component from the parameters of its spec (the spec without `kind`).
 pub type BuildFn<T> = fn(&mut dyn erased_serde::Deserializer<'_>) -> anyhow::Result<Box<T>>;
+
+/// Resolves the parameters of a spec: deserialized (defaults filled in), validated, serialized
+/// back, without the fields that cannot change results ([`Params::result_neutral_fields`]).
+pub type ResolveFn = fn(&mut dyn erased_serde::Deserializer<'_>) -> anyhow::Result<Value>;
+
+/// A parameter that does not fit its component: which field (when known) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamError {
+    /// The field at fault, as a dotted path inside the parameters (`n_train`, `inner.rate`).
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for ParamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.field {
+            Some(field) => write!(f, "field `{field}`: {}", self.message),
+            None => write!(f, "{}", self.message),
+        }
+    }
+}
+
+impl std::error::Error for ParamError {}
+
+/// Deserialize `P` from a spec's parameters, naming the field of a type error
+/// (`serde_path_to_error`), and check it with [`Params::validate`].
+fn params_from<P: Params>(de: &mut dyn erased_serde::Deserializer<'_>) -> anyhow::Result<P> {
+    let params: P = serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = (path != ".").then_some(path);
+        anyhow::Error::new(ParamError { field, message: e.into_inner().to_string() })
+    })?;
+    params.validate().map_err(|e| {
+        let message = format!("{e:#}");
+        let field = message
+            .strip_prefix("parameter `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(field, _)| field.to_string());
+        anyhow::Error::new(ParamError { field, message })
+    })?;
+    Ok(params)
+}
 
 /// A compile-time registration, submitted with [`register!`].
 pub struct Registration<T: ?Sized + 'static> {
@@ -22,6 +65,7 @@ pub struct Registration<T: ?Sized + 'static> {
     /// The default parameters, as JSON (shown by `w2s list`).
     pub defaults: fn() -> Value,
     pub build: BuildFn<T>,
+    pub resolve: ResolveFn,
     /// `module_path!()` of the registering code.
     pub module: &'static str,
 }
@@ -45,9 +89,21 @@ pub fn build_from<P: Params, T: ?Sized>(
     de: &mut dyn erased_serde::Deserializer<'_>,
     make: fn(P) -> anyhow::Result<Box<T>>,
 ) -> anyhow::Result<Box<T>> {
-    let params: P = erased_serde::deserialize(de).map_err(|e| anyhow!("{e}"))?;
-    params.validate()?;
-    make(params)
+    make(params_from::<P>(de)?)
+}
+
+/// The resolved parameters of `P`: every default filled in, validated, and without the fields
+/// that cannot change results, so that a spec that writes a default and one that omits it (or
+/// differ only in, say, a batch size for inference) resolve to the same value.
+pub fn resolve_from<P: Params>(de: &mut dyn erased_serde::Deserializer<'_>) -> anyhow::Result<Value> {
+    let params = params_from::<P>(de)?;
+    let mut value = serde_json::to_value(&params).map_err(|e| anyhow!("serializing resolved parameters: {e}"))?;
+    if let Value::Object(map) = &mut value {
+        for field in P::result_neutral_fields() {
+            map.remove(*field);
+        }
+    }
+    Ok(value)
 }
 
 /// The default parameters of `P` as JSON.
@@ -77,6 +133,7 @@ macro_rules! register {
                     de,
                     |p| Ok(Box::new(($build)(p)?) as Box<dyn $crate::$kind>),
                 ),
+                resolve: $crate::registry::resolve_from::<$params>,
                 module: module_path!(),
             }
         }
@@ -104,6 +161,7 @@ pub struct Entry<T: ?Sized + 'static> {
     pub description: String,
     pub defaults: Value,
     pub build: BuildFn<T>,
+    pub resolve: ResolveFn,
     /// `built-in (module)` or the path of the plugin library.
     pub origin: String,
 }
@@ -115,6 +173,7 @@ impl<T: ?Sized> Entry<T> {
             description: r.description.to_string(),
             defaults: (r.defaults)(),
             build: r.build,
+            resolve: r.resolve,
             origin,
         }
     }
@@ -204,6 +263,24 @@ impl<T: ?Sized> Table<Entry<T>> {
             )
         })
     }
+}
+
+impl<T: ?Sized> Table<Entry<T>> {
+    /// The spec's own parameters resolved (see [`resolve_from`]); nested specs are left as written.
+    fn resolve_params(&self, spec: &Spec) -> anyhow::Result<Value> {
+        let entry = self.get(spec.kind())?;
+        let mut de = <dyn erased_serde::Deserializer>::erase(Value::Object(spec.params().clone()));
+        (entry.resolve)(&mut de)
+    }
+}
+
+/// The four kinds of component, naming a table of the [`Registry`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Task,
+    Backbone,
+    Labeler,
+    Objective,
 }
 
 /// All registered components and presets.
@@ -307,6 +384,92 @@ impl Registry {
         self.backbones.entries.extend(other.backbones.entries);
         self.presets.entries.extend(other.presets.entries);
         Ok(())
+    }
+
+    /// Check `spec` as a component of `kind` (its constructor runs, so every error it can find
+    /// without data is found) and return it *resolved*: defaults filled in, fields that cannot
+    /// change results left out, and every nested spec resolved the same way. A nested spec is any
+    /// object with a string `kind` inside the parameters (`confident.inner`, `noise.matched_to`,
+    /// `chess-text.scorer`, or a plugin's); it is looked up by name in every table, so plugin
+    /// components are checked too. Errors are [`ParamError`]s naming the field where they can.
+    pub fn resolve(&self, kind: Kind, spec: &Spec) -> anyhow::Result<Spec> {
+        let params = match kind {
+            Kind::Task => self.tasks.build(spec).map(drop).and_then(|_| self.tasks.resolve_params(spec)),
+            Kind::Backbone => self.backbones.build(spec).map(drop).and_then(|_| self.backbones.resolve_params(spec)),
+            Kind::Labeler => self.labelers.build(spec).map(drop).and_then(|_| self.labelers.resolve_params(spec)),
+            Kind::Objective => self.objectives.build(spec).map(drop).and_then(|_| self.objectives.resolve_params(spec)),
+        }?;
+        let mut resolved = Spec::new(spec.kind());
+        if let Value::Object(map) = params {
+            for (key, mut value) in map {
+                self.resolve_nested(&mut value, &key)?;
+                resolved = resolved.with(&key, value);
+            }
+        }
+        Ok(resolved)
+    }
+
+    /// Resolve every nested spec inside `value` (found at `path` in the parameters), in place.
+    fn resolve_nested(&self, value: &mut Value, path: &str) -> anyhow::Result<()> {
+        match value {
+            Value::Object(map) if matches!(map.get("kind"), Some(Value::String(_))) => {
+                let spec: Spec = serde_json::from_value(value.clone()).map_err(|e| anyhow!("{e}"))?;
+                let kinds: Vec<Kind> = [Kind::Labeler, Kind::Backbone, Kind::Objective, Kind::Task]
+                    .into_iter()
+                    .filter(|k| self.names(*k).iter().any(|n| n == spec.kind()))
+                    .collect();
+                if kinds.is_empty() {
+                    let known: Vec<String> = [Kind::Labeler, Kind::Backbone, Kind::Objective, Kind::Task]
+                        .into_iter()
+                        .map(|k| format!("{k:?}s: {}", self.names(k).join(", ")).to_lowercase())
+                        .collect();
+                    return Err(anyhow::Error::new(ParamError {
+                        field: Some(format!("{path}.kind")),
+                        message: format!("unknown component `{}` (registered {})", spec.kind(), known.join("; ")),
+                    }));
+                }
+                let mut last = None;
+                for k in kinds {
+                    match self.resolve(k, &spec) {
+                        Ok(r) => {
+                            *value = Value::from(r);
+                            return Ok(());
+                        }
+                        Err(e) => last = Some(e),
+                    }
+                }
+                let e = last.unwrap_or_else(|| anyhow!("no table accepted `{}`", spec.kind()));
+                let inner = e.chain().find_map(|c| c.downcast_ref::<ParamError>()).and_then(|p| p.field.clone());
+                let field = Some(match inner {
+                    Some(f) => format!("{path}.{f}"),
+                    None => path.to_string(),
+                });
+                Err(anyhow::Error::new(ParamError { field, message: format!("{e:#}") }))
+            }
+            Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    self.resolve_nested(v, &format!("{path}.{k}"))?;
+                }
+                Ok(())
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter_mut().enumerate() {
+                    self.resolve_nested(v, &format!("{path}[{i}]"))?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The registered names of one kind.
+    pub fn names(&self, kind: Kind) -> Vec<String> {
+        match kind {
+            Kind::Task => self.tasks.names(),
+            Kind::Backbone => self.backbones.names(),
+            Kind::Labeler => self.labelers.names(),
+            Kind::Objective => self.objectives.names(),
+        }
     }
 
     /// Everything registered, kind by kind, for `w2s list`.

@@ -1,5 +1,10 @@
 //! The terminal table of a preset's results: one line per (task, weak, strong, labeler,
 //! objective), aggregated over seeds (mean accuracies, median PGR with its range).
+//!
+//! Honesty rules: the PGR cell says over how many seeds PGR is defined (`0.33 [0.20, 0.41] 4/5`:
+//! a NaN PGR is left out of the median and the range, but not out of the count); the `gap` column
+//! is the mean ceiling − supervisor gap with its standard error, and a PGR whose gap is within 2
+//! standard errors of zero is marked `?` (a ratio over noise), with a footnote.
 
 use std::fmt::Write;
 
@@ -22,6 +27,14 @@ pub struct Aggregate {
     pub pgr_median: f64,
     pub pgr_min: f64,
     pub pgr_max: f64,
+    /// Seeds whose PGR is defined (finite).
+    pub pgr_defined: usize,
+    /// Mean gap strong − weak over seeds, and its standard error: over seeds (sd/√n) when there
+    /// are several, else the binomial error of the one run's difference.
+    pub gap: f64,
+    pub gap_se: f64,
+    /// Whether the mean gap is more than 2 standard errors above zero.
+    pub gap_resolved: bool,
     pub agreement: f64,
     pub agreement_weak_wrong: f64,
 }
@@ -43,6 +56,14 @@ pub fn aggregate(rows: &[SummaryRow]) -> Vec<Aggregate> {
                 .collect();
             let col = |f: fn(&SummaryRow) -> f64| g.iter().map(|r| f(r)).collect::<Vec<f64>>();
             let pgrs: Vec<f64> = col(|r| r.pgr).into_iter().filter(|x| x.is_finite()).collect();
+            let gaps: Vec<f64> = col(|r| r.strong_acc - r.weak_acc).into_iter().filter(|x| x.is_finite()).collect();
+            let gap = metrics::mean(&gaps);
+            let gap_se = if gaps.len() >= 2 {
+                let var = gaps.iter().map(|g| (g - gap).powi(2)).sum::<f64>() / (gaps.len() - 1) as f64;
+                (var / gaps.len() as f64).sqrt()
+            } else {
+                g.first().map_or(f64::NAN, |r| (r.weak_acc_se.powi(2) + r.strong_acc_se.powi(2)).sqrt())
+            };
             Aggregate {
                 task: k.0,
                 weak: k.1,
@@ -57,6 +78,10 @@ pub fn aggregate(rows: &[SummaryRow]) -> Vec<Aggregate> {
                 pgr_median: metrics::median(&pgrs),
                 pgr_min: pgrs.iter().copied().fold(f64::NAN, f64::min),
                 pgr_max: pgrs.iter().copied().fold(f64::NAN, f64::max),
+                pgr_defined: pgrs.len(),
+                gap,
+                gap_se,
+                gap_resolved: gap.is_finite() && gap_se.is_finite() && gap > 2.0 * gap_se,
                 agreement: metrics::mean(&col(|r| r.agreement)),
                 agreement_weak_wrong: metrics::mean(&col(|r| r.agreement_weak_wrong)),
             }
@@ -85,13 +110,17 @@ pub fn table(rows: &[SummaryRow]) -> String {
         "weak_acc",
         "strong_acc",
         "w2s_acc",
-        "PGR (median [min, max])",
+        "gap (±SE)",
+        "PGR (median [min, max] defined/seeds)",
         "agree",
         "agree|weak wrong",
     ];
-    let body: Vec<Vec<String>> = aggregate(rows)
+    let aggregates = aggregate(rows);
+    let unresolved = aggregates.iter().any(|a| !a.gap_resolved);
+    let body: Vec<Vec<String>> = aggregates
         .into_iter()
         .map(|a| {
+            let mark = if a.gap_resolved { "" } else { " ?" };
             vec![
                 a.task,
                 a.weak,
@@ -103,7 +132,8 @@ pub fn table(rows: &[SummaryRow]) -> String {
                 fmt(a.weak_acc),
                 fmt(a.strong_acc),
                 fmt(a.w2s_acc),
-                format!("{} [{}, {}]", fmt(a.pgr_median), fmt(a.pgr_min), fmt(a.pgr_max)),
+                format!("{} ±{}", fmt(a.gap), fmt(a.gap_se)),
+                format!("{} [{}, {}] {}/{}{mark}", fmt(a.pgr_median), fmt(a.pgr_min), fmt(a.pgr_max), a.pgr_defined, a.seeds),
                 fmt(a.agreement),
                 fmt(a.agreement_weak_wrong),
             ]
@@ -122,5 +152,67 @@ pub fn table(rows: &[SummaryRow]) -> String {
     for r in body {
         line(r, &mut out);
     }
+    if unresolved {
+        let _ = writeln!(
+            out,
+            "? the gap strong - weak is within 2 standard errors of zero: PGR divides by noise there and is unreliable"
+        );
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(seed: u64, weak: f64, strong: f64, w2s: f64, pgr: f64) -> SummaryRow {
+        let se = |a: f64| (a * (1.0 - a) / 1000.0).sqrt();
+        SummaryRow {
+            task: "t".into(),
+            weak: "w".into(),
+            strong: "s".into(),
+            labeler: "l".into(),
+            objective: "o".into(),
+            seed,
+            run_id: format!("r{seed}"),
+            n_a: 10,
+            n_b: 10,
+            n_test: 1000,
+            ceiling_on: "B".into(),
+            weak_acc: weak,
+            weak_acc_se: se(weak),
+            strong_acc: strong,
+            strong_acc_se: se(strong),
+            w2s_acc: w2s,
+            w2s_acc_se: se(w2s),
+            pgr,
+            pgr_note: String::new(),
+            pgr_reliable: pgr.is_finite(),
+            agreement: 0.9,
+            agreement_weak_correct: 0.95,
+            agreement_weak_wrong: 0.5,
+            label_acc: weak,
+            label_coverage: 1.0,
+            seconds: 1.0,
+            device: "cpu".into(),
+            threads: 2,
+            w2s_version: "0".into(),
+        }
+    }
+
+    #[test]
+    fn pgr_cell_counts_defined_seeds_and_flags_unresolved_gaps() {
+        // Three seeds with a clear gap, one with an undefined PGR.
+        let rows = vec![row(0, 0.6, 0.8, 0.7, 0.5), row(1, 0.6, 0.8, 0.66, 0.3), row(2, 0.62, 0.62, 0.7, f64::NAN)];
+        let a = &aggregate(&rows)[0];
+        assert_eq!((a.seeds, a.pgr_defined), (3, 2));
+        assert!((a.pgr_median - 0.4).abs() < 1e-12);
+        let text = table(&rows);
+        assert!(text.contains("0.400 [0.300, 0.500] 2/3"), "{text}");
+        // A gap of 0.4 points on 1000 examples is noise: marked, with a footnote.
+        let noisy = vec![row(0, 0.600, 0.604, 0.602, 0.5)];
+        let text = table(&noisy);
+        assert!(!aggregate(&noisy)[0].gap_resolved);
+        assert!(text.contains("1/1 ?") && text.contains("within 2 standard errors"), "{text}");
+    }
 }

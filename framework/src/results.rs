@@ -6,18 +6,66 @@ use std::{collections::BTreeMap, path::Path};
 use anyhow::Context;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-/// Write `bytes` to `path` through a temporary file in the same folder and a rename.
+/// The marker in the names of temporary files: `.NAME.tmp-PID-N`.
+const TMP_MARKER: &str = ".tmp-";
+
+/// Write `bytes` to `path` through a temporary file in the same folder and a rename. The
+/// temporary name is unique per process and call (`.NAME.tmp-PID-N`), so that neither two
+/// processes nor two threads can write into each other's file; one left behind by a crash is
+/// removed by [`remove_stale_temporaries`].
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("creating folder {}", dir.display()))?;
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = dir.join(format!(
-        ".{}.tmp-{}",
+        ".{}{TMP_MARKER}{}-{n}",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
         std::process::id()
     ));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
-    Ok(())
+    let result = std::fs::write(&tmp, bytes)
+        .with_context(|| format!("writing {}", tmp.display()))
+        .and_then(|_| {
+            std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+        });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Whether a process with this id is running (on Linux, through `/proc`).
+fn process_alive(pid: u32) -> bool {
+    pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Remove temporary files (`.NAME.tmp-PID[-N]`) that a process which is no longer running left
+/// in `dir` or its sub-folders (two levels: run folders and `stages/*`). Returns how many.
+pub fn remove_stale_temporaries(dir: &Path) -> usize {
+    fn walk(dir: &Path, depth: usize, removed: &mut usize) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().to_string();
+            if path.is_dir() {
+                if depth > 0 {
+                    walk(&path, depth - 1, removed);
+                }
+                continue;
+            }
+            let Some(pos) = name.find(TMP_MARKER) else { continue };
+            let pid = name[pos + TMP_MARKER.len()..].split('-').next().and_then(|p| p.parse::<u32>().ok());
+            if name.starts_with('.') && pid.is_some_and(|p| !process_alive(p)) && std::fs::remove_file(&path).is_ok() {
+                *removed += 1;
+            }
+        }
+    }
+    let mut removed = 0;
+    walk(dir, 2, &mut removed);
+    if removed > 0 {
+        tracing::info!("removed {removed} temporary file(s) left in {} by an interrupted run", dir.display());
+    }
+    removed
 }
 
 /// Serialize rows as CSV (with a header) and write them atomically.
@@ -66,8 +114,11 @@ pub struct SummaryRow {
     pub w2s_acc: f64,
     pub w2s_acc_se: f64,
     pub pgr: f64,
-    /// Why `pgr` is NaN, when it is.
+    /// Why `pgr` is NaN, or why it is unreliable, when it is.
     pub pgr_note: String,
+    /// False when the gap strong − weak is within 2 standard errors of zero: PGR is then a ratio
+    /// of noise and says little (see [`crate::metrics::gap_is_resolved`]).
+    pub pgr_reliable: bool,
     pub agreement: f64,
     pub agreement_weak_correct: f64,
     pub agreement_weak_wrong: f64,
@@ -76,6 +127,10 @@ pub struct SummaryRow {
     /// Fraction of half B the labeler kept.
     pub label_coverage: f64,
     pub seconds: f64,
+    /// Where and with what the run was computed.
+    pub device: String,
+    pub threads: i32,
+    pub w2s_version: String,
 }
 
 /// Soft labels of one split, as written to `weak_labels.csv`.
@@ -114,20 +169,43 @@ pub fn read_labels(path: &Path, split: &str) -> anyhow::Result<(Vec<Vec<f32>>, V
 /// Read every split of a label file in one pass: split name → (probabilities, keep flags).
 pub fn read_label_splits(path: &Path) -> anyhow::Result<BTreeMap<String, (Vec<Vec<f32>>, Vec<bool>)>> {
     let mut r = csv::Reader::from_path(path).with_context(|| format!("opening {}", path.display()))?;
-    let header = r.headers()?.clone();
+    let header = r.headers().with_context(|| format!("reading the header of {}", path.display()))?.clone();
     let k = header.iter().filter(|h| h.starts_with('p')).count();
+    let expected: Vec<String> = ["split", "index", "label"]
+        .into_iter()
+        .map(String::from)
+        .chain((0..k).map(|c| format!("p{c}")))
+        .chain(["keep".to_string()])
+        .collect();
+    if k == 0 || header.iter().ne(expected.iter().map(|s| s.as_str())) {
+        anyhow::bail!(
+            "{}: header {:?} is not a label file's (split, index, label, p0.., keep)",
+            path.display(),
+            header.iter().collect::<Vec<_>>()
+        );
+    }
     let mut splits: BTreeMap<String, (Vec<Vec<f32>>, Vec<bool>)> = BTreeMap::new();
     for (line, rec) in r.records().enumerate() {
         let rec = rec.with_context(|| format!("reading {}", path.display()))?;
         let parse = |i: usize| -> anyhow::Result<f32> {
-            rec[i]
+            rec.get(i)
+                .unwrap_or_default()
                 .parse()
                 .with_context(|| format!("{} line {}: column {} is not a number", path.display(), line + 2, i + 1))
         };
         let probs = (3..3 + k).map(parse).collect::<anyhow::Result<Vec<f32>>>()?;
-        let entry = splits.entry(rec[0].to_string()).or_default();
+        let keep = match rec.get(3 + k) {
+            Some("true") => true,
+            Some("false") => false,
+            other => anyhow::bail!(
+                "{} line {}: column `keep` is {other:?}, expected true or false",
+                path.display(),
+                line + 2
+            ),
+        };
+        let entry = splits.entry(rec.get(0).unwrap_or_default().to_string()).or_default();
         entry.0.push(probs);
-        entry.1.push(&rec[3 + k] == "true");
+        entry.1.push(keep);
     }
     Ok(splits)
 }

@@ -71,4 +71,10 @@ impl Dataset {
 pub trait Task {
     /// Load (and cache in memory, if useful) the data. Deterministic for given parameters.
     fn load(&self, env: &Env) -> anyhow::Result<Dataset>;
+    /// The user files (or folders) this task reads, whose contents are part of every run's
+    /// identity (see [`crate::fingerprint`]): edit one and the runs that read it are recomputed.
+    /// Fetched assets, which are checked against pinned sizes or hashes, need not be listed.
+    fn data_files(&self) -> Vec<std::path::PathBuf> {
+        Vec::new()
+    }
 }

@@ -24,6 +24,7 @@ pub mod preferences;
 pub mod rated;
 pub mod records;
 pub mod sentiment;
+pub mod text_file;
 pub mod user_data;
 pub mod wordnet;
 pub mod wordnet_gloss;

@@ -10,7 +10,6 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use w2s_core::{params::check, rng, Dataset, Env, Example, Params, Task};
 
@@ -165,7 +164,7 @@ struct PreferenceLine {
 
 /// Read an HH-style JSONL file into ordered pair examples; errors name the file and line.
 pub fn read_preferences(path: &Path, seed: u64) -> anyhow::Result<Vec<Example>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = crate::text_file::read_user_text(path)?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let l: PreferenceLine = serde_json::from_str(line).map_err(|e| {
@@ -188,6 +187,9 @@ pub fn read_preferences(path: &Path, seed: u64) -> anyhow::Result<Vec<Example>> 
 pub struct PreferencePairs(pub PreferencePairsParams);
 
 impl Task for PreferencePairs {
+    fn data_files(&self) -> Vec<std::path::PathBuf> {
+        vec![std::path::PathBuf::from(&self.0.path)]
+    }
     fn load(&self, _env: &Env) -> anyhow::Result<Dataset> {
         let p = &self.0;
         let mut examples = read_preferences(Path::new(&p.path), p.data_seed)?;

@@ -76,8 +76,8 @@ fn keep_or_skip(
 
 /// Read a file.
 pub fn read(path: &Path, format: Format, fields: Fields<'_>) -> anyhow::Result<Vec<Record>> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    parse(&String::from_utf8_lossy(&bytes), &path.display().to_string(), format, fields)
+    let text = crate::text_file::read_user_text(path)?;
+    parse(&text, &path.display().to_string(), format, fields)
 }
 
 /// Parse the text of a file; `origin` names it in errors. A file without examples is an error.

@@ -212,6 +212,9 @@ impl UserData {
 }
 
 impl Task for UserData {
+    fn data_files(&self) -> Vec<PathBuf> {
+        std::iter::once(&self.params.train).chain(&self.params.test).cloned().collect()
+    }
     fn load(&self, _env: &Env) -> anyhow::Result<Dataset> {
         let p = &self.params;
         let train = self.read(&p.train)?;

@@ -30,6 +30,7 @@ fn exact_set_of_registered_names() {
         [
             "bradley_terry",
             "entropy",
+            "entropy_detached",
             "kl",
             "logconf",
             "logconf_buffered",

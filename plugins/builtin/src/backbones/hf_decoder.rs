@@ -133,6 +133,13 @@ impl HfDecoder {
 }
 
 impl Backbone for HfDecoder {
+    fn data_files(&self) -> Vec<std::path::PathBuf> {
+        if self.params.path.is_empty() {
+            Vec::new()
+        } else {
+            vec![std::path::PathBuf::from(&self.params.path)]
+        }
+    }
     fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>> {
         let p = &self.params;
         let (ck, tok) = self.open()?;

@@ -92,6 +92,13 @@ impl MiniLm {
 }
 
 impl Backbone for MiniLm {
+    fn data_files(&self) -> Vec<std::path::PathBuf> {
+        if self.params.path.is_empty() {
+            Vec::new()
+        } else {
+            vec![std::path::PathBuf::from(&self.params.path)]
+        }
+    }
     fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>> {
         let dir = self.folder(env)?;
         Ok(Box::new(self.load(env, &dir, n_classes)?))

@@ -157,6 +157,13 @@ impl SmolLm2 {
 }
 
 impl Backbone for SmolLm2 {
+    fn data_files(&self) -> Vec<std::path::PathBuf> {
+        if self.params.path.is_empty() {
+            Vec::new()
+        } else {
+            vec![std::path::PathBuf::from(&self.params.path)]
+        }
+    }
     fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>> {
         let file = self.file(env)?;
         let g = Gguf::open(&file)?;

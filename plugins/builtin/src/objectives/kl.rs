@@ -21,7 +21,8 @@ impl Objective for Kl {
 
 w2s_core::register!(Objective {
     name: "kl",
-    description: "KL(weak labels || student): cross-entropy minus the entropy of the weak labels",
+    description: "KL(weak labels || student) = xent - H(weak labels): exactly xent's gradients (H of the labels \
+                  is a constant), only the logged loss differs; not a distinct method, so no preset grids it",
     params: NoParams,
     build: |_: NoParams| Ok::<_, anyhow::Error>(Kl),
 });

@@ -2,6 +2,7 @@
 
 pub mod bradley_terry;
 pub mod entropy;
+pub mod entropy_detached;
 pub mod kl;
 pub mod logconf;
 pub mod logconf_buffered;
