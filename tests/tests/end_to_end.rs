@@ -85,7 +85,7 @@ fn a_nan_loss_stops_that_run_only() {
     assert_eq!(out.failures.len(), 1);
     assert!(out.failures[0].contains("loss became NaN") && out.failures[0].contains("student"), "{}", out.failures[0]);
     // The failed run left no summary; the good one did.
-    let failed = p.runs().into_iter().find(|rc| rc.objective.kind() == "test_nan").unwrap();
+    let failed = p.resolved_runs(&r, &env).unwrap().into_iter().find(|rc| rc.objective.kind() == "test_nan").unwrap();
     assert!(!dir.path().join(failed.id()).join("summary.csv").exists());
     assert!(dir.path().join(&out.rows[0].run_id).join("summary.csv").exists());
 }

@@ -25,6 +25,33 @@ fn prompting_baseline_runs_in_a_preset() {
     assert_eq!(run(&p, &r, &env, dir.path(), false).unwrap().reused, 1);
 }
 
+/// Zero-shot prompting shows no labels: the student's prompt is the ceiling's, so PGR would be 1
+/// by construction. It is NaN with the reason instead. Shots come only from examples of B that
+/// the labeler kept.
+#[test]
+fn zero_shot_pgr_is_undefined_and_shots_respect_keep_flags() {
+    let (r, env) = (registry(), env());
+    let dir = tempfile::tempdir().unwrap();
+    let p = tiny_preset(&[
+        "strong={\"kind\":\"smollm2\",\"layers\":2}",
+        "labeler=model",
+        "objective={\"kind\":\"prompt\",\"k\":0,\"n_test\":4}",
+    ]);
+    let out = run(&p, &r, &env, dir.path(), false).unwrap();
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    let row = &out.rows[0];
+    assert_eq!(row.w2s_acc, row.strong_acc);
+    assert!(row.pgr.is_nan() && row.pgr_note.contains("zero-shot"), "{row:?}");
+    // `confident` keeps 3 of the 60 examples of B: four shots cannot all be kept ones.
+    let p = tiny_preset(&[
+        "strong={\"kind\":\"smollm2\",\"layers\":2}",
+        "labeler={\"kind\":\"confident\",\"fraction\":0.05}",
+        "objective={\"kind\":\"prompt\",\"k\":4,\"n_test\":4}",
+    ]);
+    let out = run(&p, &r, &env, tempfile::tempdir().unwrap().path(), false).unwrap();
+    assert!(out.failures.len() == 1 && out.failures[0].contains("the labeler kept 3"), "{:?}", out.failures);
+}
+
 /// Generative fine-tuning is wired into the protocol: a strong `smollm2` with `generative` is
 /// adapted to the task's unlabeled training texts (weights saved once under
 /// `derived/generative`), then probed and trained as usual; a second preset reuses the weights.
