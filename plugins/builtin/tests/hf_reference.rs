@@ -229,5 +229,20 @@ fn bert_matches_hf() {
     let mut model = MiniLm::new(params).unwrap().build(&env, 2).unwrap();
     let Inputs::Features(f) = model.encode(&r.texts(), &env).unwrap() else { panic!("a probe gives features") };
     worst = worst.max(check("bert probe features of texts (mean pooling)", &f, r.get("text_features"), None));
+    // What the encoder does not implement is refused, not silently computed otherwise.
+    for (key, value) in [("hidden_act", "relu"), ("position_embedding_type", "relative_key")] {
+        let other = cache.path().join(key);
+        std::fs::create_dir_all(&other).unwrap();
+        for f in ["model.safetensors", "tokenizer.json"] {
+            std::fs::copy(dir.join(f), other.join(f)).unwrap();
+        }
+        let mut config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+        config[key] = value.into();
+        std::fs::write(other.join("config.json"), config.to_string()).unwrap();
+        let params = MiniLmParams { path: other.display().to_string(), ..Default::default() };
+        let err = format!("{:#}", MiniLm::new(params).unwrap().build(&env, 2).err().unwrap());
+        assert!(err.contains(&format!("{key} `{value}` is not supported")), "{err}");
+    }
     eprintln!("bert: largest difference {worst:.3e}");
 }
