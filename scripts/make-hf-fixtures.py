@@ -133,18 +133,28 @@ def llama_tokenizer():
 
 
 def bert_tokenizer():
-    """A lower-casing WordPiece with [CLS] ... [SEP] ([PAD] is id 0)."""
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    """A lower-casing WordPiece with [CLS] ... [SEP] ([PAD] is id 0). Its vocabulary is built here,
+    not trained (the WordPiece trainer breaks ties in a different order each run): the special
+    tokens, the corpus's words seen at least 4 times (most frequent first), its characters and
+    their `##` continuations."""
+    normalizer = normalizers.BertNormalizer(lowercase=True)
+    split = pre_tokenizers.BertPreTokenizer()
+    counts = {}
+    for line in CORPUS:
+        for word, _ in split.pre_tokenize_str(normalizer.normalize_str(line)):
+            counts[word] = counts.get(word, 0) + 1
+    words = sorted((w for w, c in counts.items() if c >= 4 and len(w) > 1), key=lambda w: (-counts[w], w))
+    chars = sorted({c for w in counts for c in w})
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words + chars + ["##" + c for c in chars]
+    tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(tokens)}, unk_token="[UNK]"))
+    tok.normalizer = normalizer
+    tok.pre_tokenizer = split
     tok.decoder = decoders.WordPiece()
-    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    trainer = trainers.WordPieceTrainer(vocab_size=300, special_tokens=special, show_progress=False)
-    tok.train_from_iterator(CORPUS, trainer)
     cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
     )
+    assert len(tokens) <= 300, len(tokens)
     return tok
 
 
