@@ -1,7 +1,8 @@
 //! A BERT encoder (Devlin et al. 2019, "BERT: Pre-training of Deep Bidirectional Transformers")
 //! in tch, with HF parameter names (`embeddings.*`, `encoder.layer.N.*`), so that a
 //! `model.safetensors` of a BERT-type checkpoint (e.g. all-MiniLM-L6-v2) loads as it is.
-//! Dropout is off, as in the reference code.
+//! Dropout is off, as in the reference code. Checked against HF transformers 5.24.0's
+//! `modeling_bert.py` (`BertModel`) by `tests/hf_reference.rs`.
 
 use serde::Deserialize;
 use tch::{nn, nn::Module, Kind, Tensor};
@@ -19,6 +20,10 @@ pub struct BertConfig {
     pub type_vocab_size: i64,
     pub layer_norm_eps: f64,
     pub pad_token_id: i64,
+    /// Only `gelu` (erf) is implemented; [`BertConfig::check`] refuses others.
+    pub hidden_act: String,
+    /// Only `absolute` is implemented; [`BertConfig::check`] refuses others.
+    pub position_embedding_type: String,
 }
 
 impl Default for BertConfig {
@@ -33,7 +38,35 @@ impl Default for BertConfig {
             type_vocab_size: 2,
             layer_norm_eps: 1e-12,
             pad_token_id: 0,
+            hidden_act: "gelu".into(),
+            position_embedding_type: "absolute".into(),
         }
+    }
+}
+
+impl BertConfig {
+    /// Refuse what the encoder does not implement (`source` names the config in messages).
+    pub fn check(&self, source: &std::path::Path) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.hidden_act == "gelu",
+            "{}: hidden_act `{}` is not supported (only gelu)",
+            source.display(),
+            self.hidden_act
+        );
+        anyhow::ensure!(
+            self.position_embedding_type == "absolute",
+            "{}: position_embedding_type `{}` is not supported (only absolute)",
+            source.display(),
+            self.position_embedding_type
+        );
+        anyhow::ensure!(
+            self.num_attention_heads > 0 && self.hidden_size % self.num_attention_heads == 0,
+            "{}: {} heads do not divide hidden size {}",
+            source.display(),
+            self.num_attention_heads,
+            self.hidden_size
+        );
+        Ok(())
     }
 }
 

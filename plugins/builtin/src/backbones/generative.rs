@@ -169,6 +169,7 @@ mod tests {
             rms_norm_eps: 1e-5,
             tie_word_embeddings: true,
             attention_bias: false,
+            o_proj_bias: false,
             context_length: None,
         };
         let build = |vs: &nn::VarStore| -> anyhow::Result<Box<dyn Trunk>> {

@@ -20,6 +20,8 @@
 //! the head on the cached hidden states of the frozen bottom), `top_k` (with `top` only),
 //! `max_len` (texts are cut to their first this many tokens; at most `n_positions`; default 128).
 //! Also a language model (output tied to `wte`) for the `prompt` objective.
+//!
+//! Checked against HF transformers 5.24.0's `modeling_gpt2.py` by `tests/hf_reference.rs`.
 
 use std::{ops::Range, path::Path, sync::Arc};
 
@@ -74,6 +76,17 @@ impl Gpt2Config {
                 file.display()
             ),
         };
+        // Attention scaled by 1/sqrt(head_dim) only (HF's defaults; other scalings are refused).
+        ensure!(
+            ck.get::<bool>("scale_attn_weights")? != Some(false),
+            "{}: scale_attn_weights = false is not supported by the gpt2 backbone",
+            file.display()
+        );
+        ensure!(
+            ck.get::<bool>("scale_attn_by_inverse_layer_idx")? != Some(true),
+            "{}: scale_attn_by_inverse_layer_idx = true is not supported by the gpt2 backbone",
+            file.display()
+        );
         let n_embd: i64 = ck.need("n_embd")?;
         let n_positions = match ck.get("n_positions")? {
             Some(n) => n,
@@ -585,6 +598,10 @@ mod tests {
         write_checkpoint(&dir.path().join("bert"), &bert, &tensors, 1);
         let err = build(&dir.path().join("bert"));
         assert!(err.contains("model_type `bert`") && err.contains("hf-decoder"), "{err}");
+        let mut scaled = tiny_config(300);
+        scaled["scale_attn_by_inverse_layer_idx"] = true.into();
+        write_checkpoint(&dir.path().join("scaled"), &scaled, &tensors, 1);
+        assert!(build(&dir.path().join("scaled")).contains("scale_attn_by_inverse_layer_idx = true"));
         let params = HfDecoderParams { path: missing.display().to_string(), max_len: 129, ..Default::default() };
         let err = Gpt2Backbone::new(params).unwrap().build(&env, 2).err().unwrap().to_string();
         assert!(err.contains("max_len = 129") && err.contains("128 positions"), "{err}");

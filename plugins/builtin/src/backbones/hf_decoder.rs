@@ -7,11 +7,14 @@
 //!
 //! The folder: `config.json` (`model_type` or `architectures`; `hidden_size`,
 //! `num_hidden_layers`, `num_attention_heads`, `num_key_value_heads`, `intermediate_size`,
-//! `rms_norm_eps`, `rope_theta`, `tie_word_embeddings`, `vocab_size`), weights in
+//! `rms_norm_eps`, `rope_theta` or transformers 5's `rope_parameters.rope_theta`,
+//! `tie_word_embeddings`, `vocab_size`, llama's `attention_bias`), weights in
 //! `model.safetensors` or `model.safetensors.index.json` + shards (F32, F16 or BF16; computed in
 //! f32), and `tokenizer.json` (its special tokens, e.g. llama's BOS, are added).
-//! Not supported (a clear error): `rope_scaling`, sliding-window attention, MLP biases, a
-//! `head_dim` other than `hidden_size / num_attention_heads`, activations other than SiLU.
+//! Not supported (a clear error): `rope_scaling` (or a `rope_parameters.rope_type` other than
+//! `default`), sliding-window attention, MLP biases, a `head_dim` other than
+//! `hidden_size / num_attention_heads`, activations other than SiLU. Checked against HF
+//! transformers 5.24.0 by `tests/hf_reference.rs`.
 //!
 //! Parameters (`HfDecoderParams`): `path` (the folder, required), `layers` (keep the first this
 //! many blocks; all when absent), `mode` (`probe`, the default: linear probe on frozen cached
@@ -67,6 +70,22 @@ pub fn llama_config(ck: &HfCheckpoint) -> anyhow::Result<LlamaConfig> {
     if let Some(v) = ck.config.get("rope_scaling").filter(|v| !v.is_null()) {
         bail!(unsupported(&format!("rope_scaling {v}")));
     }
+    // transformers ≥ 5 writes `rope_parameters` (`rope_type`, `rope_theta`, scaling fields)
+    // instead of top-level `rope_theta` and `rope_scaling`; older files have `rope_theta`.
+    let rope_theta = match ck.config.get("rope_parameters").filter(|v| !v.is_null()) {
+        Some(rp) => {
+            let rope_type = rp.get("rope_type").or_else(|| rp.get("type")).and_then(|t| t.as_str());
+            ensure!(
+                rope_type.is_none_or(|t| t == "default"),
+                unsupported(&format!("rope_parameters {rp} (only rope_type `default`)"))
+            );
+            match rp.get("rope_theta") {
+                Some(t) => Some(t.as_f64().with_context(|| format!("{file}: bad rope_parameters.rope_theta {t}"))?),
+                None => ck.get("rope_theta")?,
+            }
+        }
+        None => ck.get("rope_theta")?,
+    };
     ensure!(ck.get::<bool>("use_sliding_window")? != Some(true), unsupported("use_sliding_window = true"));
     ensure!(ck.get::<bool>("mlp_bias")? != Some(true), unsupported("mlp_bias = true"));
     if let Some(act) = ck.get::<String>("hidden_act")? {
@@ -80,6 +99,7 @@ pub fn llama_config(ck: &HfCheckpoint) -> anyhow::Result<LlamaConfig> {
             unsupported(&format!("head_dim {hd} with {heads} heads and hidden_size {hidden_size}"))
         );
     }
+    let llama_bias = !qwen2 && ck.get("attention_bias")?.unwrap_or(false);
     let cfg = LlamaConfig {
         vocab_size: ck.need("vocab_size")?,
         hidden_size,
@@ -87,10 +107,12 @@ pub fn llama_config(ck: &HfCheckpoint) -> anyhow::Result<LlamaConfig> {
         num_hidden_layers: ck.need("num_hidden_layers")?,
         num_attention_heads: heads,
         num_key_value_heads: ck.get("num_key_value_heads")?.unwrap_or(heads),
-        rope_theta: ck.get("rope_theta")?.unwrap_or(10_000.0),
+        rope_theta: rope_theta.unwrap_or(10_000.0),
         rms_norm_eps: ck.get("rms_norm_eps")?.unwrap_or(1e-6),
         tie_word_embeddings: ck.get("tie_word_embeddings")?.unwrap_or(false),
-        attention_bias: qwen2 || ck.get("attention_bias")?.unwrap_or(false),
+        // Qwen2: biases on q/k/v only; llama's `attention_bias`: on q/k/v and o_proj.
+        attention_bias: qwen2 || llama_bias,
+        o_proj_bias: llama_bias,
         context_length: ck.get("max_position_embeddings")?,
     };
     cfg.check(&ck.config_path())?;
@@ -253,6 +275,21 @@ mod tests {
         c["rope_scaling"] = serde_json::json!({"rope_type": "llama3", "factor": 32.0});
         let err = write(&c).unwrap_err().to_string();
         assert!(err.contains("rope_scaling") && err.contains("llama3"), "{err}");
+        // transformers 5's `rope_parameters`: its theta is read, other rope types refused.
+        let mut c = tiny_config("llama", true, 300);
+        c.as_object_mut().unwrap().remove("rope_theta");
+        c["rope_parameters"] = serde_json::json!({"rope_type": "default", "rope_theta": 500000.0});
+        assert_eq!(write(&c).unwrap().rope_theta, 500000.0);
+        c["rope_parameters"] = serde_json::json!({"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0});
+        let err = write(&c).unwrap_err().to_string();
+        assert!(err.contains("rope_parameters") && err.contains("llama3"), "{err}");
+        // llama's attention_bias puts a bias on o_proj too; Qwen2's q/k/v biases do not.
+        let mut c = tiny_config("llama", true, 300);
+        c["attention_bias"] = true.into();
+        let cfg = write(&c).unwrap();
+        assert!(cfg.attention_bias && cfg.o_proj_bias);
+        let cfg = write(&tiny_config("qwen2", true, 300)).unwrap();
+        assert!(cfg.attention_bias && !cfg.o_proj_bias);
         let mut c = tiny_config("llama", true, 300);
         c["num_key_value_heads"] = 3.into();
         assert!(write(&c).unwrap_err().to_string().contains("3 KV heads"));

@@ -4,7 +4,9 @@
 //! `lm_head.weight` unless tied to `model.embed_tokens.weight`). Weights load from a GGUF file;
 //! GGUF stores Q/K rows permuted for llama.cpp's adjacent-pair RoPE, and loading un-permutes them
 //! into HF's layout, so this model applies HF's rotate-half RoPE. HF safetensors checkpoints (not
-//! permuted; Qwen2's Q/K/V biases included) load through `hf_decoder`.
+//! permuted; Qwen2's Q/K/V biases and llama's `attention_bias`, which also gives `o_proj` a
+//! bias, included) load through `hf_decoder`. Checked against HF transformers 5.24.0's
+//! `modeling_llama.py` and `modeling_qwen2.py` by `tests/hf_reference.rs`.
 
 use std::{ops::Range, path::Path};
 
@@ -27,6 +29,8 @@ pub struct LlamaConfig {
     pub tie_word_embeddings: bool,
     /// Q/K/V projections have biases (Qwen2; llama's `attention_bias`).
     pub attention_bias: bool,
+    /// The attention output projection `o_proj` has a bias (llama's `attention_bias`, not Qwen2).
+    pub o_proj_bias: bool,
     /// The longest sequence it was trained on (`llama.context_length`, `max_position_embeddings`).
     pub context_length: Option<i64>,
 }
@@ -52,6 +56,7 @@ impl LlamaConfig {
             rms_norm_eps: g.get_f64("llama.attention.layer_norm_rms_epsilon")?,
             tie_word_embeddings: g.info("output.weight").is_none(),
             attention_bias: false,
+            o_proj_bias: false,
             context_length: int("context_length").ok(),
         };
         cfg.check(&g.path)?;
@@ -167,7 +172,7 @@ impl Block {
             q: linear_b(&att / "q_proj", d, cfg.num_attention_heads * hd, bias, init)?,
             k: linear_b(&att / "k_proj", d, cfg.num_key_value_heads * hd, bias, init)?,
             v: linear_b(&att / "v_proj", d, cfg.num_key_value_heads * hd, bias, init)?,
-            o: linear(&att / "o_proj", cfg.num_attention_heads * hd, d, init)?,
+            o: linear_b(&att / "o_proj", cfg.num_attention_heads * hd, d, cfg.o_proj_bias, init)?,
             gate: linear(&mlp / "gate_proj", d, f, init)?,
             up: linear(&mlp / "up_proj", d, f, init)?,
             down: linear(&mlp / "down_proj", f, d, init)?,

@@ -74,6 +74,7 @@ impl MiniLm {
         let cfg_path = dir.join("config.json");
         let text = std::fs::read_to_string(&cfg_path).with_context(|| format!("reading {}", cfg_path.display()))?;
         let cfg: BertConfig = serde_json::from_str(&text).with_context(|| format!("parsing {}", cfg_path.display()))?;
+        cfg.check(&cfg_path)?;
         let weights = dir.join("model.safetensors");
         let mut c = BertClassifier::new(
             env,

@@ -1,0 +1,248 @@
+//! w2s's GPT-2, Llama, Qwen2 and BERT code checked against Hugging Face's reference
+//! implementation: tiny random models saved by transformers 5.24.0 (`modeling_gpt2.py`,
+//! `modeling_llama.py`, `modeling_qwen2.py`, `modeling_bert.py`; eager attention, float32, torch
+//! 2.11.0) with HF's outputs on fixed token ids, in `tests/fixtures/hf/` (made by hand with
+//! `scripts/make-hf-fixtures.py`, which says what each file holds). Each fixture is loaded with
+//! w2s's own loaders and must match HF to `TOL` (max abs diff) on:
+//! - each row alone (no mask) and the right-padded batch (real positions only), final hidden
+//!   states and, for decoders, logits;
+//! - for decoders, the first block only (`layers = 1`; the same pass through `hidden_at`);
+//! - the backbone's probe features of texts, tokenized by w2s (last real token for decoders,
+//!   mean pooling for BERT), and the token ids of w2s's tokenizer against HF's.
+//!
+//! No Python is needed: the fixtures are committed.
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+};
+
+use tch::{nn, Device, Kind, Tensor};
+use w2s_builtin::backbones::{
+    bert::{Bert, BertConfig},
+    classifier::{Mode, Pooling},
+    decoder_classifier::Trunk,
+    gpt2::{self, Gpt2, Gpt2Backbone},
+    hf::{HfCheckpoint, HfDecoderParams},
+    hf_decoder::{self, HfDecoder},
+    minilm::{MiniLm, MiniLmParams},
+    tokenizer,
+};
+use w2s_core::{Backbone, Env, Inputs};
+
+/// The largest absolute difference allowed between w2s's and HF's outputs.
+const TOL: f64 = 1e-4;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hf").join(name)
+}
+
+/// HF's outputs for a fixture (`reference.safetensors`) and its texts with HF's token ids
+/// (`reference.json`).
+struct Reference {
+    tensors: HashMap<String, Tensor>,
+    texts: Vec<String>,
+    ids: Vec<Vec<i64>>,
+}
+
+impl Reference {
+    fn read(dir: &Path) -> Self {
+        let tensors = Tensor::read_safetensors(dir.join("reference.safetensors")).unwrap().into_iter().collect();
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap()).unwrap();
+        let texts = serde_json::from_value(json["texts"].clone()).unwrap();
+        let ids = serde_json::from_value(json["ids"].clone()).unwrap();
+        Reference { tensors, texts, ids }
+    }
+
+    fn get(&self, name: &str) -> &Tensor {
+        self.tensors.get(name).unwrap_or_else(|| panic!("reference.safetensors has no `{name}`"))
+    }
+
+    /// The rows' lengths, from the mask.
+    fn lengths(&self) -> Vec<i64> {
+        Vec::<i64>::try_from(self.get("mask").sum_dim_intlist(1, false, Kind::Int64)).unwrap()
+    }
+
+    fn texts(&self) -> Vec<&str> {
+        self.texts.iter().map(String::as_str).collect()
+    }
+}
+
+/// Assert that `got` matches `want` (same shape) to `TOL`, where `mask` `[b, t]` (when given)
+/// marks the positions compared; print the difference.
+fn check(what: &str, got: &Tensor, want: &Tensor, mask: Option<&Tensor>) -> f64 {
+    assert_eq!(got.size(), want.size(), "{what}: shapes");
+    let diff = (got - want).abs();
+    let diff = match mask {
+        Some(m) => diff * m.to_kind(Kind::Float).unsqueeze(-1),
+        None => diff,
+    };
+    let d = diff.max().double_value(&[]);
+    eprintln!("{what}: max abs diff {d:.3e} (values up to {:.2})", want.abs().max().double_value(&[]));
+    assert!(d < TOL, "{what}: w2s differs from HF by {d:.3e} (tolerance {TOL:e})");
+    d
+}
+
+fn temp_env(dir: &Path) -> Env {
+    Env { cache_dir: dir.to_path_buf(), device: Device::Cpu, show_progress: false }
+}
+
+/// A decoder loader: the first `layers` blocks (all when `None`) of a checkpoint into a store.
+type LoadTrunk = fn(&nn::VarStore, &HfCheckpoint, Option<usize>) -> anyhow::Result<Box<dyn Trunk>>;
+
+/// The checks of a decoder fixture on token ids; the largest difference seen.
+fn check_decoder(name: &str, load: LoadTrunk) -> f64 {
+    let _guard = tch::no_grad_guard();
+    let dir = fixture(name);
+    let r = Reference::read(&dir);
+    let ck = HfCheckpoint::open(&dir, "fixture").unwrap();
+    let model = load(&nn::VarStore::new(Device::Cpu), &ck, None).unwrap();
+    let (ids, mask) = (r.get("ids"), r.get("mask"));
+    let mut worst = 0f64;
+    for (i, len) in r.lengths().into_iter().enumerate() {
+        let row = ids.get(i as i64).narrow(0, 0, len).unsqueeze(0);
+        let h = model.hidden_states(&row, None);
+        worst = worst.max(check(&format!("{name} row {i} alone: hidden"), &h, r.get(&format!("alone.{i}")), None));
+    }
+    let h = model.hidden_states(ids, Some(mask));
+    worst = worst.max(check(&format!("{name} padded batch: hidden"), &h, r.get("hidden"), Some(mask)));
+    let logits = model.lm_logits(&h);
+    worst = worst.max(check(&format!("{name} padded batch: logits"), &logits, r.get("logits"), Some(mask)));
+    // The first block: a one-block load, and the same pass giving both depths.
+    let one = load(&nn::VarStore::new(Device::Cpu), &ck, Some(1)).unwrap();
+    let h1 = one.hidden_states(ids, Some(mask));
+    worst = worst.max(check(&format!("{name} layers = 1: hidden"), &h1, r.get("hidden_1"), Some(mask)));
+    let both = model.hidden_at(ids, Some(mask), &[model.depth(), 1]);
+    worst = worst.max(check(&format!("{name} hidden_at depth 1"), &both[1], r.get("hidden_1"), Some(mask)));
+    worst = worst.max(check(&format!("{name} hidden_at full depth"), &both[0], r.get("hidden"), Some(mask)));
+    worst
+}
+
+/// A decoder backbone's probe features of the fixture's texts (w2s's tokenizer, padding and
+/// last-real-token pooling) against HF's; the difference.
+fn check_probe_features(name: &str, backbone: &dyn Backbone) -> f64 {
+    let r = Reference::read(&fixture(name));
+    let cache = tempfile::tempdir().unwrap();
+    let env = temp_env(cache.path());
+    let mut model = backbone.build(&env, 2).unwrap();
+    let Inputs::Features(f) = model.encode(&r.texts(), &env).unwrap() else { panic!("a probe gives features") };
+    check(&format!("{name} probe features of texts"), &f, r.get("text_features"), None)
+}
+
+fn probe_params(name: &str) -> HfDecoderParams {
+    HfDecoderParams { path: fixture(name).display().to_string(), max_len: 64, ..Default::default() }
+}
+
+fn load_gpt2(vs: &nn::VarStore, ck: &HfCheckpoint, layers: Option<usize>) -> anyhow::Result<Box<dyn Trunk>> {
+    Ok(Box::new(Gpt2::from_hf(vs, ck, layers)?))
+}
+
+fn load_hf_decoder(vs: &nn::VarStore, ck: &HfCheckpoint, layers: Option<usize>) -> anyhow::Result<Box<dyn Trunk>> {
+    Ok(Box::new(hf_decoder::load(vs, ck, layers)?))
+}
+
+/// The token ids of w2s's tokenizer for a decoder fixture (special tokens added) are HF's.
+fn check_decoder_tokens(name: &str, tok: &tokenizers::Tokenizer) {
+    let r = Reference::read(&fixture(name));
+    assert_eq!(tokenizer::encode_prefix(tok, &r.texts(), 1000).unwrap(), r.ids, "{name}: token ids");
+}
+
+#[test]
+fn gpt2_matches_hf() {
+    let worst = check_decoder("gpt2", load_gpt2);
+    let params = probe_params("gpt2");
+    let worst = worst.max(check_probe_features("gpt2", &Gpt2Backbone::new(params).unwrap()));
+    let cache = tempfile::tempdir().unwrap();
+    let (tok, source) = gpt2::tokenizer(&fixture("gpt2"), &temp_env(cache.path())).unwrap();
+    assert_eq!(source, "tokenizer.json");
+    check_decoder_tokens("gpt2", &tok);
+    eprintln!("gpt2: largest difference {worst:.3e}");
+}
+
+/// Llama with grouped-query attention (4 query heads, 2 KV heads) and an own `lm_head`.
+#[test]
+fn llama_matches_hf() {
+    let worst = check_decoder("llama", load_hf_decoder);
+    let worst = worst.max(check_probe_features("llama", &HfDecoder::new(probe_params("llama")).unwrap()));
+    check_decoder_tokens("llama", &tokenizer::load(&fixture("llama").join("tokenizer.json")).unwrap());
+    eprintln!("llama: largest difference {worst:.3e}");
+}
+
+/// Llama with `attention_bias = true` (biases on q/k/v and o_proj), one block, tied output,
+/// rope_theta 500000.
+#[test]
+fn llama_with_attention_bias_matches_hf() {
+    let dir = fixture("llama-attention-bias");
+    let r = Reference::read(&dir);
+    let _guard = tch::no_grad_guard();
+    let ck = HfCheckpoint::open(&dir, "fixture").unwrap();
+    let model = load_hf_decoder(&nn::VarStore::new(Device::Cpu), &ck, None).unwrap();
+    let (ids, mask) = (r.get("ids"), r.get("mask"));
+    let h = model.hidden_states(ids, Some(mask));
+    let mut worst = check("llama-attention-bias padded batch: hidden", &h, r.get("hidden"), Some(mask));
+    let logits = model.lm_logits(&h);
+    worst = worst.max(check("llama-attention-bias padded batch: logits", &logits, r.get("logits"), Some(mask)));
+    let backbone = HfDecoder::new(probe_params("llama-attention-bias")).unwrap();
+    worst = worst.max(check_probe_features("llama-attention-bias", &backbone));
+    eprintln!("llama-attention-bias: largest difference {worst:.3e}");
+}
+
+/// Qwen2: Q/K/V biases, tied output, rope_theta 1e6 (in transformers 5's `rope_parameters`).
+#[test]
+fn qwen2_matches_hf() {
+    let worst = check_decoder("qwen2", load_hf_decoder);
+    let worst = worst.max(check_probe_features("qwen2", &HfDecoder::new(probe_params("qwen2")).unwrap()));
+    check_decoder_tokens("qwen2", &tokenizer::load(&fixture("qwen2").join("tokenizer.json")).unwrap());
+    eprintln!("qwen2: largest difference {worst:.3e}");
+}
+
+/// BERT (`BertModel`): each row alone and the padded batch, loaded as the `minilm` backbone
+/// loads it (config.json into `BertConfig`, `model.safetensors` into a store), and the
+/// backbone's mean-pooled probe features of texts.
+#[test]
+fn bert_matches_hf() {
+    let dir = fixture("bert");
+    let r = Reference::read(&dir);
+    let cfg: BertConfig = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    let mut worst = 0f64;
+    {
+        let _guard = tch::no_grad_guard();
+        let mut vs = nn::VarStore::new(Device::Cpu);
+        let model = Bert::new(vs.root(), &cfg);
+        vs.load(dir.join("model.safetensors")).unwrap();
+        let (ids, mask) = (r.get("ids"), r.get("mask"));
+        for (i, len) in r.lengths().into_iter().enumerate() {
+            let row = ids.get(i as i64).narrow(0, 0, len).unsqueeze(0);
+            let h = model.forward(&row, &Tensor::ones_like(&row));
+            worst = worst.max(check(&format!("bert row {i} alone: hidden"), &h, r.get(&format!("alone.{i}")), None));
+        }
+        let h = model.forward(ids, mask);
+        worst = worst.max(check("bert padded batch: hidden", &h, r.get("hidden"), Some(mask)));
+    }
+    let tok = tokenizer::load(&dir.join("tokenizer.json")).unwrap();
+    assert_eq!(tokenizer::encode(&tok, &r.texts(), 64).unwrap(), r.ids, "bert: token ids");
+    let params =
+        MiniLmParams { path: dir.display().to_string(), mode: Mode::Probe, pooling: Pooling::Mean, max_len: 64 };
+    let cache = tempfile::tempdir().unwrap();
+    let env = temp_env(cache.path());
+    let mut model = MiniLm::new(params).unwrap().build(&env, 2).unwrap();
+    let Inputs::Features(f) = model.encode(&r.texts(), &env).unwrap() else { panic!("a probe gives features") };
+    worst = worst.max(check("bert probe features of texts (mean pooling)", &f, r.get("text_features"), None));
+    // What the encoder does not implement is refused, not silently computed otherwise.
+    for (key, value) in [("hidden_act", "relu"), ("position_embedding_type", "relative_key")] {
+        let other = cache.path().join(key);
+        std::fs::create_dir_all(&other).unwrap();
+        for f in ["model.safetensors", "tokenizer.json"] {
+            std::fs::copy(dir.join(f), other.join(f)).unwrap();
+        }
+        let mut config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+        config[key] = value.into();
+        std::fs::write(other.join("config.json"), config.to_string()).unwrap();
+        let params = MiniLmParams { path: other.display().to_string(), ..Default::default() };
+        let err = format!("{:#}", MiniLm::new(params).unwrap().build(&env, 2).err().unwrap());
+        assert!(err.contains(&format!("{key} `{value}` is not supported")), "{err}");
+    }
+    eprintln!("bert: largest difference {worst:.3e}");
+}
