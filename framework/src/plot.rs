@@ -208,33 +208,7 @@ mod tests {
 
     #[test]
     fn draws_one_group_per_configuration() {
-        let row = |objective: &str, seed, w2s| SummaryRow {
-            task: "t".into(),
-            weak: "w".into(),
-            strong: "s".into(),
-            labeler: "model".into(),
-            objective: objective.into(),
-            seed,
-            run_id: String::new(),
-            n_a: 1,
-            n_b: 1,
-            n_test: 1,
-            ceiling_on: "B".into(),
-            weak_acc: 0.6,
-            weak_acc_se: 0.0,
-            strong_acc: 0.9,
-            strong_acc_se: 0.0,
-            w2s_acc: w2s,
-            w2s_acc_se: 0.0,
-            pgr: (w2s - 0.6) / 0.3,
-            pgr_note: String::new(),
-            agreement: 0.8,
-            agreement_weak_correct: 0.9,
-            agreement_weak_wrong: 0.5,
-            label_acc: 0.6,
-            label_coverage: 1.0,
-            seconds: 1.0,
-        };
+        let row = |objective: &str, seed, w2s| SummaryRow::example(objective, seed, 0.6, 0.9, w2s);
         let svg = accuracy_svg(&[row("xent", 0, 0.66), row("xent", 1, 0.72), row("logconf", 0, 0.75)], "t");
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert!(svg.contains("model / xent") && svg.contains("model / logconf"));

@@ -301,7 +301,7 @@ impl Preset {
                 Some((i, rest)) if i.parse::<usize>().is_ok() => (format!("{field}[{i}]"), rest.to_string()),
                 _ => (field, message),
             };
-            anyhow::Error::new(PresetFieldError { field, message }).context("invalid preset")
+            anyhow::Error::new(PresetFieldError { field, message })
         })
     }
 
@@ -477,6 +477,35 @@ mod tests {
         std::fs::write(&t, "task = \"sentiment\"\nweak = [\n").unwrap();
         let err = Preset::read_file(&t).unwrap_err().to_string();
         assert!(err.contains("p.toml") && err.contains("line 2") || err.contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn type_errors_name_their_field_and_file_position() {
+        let base = json!({"task": "t", "weak": "w", "strong": "s", "labeler": "l", "objective": "o", "seeds": 0});
+        let err = |v: Value| {
+            let e = Preset::from_value(v, &[]).unwrap_err();
+            e.chain().find_map(|c| c.downcast_ref::<PresetFieldError>()).cloned().unwrap()
+        };
+        let mut v = base.clone();
+        v["strong_train"] = json!({"lr": "fast"});
+        let e = err(v);
+        assert_eq!(e.field, "strong_train.lr");
+        assert!(e.message.contains("invalid type: string \"fast\", expected f64"), "{e}");
+        let mut v = base.clone();
+        v["seeds"] = json!([0, "a"]);
+        let e = err(v);
+        assert_eq!(e.field, "seeds[1]", "{e}");
+        assert!(e.message.contains("expected u64"), "{e}");
+        // The file position of a field, in TOML and in JSON.
+        let toml = "description = \"x\"\nseeds = [0]\n\n[strong_train]\nepochs = 2\nlr = \"fast\"\n\n[[task]]\nkind = \"sentiment\"\nn_train = \"many\"\n";
+        assert_eq!(locate(toml, "strong_train.lr"), Some((6, 1)));
+        assert_eq!(locate(toml, "task[0].n_train"), Some((10, 1)));
+        assert_eq!(locate(toml, "weak_train.lr"), None, "not written in the file");
+        let inline = "task = { kind = \"sentiment\", n_train = \"many\" }\n";
+        assert_eq!(locate(inline, "task.n_train"), Some((1, 30)));
+        let json_text = "{\n  \"task\": {\"kind\": \"sentiment\",\n    \"n_train\": \"many\"},\n  \"strong_train\": {\"lr\": \"fast\"}\n}";
+        assert_eq!(locate(json_text, "task.n_train"), Some((3, 5)));
+        assert_eq!(locate(json_text, "strong_train.lr"), Some((4, 20)));
     }
 
     #[test]

@@ -166,38 +166,7 @@ mod tests {
     use super::*;
 
     fn row(seed: u64, weak: f64, strong: f64, w2s: f64, pgr: f64) -> SummaryRow {
-        let se = |a: f64| (a * (1.0 - a) / 1000.0).sqrt();
-        SummaryRow {
-            task: "t".into(),
-            weak: "w".into(),
-            strong: "s".into(),
-            labeler: "l".into(),
-            objective: "o".into(),
-            seed,
-            run_id: format!("r{seed}"),
-            n_a: 10,
-            n_b: 10,
-            n_test: 1000,
-            ceiling_on: "B".into(),
-            weak_acc: weak,
-            weak_acc_se: se(weak),
-            strong_acc: strong,
-            strong_acc_se: se(strong),
-            w2s_acc: w2s,
-            w2s_acc_se: se(w2s),
-            pgr,
-            pgr_note: String::new(),
-            pgr_reliable: pgr.is_finite(),
-            agreement: 0.9,
-            agreement_weak_correct: 0.95,
-            agreement_weak_wrong: 0.5,
-            label_acc: weak,
-            label_coverage: 1.0,
-            seconds: 1.0,
-            device: "cpu".into(),
-            threads: 2,
-            w2s_version: "0".into(),
-        }
+        SummaryRow { pgr, ..SummaryRow::example("o", seed, weak, strong, w2s) }
     }
 
     #[test]

@@ -133,6 +133,47 @@ pub struct SummaryRow {
     pub w2s_version: String,
 }
 
+#[cfg(test)]
+impl SummaryRow {
+    /// A row for tests: configuration `t/w/s/model/objective`, 1,000 test examples (binomial
+    /// standard errors), PGR from the accuracies.
+    pub(crate) fn example(objective: &str, seed: u64, weak: f64, strong: f64, w2s: f64) -> SummaryRow {
+        let se = |a: f64| (a * (1.0 - a) / 1000.0).sqrt();
+        let (pgr, note) = crate::metrics::pgr(weak, strong, w2s);
+        SummaryRow {
+            task: "t".into(),
+            weak: "w".into(),
+            strong: "s".into(),
+            labeler: "model".into(),
+            objective: objective.into(),
+            seed,
+            run_id: format!("r{seed}"),
+            n_a: 1000,
+            n_b: 1000,
+            n_test: 1000,
+            ceiling_on: "B".into(),
+            weak_acc: weak,
+            weak_acc_se: se(weak),
+            strong_acc: strong,
+            strong_acc_se: se(strong),
+            w2s_acc: w2s,
+            w2s_acc_se: se(w2s),
+            pgr,
+            pgr_note: note.unwrap_or_default(),
+            pgr_reliable: pgr.is_finite(),
+            agreement: 0.8,
+            agreement_weak_correct: 0.9,
+            agreement_weak_wrong: 0.5,
+            label_acc: weak,
+            label_coverage: 1.0,
+            seconds: 1.0,
+            device: "cpu".into(),
+            threads: 1,
+            w2s_version: "0".into(),
+        }
+    }
+}
+
 /// Soft labels of one split, as written to `weak_labels.csv`.
 pub struct LabelSection<'a> {
     pub split: &'a str,
