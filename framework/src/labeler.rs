@@ -3,6 +3,9 @@
 
 use crate::{curves::CurveRow, train, Backbone, Dataset, Env, Registry, TrainConfig};
 
+/// One probability distribution per example.
+pub type Probs = Vec<Vec<f32>>;
+
 /// A supervisor's soft labels.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WeakLabels {
@@ -34,7 +37,7 @@ pub struct LabelerCtx<'a> {
 impl LabelerCtx<'_> {
     /// Train the weak backbone on half A with ground truth (cross-entropy) and predict B and test:
     /// the standard model-generated weak supervisor.
-    pub fn train_weak_model(&mut self) -> anyhow::Result<(Vec<Vec<f32>>, Vec<Vec<f32>>)> {
+    pub fn train_weak_model(&mut self) -> anyhow::Result<(Probs, Probs)> {
         let train_set: Vec<&crate::Example> = self.a.iter().map(|&i| &self.data.train[i]).collect();
         let b_set: Vec<&crate::Example> = self.b.iter().map(|&i| &self.data.train[i]).collect();
         let targets = train::gold_targets(&train_set, self.data.n_classes);

@@ -482,6 +482,7 @@ pub fn device_name(device: tch::Device) -> String {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // each argument is a distinct figure of the run
 /// A run's summary row and per-example predictions from the test probabilities of the weak
 /// supervisor, the ceiling and the student (in that order).
 fn summary(

@@ -195,7 +195,7 @@ pub fn write_labels(path: &Path, sections: &[LabelSection<'_>]) -> anyhow::Resul
         for (i, p) in s.probs.iter().enumerate() {
             let mut rec = vec![s.split.to_string(), s.index[i].to_string(), s.label[i].to_string()];
             rec.extend(p.iter().map(|x| x.to_string()));
-            rec.push(s.keep.map_or(true, |k| k[i]).to_string());
+            rec.push(s.keep.is_none_or(|k| k[i]).to_string());
             w.write_record(&rec)?;
         }
     }
@@ -207,8 +207,11 @@ pub fn read_labels(path: &Path, split: &str) -> anyhow::Result<(Vec<Vec<f32>>, V
     Ok(read_label_splits(path)?.remove(split).unwrap_or_default())
 }
 
-/// Read every split of a label file in one pass: split name → (probabilities, keep flags).
-pub fn read_label_splits(path: &Path) -> anyhow::Result<BTreeMap<String, (Vec<Vec<f32>>, Vec<bool>)>> {
+/// The splits of a label file: split name → (probabilities, keep flags).
+pub type LabelSplits = BTreeMap<String, (Vec<Vec<f32>>, Vec<bool>)>;
+
+/// Read every split of a label file in one pass.
+pub fn read_label_splits(path: &Path) -> anyhow::Result<LabelSplits> {
     let mut r = csv::Reader::from_path(path).with_context(|| format!("opening {}", path.display()))?;
     let header = r.headers().with_context(|| format!("reading the header of {}", path.display()))?.clone();
     let k = header.iter().filter(|h| h.starts_with('p')).count();
@@ -225,7 +228,7 @@ pub fn read_label_splits(path: &Path) -> anyhow::Result<BTreeMap<String, (Vec<Ve
             header.iter().collect::<Vec<_>>()
         );
     }
-    let mut splits: BTreeMap<String, (Vec<Vec<f32>>, Vec<bool>)> = BTreeMap::new();
+    let mut splits = LabelSplits::new();
     for (line, rec) in r.records().enumerate() {
         let rec = rec.with_context(|| format!("reading {}", path.display()))?;
         let parse = |i: usize| -> anyhow::Result<f32> {
