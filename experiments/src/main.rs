@@ -203,7 +203,7 @@ fn list(registry: &Registry, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// On Ctrl-C: say what was finished and how to resume, then exit 130. Finished runs and the
+/// On Ctrl-C: say what was finished and how to resume, then exit 130 at once. Finished runs and the
 /// collected summary are already on disk (every file is written atomically), so nothing is lost.
 fn on_interrupt(progress: std::sync::Arc<protocol::RunProgress>, out: PathBuf, command: String) {
     let handler = move || {
@@ -214,7 +214,11 @@ fn on_interrupt(progress: std::sync::Arc<protocol::RunProgress>, out: PathBuf, c
              Resume with the same command (finished runs and stages are reused): {command}",
             out.join("summary.csv").display()
         );
-        std::process::exit(130);
+        // `_exit`, not `exit`: the main thread may be inside libtorch, whose static destructors
+        // (run by `exit`) would crash under it. Every file is written atomically, so there is
+        // nothing to flush.
+        // SAFETY: `_exit` ends the process at once; it touches no Rust state.
+        unsafe { libc::_exit(130) };
     };
     if let Err(e) = ctrlc::set_handler(handler) {
         tracing::warn!("no Ctrl-C handler ({e}); an interrupted run still keeps what it finished");
