@@ -170,9 +170,35 @@ pub(crate) fn row_index(rows: &[usize]) -> Tensor {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::cell::Cell;
+
+    /// The peak resident set of this process (VmHWM), in MiB.
+    pub(crate) fn peak_rss_mib() -> f64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let kb = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok());
+        kb.unwrap_or(f64::NAN) / 1024.0
+    }
+
+    /// Micro-benchmark (issue #10 item 14): assembling 20,000 rows × 576 features in chunks of 64.
+    /// `cargo test --release -p w2s-builtin bench_assembling -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn bench_assembling_20k_rows() {
+        let env = Env { show_progress: false, ..Env::from_env() };
+        let tokens: Vec<Vec<i64>> = (0..20_000).map(|i| vec![0; 1 + i % 7]).collect();
+        let before = peak_rss_mib();
+        let t = std::time::Instant::now();
+        let out =
+            batched(&tokens, &[576], &env, |rows| Tensor::ones([rows.len() as i64, 576], (Kind::Float, Device::Cpu)));
+        let secs = t.elapsed().as_secs_f64();
+        assert_eq!(out.size(), [20_000, 576]);
+        println!("assembling 20000 x 576 features: {:.3} s, peak RSS {:.0} MiB (before: {before:.0} MiB; the output is {:.0} MiB)", secs, peak_rss_mib(), 20_000.0 * 576.0 * 4.0 / 1048576.0);
+    }
 
     #[test]
     fn stale_truncated_or_misshapen_cache_files_are_rebuilt() {

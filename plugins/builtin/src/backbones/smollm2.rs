@@ -222,6 +222,47 @@ mod tests {
 
     use super::*;
 
+    /// Micro-benchmark (issue #10 item 15): `build` + `encode` of a `smollm2` probe (layers 2,
+    /// the default `share_depths`) whose features of 1,000 texts are all cached. The first run
+    /// (in `$W2S_BENCH_DIR`, default a fixed folder under /tmp) fills the cache and stops; the
+    /// next runs time three build + encode rounds and report this process's peak RSS.
+    /// `cargo test --release -p w2s-builtin bench_cached_probe -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn bench_cached_probe_build_and_encode() {
+        let dir = PathBuf::from(std::env::var("W2S_BENCH_DIR").unwrap_or("/tmp/w2s-bench-smollm2".into()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let assets = dir.join("assets");
+        if !assets.exists() {
+            std::os::unix::fs::symlink(Env::from_env().cache_dir.join("assets"), &assets).unwrap();
+        }
+        let env = Env { cache_dir: dir.clone(), show_progress: false, ..Env::from_env() };
+        let texts: Vec<String> = (0..1000).map(|i| format!("review {i}: a fine film")).collect();
+        let texts: Vec<&str> = texts.iter().map(|t| t.as_str()).collect();
+        let params = SmolLm2Params { layers: Some(2), max_len: 16, ..Default::default() };
+        let backbone = SmolLm2::new(params).unwrap();
+        let warm = dir.join("warm");
+        if !warm.exists() {
+            backbone.build(&env, 2).unwrap().encode(&texts, &env).unwrap();
+            std::fs::write(&warm, "").unwrap();
+            println!("cache filled; run again to time");
+            return;
+        }
+        let mut times = Vec::new();
+        for _ in 0..3 {
+            let t = std::time::Instant::now();
+            let mut m = backbone.build(&env, 2).unwrap();
+            let Inputs::Features(f) = m.encode(&texts, &env).unwrap() else { panic!("features") };
+            assert_eq!(f.size(), [1000, 576]);
+            times.push(t.elapsed().as_secs_f64());
+        }
+        println!(
+            "cached smollm2 probe (layers 2), build + encode of 1000 texts: {:.3} / {:.3} / {:.3} s, peak RSS {:.0} MiB",
+            times[0], times[1], times[2],
+            crate::backbones::feature_cache::tests::peak_rss_mib()
+        );
+    }
+
     #[test]
     fn probe_features_are_the_last_real_token_and_cached() {
         let env = Env { show_progress: false, ..Env::from_env() };

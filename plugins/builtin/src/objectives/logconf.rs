@@ -148,6 +148,97 @@ pub(crate) mod tests {
         (logits, Tensor::from_slice(&[0.6f32, 0.4, 0.4, 0.6]).view([2, 2]))
     }
 
+    /// A linear probe `[dim features -> 2 classes]` on fixed features (row i of `features` is
+    /// example i's), whose logits are multiplied by `scale` (NaN: NaN logits); for trainer-level
+    /// tests and the training micro-benchmark.
+    pub(crate) struct Probe {
+        pub features: Tensor,
+        pub scale: f64,
+    }
+
+    struct ProbeModel {
+        vs: tch::nn::VarStore,
+        head: tch::nn::Linear,
+        features: Tensor,
+        scale: f64,
+    }
+
+    impl w2s_core::Backbone for Probe {
+        fn build(&self, env: &w2s_core::Env, n_classes: usize) -> anyhow::Result<Box<dyn w2s_core::Model>> {
+            let vs = tch::nn::VarStore::new(env.device);
+            let dim = self.features.size()[1];
+            let head = tch::nn::linear(vs.root() / "head", dim, n_classes as i64, Default::default());
+            Ok(Box::new(ProbeModel { vs, head, features: self.features.shallow_clone(), scale: self.scale }))
+        }
+    }
+
+    impl w2s_core::Model for ProbeModel {
+        fn encode(&mut self, texts: &[&str], _env: &w2s_core::Env) -> anyhow::Result<w2s_core::Inputs> {
+            let rows: Vec<i64> = texts.iter().map(|t| t.parse::<i64>()).collect::<Result<_, _>>()?;
+            Ok(w2s_core::Inputs::Features(self.features.index_select(0, &Tensor::from_slice(&rows))))
+        }
+        fn logits(&self, inputs: &w2s_core::Inputs, rows: &[usize], _train: bool) -> anyhow::Result<Tensor> {
+            let w2s_core::Inputs::Features(f) = inputs else { anyhow::bail!("features expected") };
+            let idx = Tensor::from_slice(&rows.iter().map(|&r| r as i64).collect::<Vec<_>>());
+            let x = f.index_select(0, &idx).to_device(self.vs.device());
+            Ok(tch::nn::Module::forward(&self.head, &x) * self.scale)
+        }
+        fn var_store(&self) -> &tch::nn::VarStore {
+            &self.vs
+        }
+    }
+
+    /// Train a [`Probe`] on `n` random examples (texts are their row numbers) with `objective`:
+    /// batch 32, one epoch, evaluation only at the end.
+    pub(crate) fn train_probe(
+        n: usize,
+        scale: f64,
+        objective: &mut dyn Objective,
+    ) -> anyhow::Result<w2s_core::train::Trained> {
+        use w2s_core::{train, Env, Example, TrainConfig};
+        tch::manual_seed(0);
+        let features = Tensor::randn([n as i64, 32], (Kind::Float, tch::Device::Cpu));
+        let examples: Vec<Example> = (0..n).map(|i| Example::new(&i.to_string(), i % 2)).collect();
+        let refs: Vec<&Example> = examples.iter().collect();
+        let targets = train::one_hot(refs.iter().map(|e| e.label), 2);
+        let cfg = TrainConfig { epochs: 1, batch_size: 32, lr: 1e-3, eval_every: 0, ..Default::default() };
+        let backbone = Probe { features, scale };
+        let job = train::Job {
+            role: "student",
+            backbone: &backbone,
+            n_classes: 2,
+            train: &refs,
+            targets: &targets,
+            test: &refs[..64.min(n)],
+            also_predict: None,
+            cfg: &cfg,
+            seed: 0,
+        };
+        let env = Env { show_progress: false, ..Env::from_env() };
+        train::train_and_predict(&env, &job, objective)
+    }
+
+    /// Micro-benchmark (issue #10 item 16): 200 training steps of `logconf` on a `[32, 2]` linear
+    /// probe on the CPU. `cargo test --release -p w2s-builtin bench_logconf -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn bench_logconf_200_steps() {
+        tch::set_num_threads(1);
+        let mut times = Vec::new();
+        for _ in 0..7 {
+            let mut l = LogConf::new(LogConfParams::default()).unwrap();
+            let t = std::time::Instant::now();
+            train_probe(200 * 32, 1.0, &mut l).unwrap();
+            times.push(t.elapsed().as_secs_f64());
+        }
+        times.sort_by(|a, b| a.total_cmp(b));
+        println!(
+            "logconf, 200 steps of batch 32 on a [32, 2] probe, 1 thread: median {:.1} ms (min {:.1} ms) of 7",
+            times[3] * 1e3,
+            times[0] * 1e3
+        );
+    }
+
     #[test]
     fn warmup_schedule_known_answers() {
         let l = LogConf::new(LogConfParams::default()).unwrap();
