@@ -28,6 +28,7 @@ use tokenizers::Tokenizer;
 use w2s_core::{prompting::LanguageModel, Backbone, Env, Model};
 
 use super::{
+    decoder_classifier::Trunk,
     hf::{self, HfCheckpoint, HfDecoderParams},
     language_model::DecoderLm,
     llama::{Llama, LlamaConfig},
@@ -137,7 +138,13 @@ impl Backbone for HfDecoder {
         let p = &self.params;
         let (ck, tok) = self.open()?;
         let tok = (tok, "tokenizer.json".to_string());
-        let c = hf::classifier(env, p, n_classes, &ck, tok, |vs| Ok(Box::new(load(vs, &ck, p.layers)?)))?;
+        let cfg = llama_config(&ck)?;
+        let blocks = hf::depth(p.layers, cfg.num_hidden_layers, &ck.dir)? as usize;
+        let layers = p.layers;
+        let build = move |vs: &nn::VarStore, ck: &HfCheckpoint| -> anyhow::Result<Box<dyn Trunk>> {
+            Ok(Box::new(load(vs, ck, layers)?))
+        };
+        let c = hf::classifier(env, p, n_classes, &ck, tok, (blocks, cfg.hidden_size), build)?;
         Ok(Box::new(c))
     }
 
@@ -166,7 +173,7 @@ mod tests {
     use super::*;
     use crate::backbones::{
         classifier::Mode,
-        hf::tests::{random_init, write_checkpoint, write_tiny_tokenizer_json},
+        hf::tests::{first_use_error, random_init, write_checkpoint, write_tiny_tokenizer_json},
     };
 
     fn tiny_config(model_type: &str, tied: bool, vocab: i64) -> serde_json::Value {
@@ -284,10 +291,8 @@ mod tests {
         let (_vs, _m, tensors) = random_decoder(&tiny_config("llama", true, 200));
         write_checkpoint(&small, &tiny_config("llama", true, 200), &tensors, 1);
         write_tiny_tokenizer_json(&small);
-        let err = format!(
-            "{:#}",
-            build(&HfDecoderParams { path: small.display().to_string(), ..Default::default() }).err().unwrap()
-        );
+        let err =
+            first_use_error(build(&HfDecoderParams { path: small.display().to_string(), ..Default::default() }), &env);
         assert!(err.contains("260 token ids") && err.contains("vocab_size is 200"), "{err}");
         // A missing tensor and a wrong shape, named with their file.
         let broken = dir.path().join("broken");
@@ -302,7 +307,7 @@ mod tests {
         write_checkpoint(&broken, &tiny_config("llama", true, 300), &edit("model.layers.1.mlp.up_proj.weight", ""), 2);
         write_tiny_tokenizer_json(&broken);
         let p = HfDecoderParams { path: broken.display().to_string(), ..Default::default() };
-        let err = format!("{:#}", build(&p).err().unwrap());
+        let err = first_use_error(build(&p), &env);
         assert!(
             err.contains("`model.layers.1.mlp.up_proj.weight`") && err.contains("broken/model.safetensors.index.json"),
             "{err}"
@@ -314,7 +319,7 @@ mod tests {
             &edit("", "model.layers.0.self_attn.q_proj.weight"),
             1,
         );
-        let err = format!("{:#}", build(&p).err().unwrap());
+        let err = first_use_error(build(&p), &env);
         let want = "`model.layers.0.self_attn.q_proj.weight` in ";
         assert!(err.contains(want) && err.contains("broken/model.safetensors"), "{err}");
         assert!(err.contains("has shape [16, 32], expected [32, 32]"), "{err}");
