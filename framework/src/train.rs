@@ -1,6 +1,11 @@
 //! The training loop shared by every model the protocol trains (weak supervisor, strong ceiling,
 //! student): Adam, no weight decay, cosine annealing over all steps (the reference code's
 //! defaults), NaN detection, periodic test evaluation into curves, and batched prediction.
+//!
+//! Batches group rows of similar length, except for objectives whose loss uses statistics over
+//! the batch ([`Objective::uses_batch_statistics`]), which get plain seeded random batches. The
+//! training loss stays on the device (summed there, detached): it is read, and checked for NaN,
+//! only at evaluations and every [`NAN_CHECK_EVERY`] steps, so that no step waits for the host.
 
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
@@ -264,11 +269,14 @@ fn fit(
             let lr = cfg.lr_at(step, total);
             opt.set_lr(lr);
             let logits = train_in.logits(model, rows, true)?;
-            let idx = row_index(rows).f_to_device(env.device)?;
+            // Uploaded without waiting for the device's queue (a plain copy from host memory would).
+            let idx = row_index(rows).f_to_device_(env.device, Kind::Int64, true, false)?;
             let batch_targets = targets.f_index_select(0, &idx)?;
             let loss = objective.loss(&logits, &batch_targets, StepInfo { step, total })?;
             losses.add(&loss)?;
-            opt.backward_step(&loss);
+            opt.zero_grad();
+            loss.f_backward().with_context(|| format!("{}: backward pass of step {step}", job.role))?;
+            opt.step();
             step += 1;
             bar.inc(1);
             let eval = (cfg.eval_every > 0 && step % cfg.eval_every == 0) || step == total;
@@ -309,7 +317,7 @@ fn fit(
 }
 
 /// The training loss is checked for NaN at least this often (in steps), besides every evaluation.
-const NAN_CHECK_EVERY: usize = 100;
+pub const NAN_CHECK_EVERY: usize = 100;
 
 /// The (detached) training losses since the last evaluation, summed on the device, so that a
 /// training step never waits for a host read (which would stall a GPU every step). A NaN or
@@ -392,9 +400,12 @@ fn evaluate(probs: &Tensor, labels: &[usize]) -> anyhow::Result<(f64, f64)> {
     let rows = from_tensor(probs)?;
     let preds: Vec<usize> = rows.iter().map(|p| metrics::argmax(p)).collect();
     let (acc, _) = metrics::accuracy(&preds, labels);
-    let loss =
-        rows.iter().zip(labels).map(|(p, &l)| -(p[l].max(1e-12) as f64).ln()).sum::<f64>() / labels.len().max(1) as f64;
-    Ok((acc, loss))
+    let mut loss = 0.0;
+    for (p, &l) in rows.iter().zip(labels) {
+        let p = p.get(l).with_context(|| format!("a test label {l} with predictions over {} classes", p.len()))?;
+        loss -= (p.max(1e-12) as f64).ln();
+    }
+    Ok((acc, loss / labels.len().max(1) as f64))
 }
 
 /// Class probabilities `[n, classes]` (CPU) for every row of `inputs`, in batches of rows of
@@ -548,5 +559,36 @@ mod tests {
         let err = train_recorder(&mut Spy { stats: false, nan_from: Some(5), value: None }).err().unwrap().to_string();
         assert!(err.contains("student: training loss became NaN by step 64 of 64"), "{err}");
         assert!(err.contains("finite through step 0"), "{err}");
+    }
+
+    /// A constant loss with no graph.
+    struct NoGraph;
+    impl Objective for NoGraph {
+        fn loss(&mut self, _logits: &Tensor, _targets: &Tensor, _at: StepInfo) -> anyhow::Result<Tensor> {
+            Ok(Tensor::from(0.5f32))
+        }
+    }
+
+    #[test]
+    fn a_loss_without_a_gradient_is_an_error_not_a_panic() {
+        let examples: Vec<Example> = (0..4).map(|i| Example::new(&i.to_string(), i % 2)).collect();
+        let refs: Vec<&Example> = examples.iter().collect();
+        let targets = one_hot(refs.iter().map(|e| e.label), 2);
+        let cfg = TrainConfig { epochs: 1, batch_size: 2, eval_every: 0, ..Default::default() };
+        let backbone = Recorder(Rc::new(RefCell::new(Vec::new())));
+        let job = Job {
+            role: "weak",
+            backbone: &backbone,
+            n_classes: 2,
+            train: &refs,
+            targets: &targets,
+            test: &refs,
+            also_predict: None,
+            cfg: &cfg,
+            seed: 0,
+        };
+        let env = Env { show_progress: false, ..Env::from_env() };
+        let err = format!("{:#}", train_and_predict(&env, &job, &mut NoGraph).err().unwrap());
+        assert!(err.contains("weak: backward pass of step 0"), "{err}");
     }
 }

@@ -42,7 +42,10 @@ pub fn encode(p: &impl Pooler, texts: &[&str], env: &Env) -> anyhow::Result<Inpu
 pub fn pooled(p: &impl Pooler, inputs: &Inputs, rows: &[usize], device: Device) -> anyhow::Result<Tensor> {
     match inputs {
         Inputs::Tokens(t) => p.pooled(t, rows),
-        Inputs::Features(f) => Ok(f.f_index_select(0, &row_index(rows))?.f_to_device(device)?),
+        // Uploaded without waiting for the device's queue (a plain copy from host memory would).
+        Inputs::Features(f) => {
+            Ok(f.f_index_select(0, &row_index(rows))?.f_to_device_(device, f.kind(), true, false)?)
+        }
     }
 }
 
