@@ -335,6 +335,37 @@ mod tests {
     }
 
     #[test]
+    fn a_fully_cached_probe_loads_no_weights() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env { cache_dir: dir.path().join("cache"), device: Device::Cpu, show_progress: false };
+        let (folder, _) = tiny_folder(dir.path(), &tiny_config("llama", true, 300));
+        let params = HfDecoderParams { path: folder.display().to_string(), ..Default::default() };
+        let texts = ["the the", "a longer text than the first one"];
+        let features = |texts: &[&str]| -> anyhow::Result<Tensor> {
+            match HfDecoder::new(params.clone())?.build(&env, 2)?.encode(texts, &env)? {
+                Inputs::Features(f) => Ok(f),
+                Inputs::Tokens(_) => anyhow::bail!("a probe gives features"),
+            }
+        };
+        let first = features(&texts).unwrap();
+        // Reshape one weight in the safetensors header, keeping every byte count: the same files
+        // and sizes (so the same cache key), but weights that no longer load.
+        let file = folder.join("model.safetensors");
+        let mut bytes = std::fs::read(&file).unwrap();
+        let find = |hay: &[u8], needle: &[u8], from: usize| {
+            hay[from..].windows(needle.len()).position(|w| w == needle).map(|i| i + from).unwrap()
+        };
+        let at = find(&bytes, b"model.layers.0.self_attn.q_proj.weight", 0);
+        let shape = find(&bytes, b"[32,32]", at);
+        bytes[shape..shape + 7].copy_from_slice(b"[16,64]");
+        std::fs::write(&file, &bytes).unwrap();
+        let again = features(&texts).unwrap();
+        assert!(again.equal(&first), "the cached features, without loading the weights");
+        let err = format!("{:#}", features(&["a text not cached"]).unwrap_err());
+        assert!(err.contains("model.layers.0.self_attn.q_proj.weight") && err.contains("[16, 64]"), "{err}");
+    }
+
+    #[test]
     fn top_mode_trains_the_top_blocks_on_cached_bottom_states() {
         let dir = tempfile::tempdir().unwrap();
         let env = Env { cache_dir: dir.path().join("cache"), device: Device::Cpu, show_progress: false };
