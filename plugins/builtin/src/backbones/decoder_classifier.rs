@@ -261,11 +261,6 @@ impl DecoderClassifier {
         })
     }
 
-    /// Whether the tokenizer and trunk are in memory (a lazy probe's are loaded on first use).
-    pub fn is_loaded(&self) -> bool {
-        self.parts.get().is_some()
-    }
-
     /// The tokenizer and trunk, loaded now if this is a lazy probe that has not loaded them yet.
     fn parts(&self) -> anyhow::Result<&Parts> {
         if let Some(parts) = self.parts.get() {

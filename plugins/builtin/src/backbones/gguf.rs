@@ -559,6 +559,25 @@ mod tests {
         assert!(err.contains("tiny.gguf") && err.contains("nope"), "{err}");
     }
 
+    #[test]
+    fn the_header_alone_is_read_without_the_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = tiny_file();
+        let full = Gguf::parse(Path::new("tiny.gguf"), bytes.clone()).unwrap();
+        // The header without the tensor data (the tiny file's data is its last 12 bytes).
+        let cut = dir.path().join("cut.gguf");
+        std::fs::write(&cut, &bytes[..bytes.len() - 12]).unwrap();
+        assert!(Gguf::open(&cut).is_err(), "the data is missing");
+        let h = Gguf::open_header(&cut).unwrap();
+        assert_eq!((h.version, &h.metadata, h.tensors.len()), (full.version, &full.metadata, full.tensors.len()));
+        let err = format!("{:#}", h.tensor("w").unwrap_err());
+        assert!(err.contains("only the header of") && err.contains("cut.gguf"), "{err}");
+        // Not a GGUF file: an error naming it.
+        std::fs::write(&cut, b"GGUF").unwrap();
+        let err = format!("{:#}", Gguf::open_header(&cut).err().unwrap());
+        assert!(err.contains("cut.gguf"), "{err}");
+    }
+
     /// Values from the `gguf` Python package's `dequantize` (0.19) on the same file.
     #[test]
     fn smollm2_tensors_match_the_reference_reader() {
