@@ -25,6 +25,14 @@ pub trait Objective {
     fn prompting(&self) -> Option<crate::prompting::PromptSpec> {
         None
     }
+    /// Whether the loss of a batch depends on statistics over the batch's rows (e.g. `logconf`'s
+    /// class-prior threshold, a quantile of the batch's predictions), not only on each row by
+    /// itself. The trainer then draws plain seeded random batches instead of grouping rows of
+    /// similar length, so that which rows share a batch does not depend on their length (as in
+    /// the reference code's random batches). Default: `false` (per-row losses, length grouping).
+    fn uses_batch_statistics(&self) -> bool {
+        false
+    }
 }
 
 /// Cross-entropy of the model's distribution against soft targets, averaged over the batch.

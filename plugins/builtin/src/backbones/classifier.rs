@@ -131,13 +131,13 @@ impl Pooler for BertClassifier {
         tokenizer::encode(&self.tok, texts, self.max_len)
     }
 
-    fn pooled(&self, tokens: &[Vec<i64>], rows: &[usize]) -> Tensor {
+    fn pooled(&self, tokens: &[Vec<i64>], rows: &[usize]) -> anyhow::Result<Tensor> {
         let (ids, mask) = pad_batch(tokens, rows, self.trunk.config.pad_token_id, self.trainable.device());
         let hidden = self.trunk.forward(&ids, &mask);
-        match self.pooling {
+        Ok(match self.pooling {
             Pooling::Mean => masked_mean(&hidden, &mask),
-            Pooling::Cls => hidden.select(1, 0),
-        }
+            Pooling::Cls => hidden.f_select(1, 0)?,
+        })
     }
 
     fn dim(&self) -> i64 {

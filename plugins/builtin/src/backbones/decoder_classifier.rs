@@ -8,8 +8,12 @@
 //! - `top`: only the top `top_k` blocks, the final norm and the head train; the frozen bottom's
 //!   hidden states (after block `depth − top_k`, `[n, t, d]` per set of texts, padded, with a
 //!   last channel holding the 0/1 mask) are computed once and cached on disk like features.
+//!
+//! A probe can be built lazily ([`DecoderClassifier::lazy_probe`]): its tokenizer and frozen trunk
+//! are loaded on first use, i.e. only on a feature-cache miss (or to tokenize, e.g. for
+//! `too_long = drop`), so that a probe whose features are all cached never reads the weights.
 
-use std::{ops::Range, sync::Arc};
+use std::{cell::OnceCell, ops::Range, sync::Arc};
 
 use anyhow::{ensure, Context};
 use tch::{nn, nn::Module, Kind, Tensor};
@@ -138,13 +142,27 @@ impl Tokens {
     }
 }
 
+/// The tokenizer and trunk of a decoder classifier (and the frozen store of a probe's or `top`
+/// mode's trunk).
+struct Parts {
+    frozen: Option<nn::VarStore>,
+    trunk: Box<dyn Trunk>,
+    tokens: Tokens,
+}
+
+/// Loads the tokenizer and the trunk of a lazy probe, the trunk in the store it is given.
+pub type Loader = Box<dyn Fn(&nn::VarStore) -> anyhow::Result<(Tokens, Box<dyn Trunk>)>>;
+
 /// A decoder + head classifier.
 pub struct DecoderClassifier {
     trainable: nn::VarStore,
-    _frozen: Option<nn::VarStore>,
-    trunk: Box<dyn Trunk>,
+    /// Built in the constructor, or by `loader` on first use.
+    parts: OnceCell<Parts>,
+    loader: Option<Loader>,
+    /// The number of blocks and the width of the trunk (known before a lazy trunk is loaded).
+    built: usize,
+    hidden: i64,
     head: nn::Linear,
-    tokens: Tokens,
     pub max_len: usize,
     pub mode: Mode,
     /// The blocks that make the features (a probe's trunk may hold more, for `share`).
@@ -184,7 +202,7 @@ impl DecoderClassifier {
             }
         };
         tokens.check_vocab(trunk.as_ref())?;
-        let depth = trunk.depth();
+        let (depth, hidden) = (trunk.depth(), trunk.hidden_size());
         let top_k = match mode {
             Mode::Top => {
                 let k = top_k.context("mode `top` needs `top_k`, the number of blocks to train")?;
@@ -193,13 +211,14 @@ impl DecoderClassifier {
             }
             _ => 0,
         };
-        let head = zero_head(trainable.root() / "head", trunk.hidden_size(), n_classes);
+        let head = zero_head(trainable.root() / "head", hidden, n_classes);
         Ok(DecoderClassifier {
             trainable,
-            _frozen: frozen,
-            trunk,
+            parts: OnceCell::from(Parts { frozen, trunk, tokens }),
+            loader: None,
+            built: depth,
+            hidden,
             head,
-            tokens,
             max_len,
             mode,
             depth,
@@ -211,11 +230,71 @@ impl DecoderClassifier {
         })
     }
 
+    /// A linear probe whose tokenizer and frozen trunk (`built` blocks of width `hidden`) `load`
+    /// makes on first use: on a feature-cache miss, or when texts must be tokenized. The loaded
+    /// trunk is checked against `built` and `hidden` and to cover the tokenizer's ids.
+    pub fn lazy_probe(
+        env: &Env,
+        n_classes: usize,
+        max_len: usize,
+        (built, hidden): (usize, i64),
+        load: Loader,
+    ) -> anyhow::Result<Self> {
+        ensure!(built >= 1 && hidden >= 1, "a trunk of {built} blocks of width {hidden}");
+        let trainable = nn::VarStore::new(env.device);
+        let head = zero_head(trainable.root() / "head", hidden, n_classes);
+        Ok(DecoderClassifier {
+            trainable,
+            parts: OnceCell::new(),
+            loader: Some(load),
+            built,
+            hidden,
+            head,
+            max_len,
+            mode: Mode::Probe,
+            depth: built,
+            top_k: 0,
+            share: Vec::new(),
+            cache_key: None,
+            precision: Precision::F32,
+            too_long: TooLong::Truncate,
+        })
+    }
+
+    /// The tokenizer and trunk, loaded now if this is a lazy probe that has not loaded them yet.
+    fn parts(&self) -> anyhow::Result<&Parts> {
+        if let Some(parts) = self.parts.get() {
+            return Ok(parts);
+        }
+        let load = self.loader.as_ref().context("a decoder classifier without a trunk or a loader")?;
+        let mut frozen = nn::VarStore::new(self.trainable.device());
+        let (tokens, trunk) = load(&frozen)?;
+        frozen.freeze();
+        if self.precision == Precision::Bf16 {
+            frozen.bfloat16();
+        }
+        ensure!(
+            trunk.depth() == self.built && trunk.hidden_size() == self.hidden,
+            "the loaded trunk has {} blocks of width {}, expected {} of width {}",
+            trunk.depth(),
+            trunk.hidden_size(),
+            self.built,
+            self.hidden
+        );
+        tokens.check_vocab(trunk.as_ref())?;
+        let _ = self.parts.set(Parts { frozen: Some(frozen), trunk, tokens });
+        self.parts.get().context("the trunk was just loaded")
+    }
+
+    fn trunk(&self) -> anyhow::Result<&dyn Trunk> {
+        Ok(self.parts()?.trunk.as_ref())
+    }
+
     /// Probe features come from the first `depth` blocks of the trunk, and the pass that computes
     /// them on a cache miss also writes the features of `share` (depths, each at most the trunk's,
     /// with their cache keys) that are not cached yet.
     pub fn share_depths(&mut self, depth: usize, share: Vec<(usize, String)>) -> anyhow::Result<()> {
-        let built = self.trunk.depth();
+        let built = self.built;
         for &d in share.iter().map(|(d, _)| d).chain([&depth]) {
             ensure!(d >= 1 && d <= built, "depth {d} is beyond the {built} blocks built");
         }
@@ -232,7 +311,10 @@ impl DecoderClassifier {
     pub fn set_precision(&mut self, precision: Precision) -> anyhow::Result<()> {
         if precision == Precision::Bf16 {
             ensure!(self.mode == Mode::Probe, "precision bf16 is for the frozen trunk of mode `probe`");
-            self._frozen.as_mut().expect("a probe has a frozen store").bfloat16();
+            // A lazy probe's trunk is converted when it is loaded.
+            if let Some(parts) = self.parts.get_mut() {
+                parts.frozen.as_mut().context("a probe has a frozen store")?.bfloat16();
+            }
         }
         self.precision = precision;
         Ok(())
@@ -241,7 +323,8 @@ impl DecoderClassifier {
     /// Token ids cut to `max_len` (the first tokens: decoders read left to right); how many texts
     /// were cut is logged.
     fn tokenize(&self, texts: &[&str]) -> anyhow::Result<Vec<Vec<i64>>> {
-        let mut ids = (self.tokens.encode)(&self.tokens.tok, texts, self.max_len.saturating_add(1))?;
+        let tokens = &self.parts()?.tokens;
+        let mut ids = (tokens.encode)(&tokens.tok, texts, self.max_len.saturating_add(1))?;
         let cut = cut_to(&mut ids, self.max_len);
         if cut > 0 {
             tracing::info!(
@@ -254,13 +337,13 @@ impl DecoderClassifier {
         Ok(ids)
     }
 
-    fn pad(&self, tokens: &[Vec<i64>], rows: &[usize]) -> (Tensor, Tensor) {
-        pad_batch(tokens, rows, self.tokens.pad_id, self.trainable.device())
+    fn pad(&self, tokens: &[Vec<i64>], rows: &[usize]) -> anyhow::Result<(Tensor, Tensor)> {
+        Ok(pad_batch(tokens, rows, self.parts()?.tokens.pad_id, self.trainable.device()))
     }
 
     /// Probe features `[n, d]`, cached, with the shared depths written by the same pass.
     fn probe_features(&self, texts: &[&str], env: &Env) -> anyhow::Result<Tensor> {
-        let settings = self.probe_settings().expect("probe mode");
+        let settings = self.probe_settings().context("probe features of a classifier not in mode `probe`")?;
         let d = self.dim();
         let mut extra = Vec::new();
         for (depth, key) in &self.share {
@@ -277,11 +360,11 @@ impl DecoderClassifier {
             let depths: Vec<usize> = std::iter::once(self.depth).chain(extra.iter().map(|(d, _)| *d)).collect();
             let tokens = self.tokenize(texts)?;
             let all = feature_cache::batched(&tokens, &[d * depths.len() as i64], env, |rows| {
-                let (ids, mask) = self.pad(&tokens, rows);
-                let hidden = self.trunk.hidden_at(&ids, Some(&mask), &depths);
-                Tensor::cat(&hidden.iter().map(|h| last_real(h, Some(&mask))).collect::<Vec<_>>(), 1)
-                    .to_kind(Kind::Float)
-            });
+                let (ids, mask) = self.pad(&tokens, rows)?;
+                let hidden = self.trunk()?.hidden_at(&ids, Some(&mask), &depths);
+                let pooled: Vec<Tensor> = hidden.iter().map(|h| last_real(h, Some(&mask))).collect();
+                Ok(Tensor::f_cat(&pooled, 1)?.f_to_kind(Kind::Float)?)
+            })?;
             for (i, (depth, path)) in extra.iter().enumerate() {
                 feature_cache::store(path, &all.narrow(1, (i as i64 + 1) * d, d).contiguous())?;
                 tracing::info!("probe features of depth {depth} written by the depth-{} pass", self.depth);
@@ -300,25 +383,28 @@ impl DecoderClassifier {
         feature_cache::cached(self.cache_key.as_deref(), &settings, texts, &shape, env, || {
             let tokens = self.tokenize(texts)?;
             let width = tokens.iter().map(|t| t.len()).max().unwrap_or(1).max(1) as i64;
-            Ok(feature_cache::batched(&tokens, &[width, d + 1], env, |rows| {
-                let (ids, mask) = self.pad(&tokens, rows);
-                let h = self.trunk.blocks(self.trunk.embed(&ids), Some(&mask), 0..split);
+            feature_cache::batched(&tokens, &[width, d + 1], env, |rows| {
+                let (ids, mask) = self.pad(&tokens, rows)?;
+                let trunk = self.trunk()?;
+                let h = trunk.blocks(trunk.embed(&ids), Some(&mask), 0..split);
                 let t = h.size()[1];
-                Tensor::cat(&[h, mask.to_kind(Kind::Float).unsqueeze(-1)], -1).constant_pad_nd([0, 0, 0, width - t])
-            }))
+                let h = Tensor::f_cat(&[h, mask.f_to_kind(Kind::Float)?.f_unsqueeze(-1)?], -1)?;
+                Ok(h.f_constant_pad_nd([0, 0, 0, width - t])?)
+            })
         })
     }
 
     /// The pooled vectors of rows of `top` mode's inputs: the top blocks and the final norm on the
     /// cached bottom states, at each row's last real token.
-    fn top_pooled(&self, states: &Tensor, rows: &[usize]) -> Tensor {
+    fn top_pooled(&self, states: &Tensor, rows: &[usize]) -> anyhow::Result<Tensor> {
         let d = self.dim();
-        let f = states.index_select(0, &feature_cache::row_index(rows)).to_device(self.trainable.device());
-        let t = f.select(2, d).sum_dim_intlist(1, false, Kind::Float).max().int64_value(&[]).max(1);
-        let f = f.narrow(1, 0, t);
-        let mask = f.select(2, d).to_kind(Kind::Int64);
-        let h = self.trunk.blocks(f.narrow(2, 0, d), Some(&mask), self.depth - self.top_k..self.depth);
-        last_real(&self.trunk.final_norm(&h), Some(&mask))
+        let trunk = self.trunk()?;
+        let f = states.f_index_select(0, &feature_cache::row_index(rows))?.f_to_device(self.trainable.device())?;
+        let t = f.f_select(2, d)?.f_sum_dim_intlist(1, false, Kind::Float)?.f_max()?.f_int64_value(&[])?.max(1);
+        let f = f.f_narrow(1, 0, t)?;
+        let mask = f.f_select(2, d)?.f_to_kind(Kind::Int64)?;
+        let h = trunk.blocks(f.f_narrow(2, 0, d)?, Some(&mask), self.depth - self.top_k..self.depth);
+        Ok(last_real(&trunk.final_norm(&h), Some(&mask)))
     }
 }
 
@@ -355,13 +441,14 @@ impl Pooler for DecoderClassifier {
     }
 
     /// The last real token's final hidden state after `depth` blocks.
-    fn pooled(&self, tokens: &[Vec<i64>], rows: &[usize]) -> Tensor {
-        let (ids, mask) = self.pad(tokens, rows);
-        last_real(&self.trunk.hidden_at(&ids, Some(&mask), &[self.depth])[0], Some(&mask)).to_kind(Kind::Float)
+    fn pooled(&self, tokens: &[Vec<i64>], rows: &[usize]) -> anyhow::Result<Tensor> {
+        let (ids, mask) = self.pad(tokens, rows)?;
+        let hidden = self.trunk()?.hidden_at(&ids, Some(&mask), &[self.depth]);
+        Ok(last_real(&hidden[0], Some(&mask)).f_to_kind(Kind::Float)?)
     }
 
     fn dim(&self) -> i64 {
-        self.trunk.hidden_size()
+        self.hidden
     }
 
     fn probe_settings(&self) -> Option<String> {
@@ -385,8 +472,8 @@ impl Model for DecoderClassifier {
 
     fn logits(&self, inputs: &Inputs, rows: &[usize], _train: bool) -> anyhow::Result<Tensor> {
         let pooled = match (self.mode, inputs) {
-            (Mode::Top, Inputs::Features(states)) => self.top_pooled(states, rows),
-            _ => feature_cache::pooled(self, inputs, rows, self.trainable.device()),
+            (Mode::Top, Inputs::Features(states)) => self.top_pooled(states, rows)?,
+            _ => feature_cache::pooled(self, inputs, rows, self.trainable.device())?,
         };
         Ok(self.head.forward(&pooled))
     }
@@ -399,7 +486,8 @@ impl Model for DecoderClassifier {
         if self.too_long == TooLong::Truncate {
             return Ok(vec![false; texts.len()]);
         }
-        let ids = (self.tokens.encode)(&self.tokens.tok, texts, self.max_len.saturating_add(1))?;
+        let tokens = &self.parts()?.tokens;
+        let ids = (tokens.encode)(&tokens.tok, texts, self.max_len.saturating_add(1))?;
         Ok(ids.iter().map(|t| t.len() > self.max_len).collect())
     }
 }

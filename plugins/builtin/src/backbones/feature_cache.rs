@@ -16,7 +16,7 @@ pub trait Pooler {
     /// Token ids of texts.
     fn tokenize(&self, texts: &[&str]) -> anyhow::Result<Vec<Vec<i64>>>;
     /// Pooled trunk output `[rows, dim]` for rows of tokenized texts.
-    fn pooled(&self, tokens: &[Vec<i64>], rows: &[usize]) -> Tensor;
+    fn pooled(&self, tokens: &[Vec<i64>], rows: &[usize]) -> anyhow::Result<Tensor>;
     fn dim(&self) -> i64;
     /// `None` when the trunk trains (inputs are tokens); for a frozen trunk (a probe), the
     /// settings that change its features, for the cache.
@@ -28,7 +28,7 @@ pub trait Pooler {
 /// Pooled features `[n, dim]` of every text (no gradient), in batches, on the CPU.
 pub fn features(p: &impl Pooler, texts: &[&str], env: &Env) -> anyhow::Result<Tensor> {
     let tokens = p.tokenize(texts)?;
-    Ok(batched(&tokens, &[p.dim()], env, |rows| p.pooled(&tokens, rows)))
+    batched(&tokens, &[p.dim()], env, |rows| p.pooled(&tokens, rows))
 }
 
 /// `Model::encode`: tokens for a training trunk, (cached) features for a frozen one.
@@ -39,29 +39,40 @@ pub fn encode(p: &impl Pooler, texts: &[&str], env: &Env) -> anyhow::Result<Inpu
 }
 
 /// The pooled vectors `[rows, dim]` on `device` of rows of `inputs` from [`encode`].
-pub fn pooled(p: &impl Pooler, inputs: &Inputs, rows: &[usize], device: Device) -> Tensor {
+pub fn pooled(p: &impl Pooler, inputs: &Inputs, rows: &[usize], device: Device) -> anyhow::Result<Tensor> {
     match inputs {
         Inputs::Tokens(t) => p.pooled(t, rows),
-        Inputs::Features(f) => f.index_select(0, &row_index(rows)).to_device(device),
+        // Uploaded without waiting for the device's queue (a plain copy from host memory would).
+        Inputs::Features(f) => {
+            Ok(f.f_index_select(0, &row_index(rows))?.f_to_device_(device, f.kind(), true, false)?)
+        }
     }
 }
 
 /// Features `[n, row_shape..]` on the CPU of every tokenized text, from `pooled` (rows →
-/// `[rows, row_shape..]`) run on batches of rows sorted by length.
-pub fn batched(tokens: &[Vec<i64>], row_shape: &[i64], env: &Env, pooled: impl Fn(&[usize]) -> Tensor) -> Tensor {
+/// `[rows, row_shape..]`) run on batches of rows sorted by length. Each batch is copied in place
+/// into one preallocated output (no copy of the whole output per batch).
+pub fn batched(
+    tokens: &[Vec<i64>],
+    row_shape: &[i64],
+    env: &Env,
+    pooled: impl Fn(&[usize]) -> anyhow::Result<Tensor>,
+) -> anyhow::Result<Tensor> {
     let _guard = tch::no_grad_guard();
     let mut order: Vec<usize> = (0..tokens.len()).collect();
     order.sort_by_key(|&i| tokens[i].len());
     let bar = progress::bar(env, tokens.len() as u64, "encoding features");
     let shape: Vec<i64> = std::iter::once(tokens.len() as i64).chain(row_shape.iter().copied()).collect();
-    let mut out = Tensor::zeros(shape, (Kind::Float, Device::Cpu));
+    let mut out = Tensor::f_zeros(shape.as_slice(), (Kind::Float, Device::Cpu))?;
     for rows in order.chunks(64) {
-        let f = pooled(rows).to_device(Device::Cpu);
-        out = out.index_copy(0, &row_index(rows), &f);
+        let f = pooled(rows)?.f_to_device(Device::Cpu)?.f_to_kind(Kind::Float)?;
+        let _ = out.f_index_copy_(0, &row_index(rows), &f).with_context(|| {
+            format!("batch features of shape {:?}, expected [{}, {row_shape:?}..]", f.size(), rows.len())
+        })?;
         bar.inc(rows.len() as u64);
     }
     bar.finish_and_clear();
-    out
+    Ok(out)
 }
 
 /// The cache file of the features of `texts` under (`key`, `settings`).
@@ -153,7 +164,7 @@ macro_rules! pooled_head_model {
             }
 
             fn logits(&self, inputs: &w2s_core::Inputs, rows: &[usize], _train: bool) -> anyhow::Result<tch::Tensor> {
-                let pooled = $crate::backbones::feature_cache::pooled(self, inputs, rows, self.trainable.device());
+                let pooled = $crate::backbones::feature_cache::pooled(self, inputs, rows, self.trainable.device())?;
                 Ok(tch::nn::Module::forward(&self.head, &pooled))
             }
 
@@ -170,9 +181,57 @@ pub(crate) fn row_index(rows: &[usize]) -> Tensor {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::cell::Cell;
+
+    /// The peak resident set of this process (VmHWM), in MiB.
+    pub(crate) fn peak_rss_mib() -> f64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let kb = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok());
+        kb.unwrap_or(f64::NAN) / 1024.0
+    }
+
+    /// Micro-benchmark (issue #10 item 14): assembling 20,000 rows × 576 features in chunks of 64.
+    /// `cargo test --release -p w2s-builtin bench_assembling -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn bench_assembling_20k_rows() {
+        let env = Env { show_progress: false, ..Env::from_env() };
+        let tokens: Vec<Vec<i64>> = (0..20_000).map(|i| vec![0; 1 + i % 7]).collect();
+        let before = peak_rss_mib();
+        let t = std::time::Instant::now();
+        let out = batched(&tokens, &[576], &env, |rows| {
+            Ok(Tensor::ones([rows.len() as i64, 576], (Kind::Float, Device::Cpu)))
+        })
+        .unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        assert_eq!(out.size(), [20_000, 576]);
+        println!("assembling 20000 x 576 features: {:.3} s, peak RSS {:.0} MiB (before: {before:.0} MiB; the output is {:.0} MiB)", secs, peak_rss_mib(), 20_000.0 * 576.0 * 4.0 / 1048576.0);
+    }
+
+    #[test]
+    fn batches_land_in_their_rows_and_bad_batches_are_errors() {
+        let env = Env { show_progress: false, ..Env::from_env() };
+        // 150 texts (three chunks of up to 64), row i of length (i · 7) % 11: sorted order ≠ row order.
+        let tokens: Vec<Vec<i64>> = (0..150).map(|i| vec![0; (i * 7) % 11]).collect();
+        let out = batched(&tokens, &[2], &env, |rows| {
+            let v: Vec<f32> = rows.iter().flat_map(|&r| [r as f32, -(r as f32)]).collect();
+            Ok(Tensor::from_slice(&v).view([rows.len() as i64, 2]))
+        })
+        .unwrap();
+        let want: Vec<f32> = (0..150).flat_map(|r| [r as f32, -(r as f32)]).collect();
+        assert_eq!(Vec::<f32>::try_from(out.view([-1])).unwrap(), want);
+        let err =
+            batched(&tokens, &[2], &env, |rows| Ok(Tensor::zeros([rows.len() as i64, 3], (Kind::Float, Device::Cpu))))
+                .unwrap_err();
+        assert!(format!("{err:#}").contains("batch features of shape"), "{err:#}");
+        let err = batched(&tokens, &[2], &env, |_| anyhow::bail!("trunk failed")).unwrap_err();
+        assert_eq!(err.to_string(), "trunk failed");
+    }
 
     #[test]
     fn stale_truncated_or_misshapen_cache_files_are_rebuilt() {

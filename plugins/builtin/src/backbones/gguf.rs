@@ -293,7 +293,12 @@ pub struct Gguf {
     pub tensors: Vec<TensorInfo>,
     bytes: Vec<u8>,
     data_start: usize,
+    /// Read by [`Gguf::open_header`]: no tensor data.
+    header_only: bool,
 }
+
+/// The parsed header of a GGUF file: version, metadata, tensor infos, where the data starts.
+type Header = (u32, BTreeMap<String, Value>, Vec<TensorInfo>, usize);
 
 impl Gguf {
     /// Read and parse `path` (one read of the whole file).
@@ -302,9 +307,53 @@ impl Gguf {
         Gguf::parse(path, bytes).with_context(|| format!("parsing GGUF file {}", path.display()))
     }
 
+    /// The metadata and tensor infos of `path` without its tensor data (for a model's settings
+    /// when its weights may not be needed): the file is read in growing prefixes until the header
+    /// fits. [`Gguf::tensor`] of the result is an error.
+    pub fn open_header(path: &Path) -> anyhow::Result<Gguf> {
+        use std::io::Read;
+        let what = || format!("reading the header of GGUF file {}", path.display());
+        let size = std::fs::metadata(path).with_context(what)?.len();
+        let mut f = std::fs::File::open(path).with_context(what)?;
+        let (mut bytes, mut want) = (Vec::new(), size.min(4 << 20));
+        loop {
+            (&mut f).take(want - bytes.len() as u64).read_to_end(&mut bytes).with_context(what)?;
+            match Gguf::parse_header(&bytes) {
+                Ok((version, metadata, tensors, data_start)) => {
+                    let path = path.to_path_buf();
+                    return Ok(Gguf {
+                        path,
+                        version,
+                        metadata,
+                        tensors,
+                        bytes: Vec::new(),
+                        data_start,
+                        header_only: true,
+                    });
+                }
+                Err(e) if bytes.len() as u64 >= size => {
+                    return Err(e).with_context(|| format!("parsing GGUF file {}", path.display()))
+                }
+                Err(_) => want = size.min(want * 4),
+            }
+        }
+    }
+
     /// Parse the bytes of a GGUF file (`path` only names it).
     pub fn parse(path: &Path, bytes: Vec<u8>) -> anyhow::Result<Gguf> {
-        let mut c = Cursor { bytes: &bytes, pos: 0 };
+        let (version, metadata, tensors, data_start) = Gguf::parse_header(&bytes)?;
+        let g = Gguf { path: path.to_path_buf(), version, metadata, tensors, bytes, data_start, header_only: false };
+        for t in &g.tensors {
+            if t.n_bytes().is_ok() {
+                g.data(t)?;
+            }
+        }
+        Ok(g)
+    }
+
+    /// The header at the start of `bytes` (which may end anywhere after it).
+    fn parse_header(bytes: &[u8]) -> anyhow::Result<Header> {
+        let mut c = Cursor { bytes, pos: 0 };
         ensure!(c.take(4).ok() == Some(b"GGUF".as_slice()), "not a GGUF file (no `GGUF` magic)");
         let version = c.u32()?;
         ensure!(version == 2 || version == 3, "GGUF version {version}, expected 2 or 3");
@@ -334,16 +383,11 @@ impl Gguf {
             Some(v) => v.as_u64().filter(|&a| a > 0).context("general.alignment is not a positive integer")? as usize,
         };
         let data_start = c.pos.div_ceil(align) * align;
-        let g = Gguf { path: path.to_path_buf(), version, metadata, tensors, bytes, data_start };
-        for t in &g.tensors {
-            if t.n_bytes().is_ok() {
-                g.data(t)?;
-            }
-        }
-        Ok(g)
+        Ok((version, metadata, tensors, data_start))
     }
 
     fn data(&self, t: &TensorInfo) -> anyhow::Result<&[u8]> {
+        ensure!(!self.header_only, "only the header of {} was read, not tensor {}", self.path.display(), t.name);
         let n = t.n_bytes()?;
         let start = self.data_start as u64 + t.offset;
         let end = start + n as u64;
@@ -513,6 +557,25 @@ mod tests {
         assert_eq!(Vec::<f32>::try_from(w.get(1)).unwrap(), [4.0, 5.0, 6.0]);
         let err = format!("{:#}", g.tensor("nope").unwrap_err());
         assert!(err.contains("tiny.gguf") && err.contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn the_header_alone_is_read_without_the_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = tiny_file();
+        let full = Gguf::parse(Path::new("tiny.gguf"), bytes.clone()).unwrap();
+        // The header without the tensor data (the tiny file's data is its last 12 bytes).
+        let cut = dir.path().join("cut.gguf");
+        std::fs::write(&cut, &bytes[..bytes.len() - 12]).unwrap();
+        assert!(Gguf::open(&cut).is_err(), "the data is missing");
+        let h = Gguf::open_header(&cut).unwrap();
+        assert_eq!((h.version, &h.metadata, h.tensors.len()), (full.version, &full.metadata, full.tensors.len()));
+        let err = format!("{:#}", h.tensor("w").unwrap_err());
+        assert!(err.contains("only the header of") && err.contains("cut.gguf"), "{err}");
+        // Not a GGUF file: an error naming it.
+        std::fs::write(&cut, b"GGUF").unwrap();
+        let err = format!("{:#}", Gguf::open_header(&cut).err().unwrap());
+        assert!(err.contains("cut.gguf"), "{err}");
     }
 
     /// Values from the `gguf` Python package's `dequantize` (0.19) on the same file.

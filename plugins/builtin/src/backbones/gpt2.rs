@@ -340,7 +340,12 @@ impl Backbone for Gpt2Backbone {
             ck.dir.display(),
             cfg.n_positions
         );
-        let c = hf::classifier(env, p, n_classes, &ck, tok, |vs| Ok(Box::new(Gpt2::from_hf(vs, &ck, p.layers)?)))?;
+        let blocks = hf::depth(p.layers, cfg.n_layer, &ck.dir)? as usize;
+        let layers = p.layers;
+        let build = move |vs: &nn::VarStore, ck: &HfCheckpoint| -> anyhow::Result<Box<dyn Trunk>> {
+            Ok(Box::new(Gpt2::from_hf(vs, ck, layers)?))
+        };
+        let c = hf::classifier(env, p, n_classes, &ck, tok, (blocks, cfg.n_embd), build)?;
         Ok(Box::new(c))
     }
 
@@ -367,7 +372,7 @@ mod tests {
     use super::*;
     use crate::backbones::{
         classifier::{Mode, Precision},
-        hf::tests::{random_init, write_checkpoint, write_tiny_vocab},
+        hf::tests::{first_use_error, random_init, write_checkpoint, write_tiny_vocab},
     };
 
     fn tiny_config(vocab: i64) -> serde_json::Value {
@@ -547,7 +552,7 @@ mod tests {
         let env = temp_env(&dir.path().join("cache"));
         let build = |folder: &Path| {
             let params = HfDecoderParams { path: folder.display().to_string(), ..Default::default() };
-            format!("{:#}", Gpt2Backbone::new(params).unwrap().build(&env, 2).err().unwrap())
+            first_use_error(Gpt2Backbone::new(params).unwrap().build(&env, 2), &env)
         };
         let (_vs, _model, tensors) = random_gpt2(&tiny_config(300), "");
         // A missing folder and a folder without weights say what they expect.
@@ -585,7 +590,8 @@ mod tests {
         let err = match Env::from_env().asset_dir(GPT2_VOCAB_ASSET) {
             Ok(_) => {
                 let params = HfDecoderParams { path: no_vocab.display().to_string(), ..Default::default() };
-                format!("{:#}", Gpt2Backbone::new(params).unwrap().build(&Env::from_env(), 2).err().unwrap())
+                let fetched = Env { show_progress: false, ..Env::from_env() };
+                first_use_error(Gpt2Backbone::new(params).unwrap().build(&fetched, 2), &fetched)
             }
             Err(_) => "50257 300 (bootstrap not run)".into(),
         };

@@ -19,7 +19,7 @@ use w2s_core::{params::check, Env, Params};
 
 use super::{
     classifier::{Mode, Precision, TooLong},
-    decoder_classifier::{DecoderClassifier, Tokens, Trunk},
+    decoder_classifier::{DecoderClassifier, Loader, Tokens, Trunk},
     tokenizer,
 };
 
@@ -293,17 +293,34 @@ pub fn tokens(tok: Arc<Tokenizer>) -> Tokens {
 }
 
 /// A last-token classifier (see `decoder_classifier`) over the trunk that `build` loads from
-/// `ck`, with `tok` (the tokenizer and where it came from, for the feature cache key).
+/// `ck`, with `tok` (the tokenizer and where it came from, for the feature cache key). The trunk
+/// has `blocks` blocks (`layers` applied) of width `hidden`. A probe loads it only on a
+/// feature-cache miss (`ck` is then opened again: only its headers are read).
 pub fn classifier(
     env: &Env,
     p: &HfDecoderParams,
     n_classes: usize,
     ck: &HfCheckpoint,
     (tok, tok_source): (Arc<Tokenizer>, String),
-    build: impl FnOnce(&nn::VarStore) -> anyhow::Result<Box<dyn Trunk>>,
+    (blocks, hidden): (usize, i64),
+    build: impl Fn(&nn::VarStore, &HfCheckpoint) -> anyhow::Result<Box<dyn Trunk>> + 'static,
 ) -> anyhow::Result<DecoderClassifier> {
-    let mut c = DecoderClassifier::with_trunk(env, tokens(tok), n_classes, (p.mode, p.top_k), p.max_len, build)
-        .with_context(|| format!("building a classifier on {}", ck.dir.display()))?;
+    let mut c = match p.mode {
+        Mode::Probe => {
+            let (dir, tok) = (ck.dir.clone(), tok.clone());
+            let load: Loader = Box::new(move |vs: &nn::VarStore| {
+                let ck = HfCheckpoint::open(&dir, "HF checkpoint folder")?;
+                let trunk = build(vs, &ck).with_context(|| format!("building a classifier on {}", dir.display()))?;
+                Ok((tokens(tok.clone()), trunk))
+            });
+            DecoderClassifier::lazy_probe(env, n_classes, p.max_len, (blocks, hidden), load)?
+        }
+        Mode::Full | Mode::Top => {
+            let build = |vs: &nn::VarStore| build(vs, ck);
+            DecoderClassifier::with_trunk(env, tokens(tok), n_classes, (p.mode, p.top_k), p.max_len, build)
+                .with_context(|| format!("building a classifier on {}", ck.dir.display()))?
+        }
+    };
     c.set_precision(p.precision)?;
     c.too_long = p.too_long;
     c.cache_key = Some(ck.cache_key(&format!("layers={:?}|tokenizer={tok_source}", p.layers)));
@@ -341,6 +358,16 @@ pub(crate) mod tests {
         }
         let index = serde_json::json!({ "metadata": {}, "weight_map": map });
         std::fs::write(dir.join("model.safetensors.index.json"), index.to_string()).unwrap();
+    }
+
+    /// The error of building a classifier and encoding a text with it (a probe loads its trunk,
+    /// and so finds a bad checkpoint, only then), with its causes.
+    pub(crate) fn first_use_error(built: anyhow::Result<Box<dyn w2s_core::Model>>, env: &Env) -> String {
+        let err = match built {
+            Err(e) => e,
+            Ok(mut model) => model.encode(&["the the"], env).err().expect("an error on first use"),
+        };
+        format!("{err:#}")
     }
 
     /// Random weights for tiny test models: norm weights near 1, the rest N(0, 0.2²).

@@ -31,6 +31,7 @@ use tokenizers::Tokenizer;
 use w2s_core::{prompting::LanguageModel, Backbone, Env, Model};
 
 use super::{
+    decoder_classifier::Trunk,
     hf::{self, HfCheckpoint, HfDecoderParams},
     language_model::DecoderLm,
     llama::{Llama, LlamaConfig},
@@ -166,7 +167,13 @@ impl Backbone for HfDecoder {
         let p = &self.params;
         let (ck, tok) = self.open()?;
         let tok = (tok, "tokenizer.json".to_string());
-        let c = hf::classifier(env, p, n_classes, &ck, tok, |vs| Ok(Box::new(load(vs, &ck, p.layers)?)))?;
+        let cfg = llama_config(&ck)?;
+        let blocks = hf::depth(p.layers, cfg.num_hidden_layers, &ck.dir)? as usize;
+        let layers = p.layers;
+        let build = move |vs: &nn::VarStore, ck: &HfCheckpoint| -> anyhow::Result<Box<dyn Trunk>> {
+            Ok(Box::new(load(vs, ck, layers)?))
+        };
+        let c = hf::classifier(env, p, n_classes, &ck, tok, (blocks, cfg.hidden_size), build)?;
         Ok(Box::new(c))
     }
 
@@ -195,7 +202,7 @@ mod tests {
     use super::*;
     use crate::backbones::{
         classifier::Mode,
-        hf::tests::{random_init, write_checkpoint, write_tiny_tokenizer_json},
+        hf::tests::{first_use_error, random_init, write_checkpoint, write_tiny_tokenizer_json},
     };
 
     fn tiny_config(model_type: &str, tied: bool, vocab: i64) -> serde_json::Value {
@@ -328,10 +335,8 @@ mod tests {
         let (_vs, _m, tensors) = random_decoder(&tiny_config("llama", true, 200));
         write_checkpoint(&small, &tiny_config("llama", true, 200), &tensors, 1);
         write_tiny_tokenizer_json(&small);
-        let err = format!(
-            "{:#}",
-            build(&HfDecoderParams { path: small.display().to_string(), ..Default::default() }).err().unwrap()
-        );
+        let err =
+            first_use_error(build(&HfDecoderParams { path: small.display().to_string(), ..Default::default() }), &env);
         assert!(err.contains("260 token ids") && err.contains("vocab_size is 200"), "{err}");
         // A missing tensor and a wrong shape, named with their file.
         let broken = dir.path().join("broken");
@@ -346,7 +351,7 @@ mod tests {
         write_checkpoint(&broken, &tiny_config("llama", true, 300), &edit("model.layers.1.mlp.up_proj.weight", ""), 2);
         write_tiny_tokenizer_json(&broken);
         let p = HfDecoderParams { path: broken.display().to_string(), ..Default::default() };
-        let err = format!("{:#}", build(&p).err().unwrap());
+        let err = first_use_error(build(&p), &env);
         assert!(
             err.contains("`model.layers.1.mlp.up_proj.weight`") && err.contains("broken/model.safetensors.index.json"),
             "{err}"
@@ -358,7 +363,7 @@ mod tests {
             &edit("", "model.layers.0.self_attn.q_proj.weight"),
             1,
         );
-        let err = format!("{:#}", build(&p).err().unwrap());
+        let err = first_use_error(build(&p), &env);
         let want = "`model.layers.0.self_attn.q_proj.weight` in ";
         assert!(err.contains(want) && err.contains("broken/model.safetensors"), "{err}");
         assert!(err.contains("has shape [16, 32], expected [32, 32]"), "{err}");
@@ -371,6 +376,37 @@ mod tests {
         write_checkpoint(&folder, config, &tensors, 1);
         write_tiny_tokenizer_json(&folder);
         (folder, model)
+    }
+
+    #[test]
+    fn a_fully_cached_probe_loads_no_weights() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = Env { cache_dir: dir.path().join("cache"), device: Device::Cpu, show_progress: false };
+        let (folder, _) = tiny_folder(dir.path(), &tiny_config("llama", true, 300));
+        let params = HfDecoderParams { path: folder.display().to_string(), ..Default::default() };
+        let texts = ["the the", "a longer text than the first one"];
+        let features = |texts: &[&str]| -> anyhow::Result<Tensor> {
+            match HfDecoder::new(params.clone())?.build(&env, 2)?.encode(texts, &env)? {
+                Inputs::Features(f) => Ok(f),
+                Inputs::Tokens(_) => anyhow::bail!("a probe gives features"),
+            }
+        };
+        let first = features(&texts).unwrap();
+        // Reshape one weight in the safetensors header, keeping every byte count: the same files
+        // and sizes (so the same cache key), but weights that no longer load.
+        let file = folder.join("model.safetensors");
+        let mut bytes = std::fs::read(&file).unwrap();
+        let find = |hay: &[u8], needle: &[u8], from: usize| {
+            hay[from..].windows(needle.len()).position(|w| w == needle).map(|i| i + from).unwrap()
+        };
+        let at = find(&bytes, b"model.layers.0.self_attn.q_proj.weight", 0);
+        let shape = find(&bytes, b"[32,32]", at);
+        bytes[shape..shape + 7].copy_from_slice(b"[16,64]");
+        std::fs::write(&file, &bytes).unwrap();
+        let again = features(&texts).unwrap();
+        assert!(again.equal(&first), "the cached features, without loading the weights");
+        let err = format!("{:#}", features(&["a text not cached"]).unwrap_err());
+        assert!(err.contains("model.layers.0.self_attn.q_proj.weight") && err.contains("[16, 64]"), "{err}");
     }
 
     #[test]

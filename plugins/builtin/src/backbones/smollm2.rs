@@ -14,9 +14,11 @@
 //! runs the blocks up to the deepest depth not cached yet and writes each depth's features).
 //! `generative` (optional [`GenerativeSpec`]: next-token fine-tuning on the task's unlabeled
 //! texts through `Backbone::adapt_to_texts`, before any training; see `generative`).
+//! A probe reads only the GGUF header when built; the weights and the tokenizer are loaded on a
+//! feature-cache miss (see `DecoderClassifier::lazy_probe`), so fully cached jobs skip them.
 //! Also a language model for the `prompt` objective (see `language_model`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tch::nn;
@@ -29,7 +31,7 @@ use w2s_core::{
 
 use super::{
     classifier::{Mode, Precision, TooLong},
-    decoder_classifier::{DecoderClassifier, Tokens, Trunk},
+    decoder_classifier::{DecoderClassifier, Loader, Tokens, Trunk},
     generative::{self, GenerativeSpec},
     gguf::Gguf,
     hf::{self, check_top_k},
@@ -121,11 +123,7 @@ impl SmolLm2 {
     /// The first `layers` blocks of the model in `g` (all: `None`) in `vs`, with the adapted
     /// weights if any.
     fn trunk(&self, vs: &nn::VarStore, g: &Gguf, layers: Option<usize>) -> anyhow::Result<Box<dyn Trunk>> {
-        let llama = Llama::from_gguf(vs, g, layers)?;
-        if let Some(w) = &self.adapted {
-            generative::load(vs, w)?;
-        }
-        Ok(Box::new(llama))
+        load_trunk(vs, g, layers, self.adapted.as_deref())
     }
 
     /// The GGUF file, checked: the fetched asset (size-verified) or the user's file.
@@ -156,6 +154,21 @@ impl SmolLm2 {
     }
 }
 
+/// The first `layers` blocks of the model in `g` (all: `None`) in `vs`, with `adapted` weights if
+/// any.
+fn load_trunk(
+    vs: &nn::VarStore,
+    g: &Gguf,
+    layers: Option<usize>,
+    adapted: Option<&Path>,
+) -> anyhow::Result<Box<dyn Trunk>> {
+    let llama = Llama::from_gguf(vs, g, layers)?;
+    if let Some(w) = adapted {
+        generative::load(vs, w)?;
+    }
+    Ok(Box::new(llama))
+}
+
 impl Backbone for SmolLm2 {
     fn data_files(&self) -> Vec<std::path::PathBuf> {
         if self.params.path.is_empty() {
@@ -166,9 +179,14 @@ impl Backbone for SmolLm2 {
     }
     fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>> {
         let file = self.file(env)?;
-        let g = Gguf::open(&file)?;
         let p = &self.params;
-        let total = LlamaConfig::from_gguf(&g)?.num_hidden_layers as usize;
+        // A probe needs only the header until a feature-cache miss; other modes train the trunk.
+        let g = match p.mode {
+            Mode::Probe => Gguf::open_header(&file)?,
+            Mode::Full | Mode::Top => Gguf::open(&file)?,
+        };
+        let cfg = LlamaConfig::from_gguf(&g)?;
+        let total = cfg.num_hidden_layers as usize;
         let depth = hf::depth(p.layers, total as i64, &file)? as usize;
         let shares: Vec<usize> = match (&p.share_depths, p.mode) {
             // Adapted weights were trained at `layers` only.
@@ -183,9 +201,21 @@ impl Backbone for SmolLm2 {
             }
         };
         let built = shares.iter().copied().chain([depth]).max().unwrap_or(depth);
-        let train = (p.mode, p.top_k);
-        let build = |vs: &nn::VarStore| self.trunk(vs, &g, Some(built));
-        let mut c = DecoderClassifier::with_trunk(env, Tokens::gguf(&g)?, n_classes, train, p.max_len, build)?;
+        let mut c = match p.mode {
+            Mode::Probe => {
+                let (path, adapted) = (file.clone(), self.adapted.clone());
+                let load: Loader = Box::new(move |vs: &nn::VarStore| {
+                    let g = Gguf::open(&path)?;
+                    Ok((Tokens::gguf(&g)?, load_trunk(vs, &g, Some(built), adapted.as_deref())?))
+                });
+                DecoderClassifier::lazy_probe(env, n_classes, p.max_len, (built, cfg.hidden_size), load)?
+            }
+            Mode::Full | Mode::Top => {
+                let build = |vs: &nn::VarStore| self.trunk(vs, &g, Some(built));
+                let train = (p.mode, p.top_k);
+                DecoderClassifier::with_trunk(env, Tokens::gguf(&g)?, n_classes, train, p.max_len, build)?
+            }
+        };
         let keys = shares.into_iter().map(|d| (d, self.cache_key(&file, d, total))).collect();
         c.share_depths(depth, keys)?;
         c.set_precision(p.precision)?;
@@ -229,6 +259,47 @@ mod tests {
 
     use super::*;
 
+    /// Micro-benchmark (issue #10 item 15): `build` + `encode` of a `smollm2` probe (layers 2,
+    /// the default `share_depths`) whose features of 1,000 texts are all cached. The first run
+    /// (in `$W2S_BENCH_DIR`, default a fixed folder under /tmp) fills the cache and stops; the
+    /// next runs time three build + encode rounds and report this process's peak RSS.
+    /// `cargo test --release -p w2s-builtin bench_cached_probe -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn bench_cached_probe_build_and_encode() {
+        let dir = PathBuf::from(std::env::var("W2S_BENCH_DIR").unwrap_or("/tmp/w2s-bench-smollm2".into()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let assets = dir.join("assets");
+        if !assets.exists() {
+            std::os::unix::fs::symlink(Env::from_env().cache_dir.join("assets"), &assets).unwrap();
+        }
+        let env = Env { cache_dir: dir.clone(), show_progress: false, ..Env::from_env() };
+        let texts: Vec<String> = (0..1000).map(|i| format!("review {i}: a fine film")).collect();
+        let texts: Vec<&str> = texts.iter().map(|t| t.as_str()).collect();
+        let params = SmolLm2Params { layers: Some(2), max_len: 16, ..Default::default() };
+        let backbone = SmolLm2::new(params).unwrap();
+        let warm = dir.join("warm");
+        if !warm.exists() {
+            backbone.build(&env, 2).unwrap().encode(&texts, &env).unwrap();
+            std::fs::write(&warm, "").unwrap();
+            println!("cache filled; run again to time");
+            return;
+        }
+        let mut times = Vec::new();
+        for _ in 0..3 {
+            let t = std::time::Instant::now();
+            let mut m = backbone.build(&env, 2).unwrap();
+            let Inputs::Features(f) = m.encode(&texts, &env).unwrap() else { panic!("features") };
+            assert_eq!(f.size(), [1000, 576]);
+            times.push(t.elapsed().as_secs_f64());
+        }
+        println!(
+            "cached smollm2 probe (layers 2), build + encode of 1000 texts: {:.3} / {:.3} / {:.3} s, peak RSS {:.0} MiB",
+            times[0], times[1], times[2],
+            crate::backbones::feature_cache::tests::peak_rss_mib()
+        );
+    }
+
     #[test]
     fn probe_features_are_the_last_real_token_and_cached() {
         let env = Env { show_progress: false, ..Env::from_env() };
@@ -250,6 +321,36 @@ mod tests {
         assert_eq!(logits.size(), [2, 3]);
         assert_eq!(logits.abs().sum(tch::Kind::Float).double_value(&[]), 0.0);
         assert_eq!(model.var_store().trainable_variables().len(), 1);
+    }
+
+    #[test]
+    fn a_fully_cached_probe_reads_no_weights() {
+        // A GGUF cut after its first 8 MiB: the whole header (metadata, tokenizer, tensor infos)
+        // but not the weights, so loading the trunk fails. Its features of two texts are cached
+        // (under the key and settings the backbone uses): build + encode must not touch the weights.
+        let dir = tempfile::tempdir().unwrap();
+        let real = Env::from_env().asset_dir("smollm2").unwrap().join(SMOLLM2_FILE);
+        let file = dir.path().join("header-only.gguf");
+        let bytes = std::fs::read(&real).unwrap();
+        std::fs::write(&file, &bytes[..8 << 20]).unwrap();
+        let env = Env { cache_dir: dir.path().join("cache"), show_progress: false, ..Env::from_env() };
+        let params =
+            SmolLm2Params { path: file.display().to_string(), layers: Some(2), max_len: 16, ..Default::default() };
+        let backbone = SmolLm2::new(params).unwrap();
+        let texts = ["one text", "and another"];
+        let key = backbone.cache_key(&file, 2, 30);
+        let cached = tch::Tensor::arange(2 * 576, tch::kind::FLOAT_CPU).view([2, 576]) / 1000.0;
+        crate::backbones::feature_cache::store(
+            &crate::backbones::feature_cache::path(&key, "16|last", &texts, &env).unwrap(),
+            &cached,
+        )
+        .unwrap();
+        let mut model = backbone.build(&env, 2).unwrap();
+        let Inputs::Features(f) = model.encode(&texts, &env).unwrap() else { panic!("probe gives features") };
+        assert!(f.equal(&cached), "the cached features");
+        // A miss loads the weights, which this file lacks: an error naming the file, not a panic.
+        let err = format!("{:#}", model.encode(&["a text not cached"], &env).err().unwrap());
+        assert!(err.contains("header-only.gguf") && err.contains("beyond the end of the file"), "{err}");
     }
 
     #[test]

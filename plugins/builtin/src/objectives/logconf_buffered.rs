@@ -7,8 +7,6 @@
 //! A batch larger than `buffer` keeps only its last `buffer` values. With more than two classes,
 //! ĥ is the one-hot argmax exactly as in `logconf`, and the buffer is not used.
 
-use std::collections::VecDeque;
-
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
 use w2s_core::{params::check, Objective, Params, StepInfo};
@@ -41,17 +39,24 @@ impl Params for LogConfBufferedParams {
 }
 
 /// The auxiliary confidence loss with a threshold over a buffer of recent predictions.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct LogConfBuffered {
     pub params: LogConfBufferedParams,
-    /// The most recent p[:,0] values, oldest first; at most `params.buffer` of them.
-    pub recent: VecDeque<f32>,
+    /// The most recent p[:,0] values (detached, on the logits' device), oldest first; at most
+    /// `params.buffer` of them. `None` before the first batch.
+    pub recent: Option<Tensor>,
+}
+
+impl Clone for LogConfBuffered {
+    /// With a copy of the buffer (not shared with the original).
+    fn clone(&self) -> Self {
+        LogConfBuffered { params: self.params.clone(), recent: self.recent.as_ref().map(Tensor::copy) }
+    }
 }
 
 impl LogConfBuffered {
     pub fn new(params: LogConfBufferedParams) -> anyhow::Result<Self> {
-        let recent = VecDeque::with_capacity(params.buffer);
-        Ok(LogConfBuffered { params, recent })
+        Ok(LogConfBuffered { params, recent: None })
     }
 }
 
@@ -60,11 +65,22 @@ impl Objective for LogConfBuffered {
         let coef = Warmup::Linear.coef(self.params.aux_coef, self.params.warmup_frac, at);
         let (recent, cap) = (&mut self.recent, self.params.buffer);
         hardened_loss(logits, targets, coef, |p0, prior| {
-            recent.extend(p0);
-            let excess = recent.len().saturating_sub(cap);
-            recent.drain(..excess);
-            quantile(recent.make_contiguous(), prior)
+            let all = match recent.take() {
+                Some(r) => Tensor::f_cat(&[&r.f_to_device(p0.device())?, p0], 0)?,
+                None => p0.shallow_clone(),
+            };
+            let len = all.size()[0];
+            let keep = len.min(cap as i64);
+            let kept = all.f_narrow(0, len - keep, keep)?.f_contiguous()?;
+            let t = quantile(&kept, prior)?;
+            *recent = Some(kept);
+            Ok(t)
         })
+    }
+
+    /// The threshold is a quantile of recent predictions, this batch's among them.
+    fn uses_batch_statistics(&self) -> bool {
+        true
     }
 }
 
@@ -106,11 +122,24 @@ mod tests {
         let y2 = Tensor::from_slice(&[0.75f32, 0.25, 0.75, 0.25]).view([2, 2]);
         let got = l.loss(&probs_to_logits(&[0.7, 0.45]), &y2, at(0.5)).unwrap().double_value(&[]);
         assert!((got - 0.618_005_5).abs() < 1e-5, "{got}");
-        let kept: Vec<f32> = l.recent.iter().copied().collect();
+        let kept = Vec::<f32>::try_from(l.recent.as_ref().unwrap()).unwrap();
         assert_eq!(kept.len(), 3);
         for (k, want) in kept.iter().zip([0.3, 0.7, 0.45]) {
             assert!((*k as f64 - want).abs() < 1e-6, "{kept:?}");
         }
+    }
+
+    #[test]
+    fn nan_logits_give_a_nan_loss_not_a_panic_and_batch_statistics_are_declared() {
+        let mut l = LogConfBuffered::new(LogConfBufferedParams { buffer: 4, ..Default::default() }).unwrap();
+        assert!(l.uses_batch_statistics());
+        let logits = Tensor::from_slice(&[0.1f32, 0.2, f32::NAN, 0.3, 0.5, 0.1]).view([3, 2]);
+        let y = Tensor::from_slice(&[0.6f32, 0.4, 0.4, 0.6, 0.5, 0.5]).view([3, 2]);
+        assert!(l.loss(&logits, &y, at(0.5)).unwrap().double_value(&[]).is_nan());
+        // The NaN stays in the buffer: the next (finite) batch's threshold is NaN, still no panic.
+        let (logits, y) = example();
+        let _ = l.loss(&logits, &y, at(0.5)).unwrap().double_value(&[]);
+        assert_eq!(l.recent.as_ref().unwrap().size(), [4]);
     }
 
     #[test]
