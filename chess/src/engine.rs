@@ -131,6 +131,8 @@ pub struct Analysis {
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub path: PathBuf,
+    /// Command-line arguments of the engine (none for Stockfish; a script for `/bin/sh`).
+    pub args: Vec<String>,
     /// `setoption` pairs applied at start (and again after a restart), e.g. ("Threads", "1").
     pub options: Vec<(String, String)>,
     /// Deadline for start-up and `isready`.
@@ -144,6 +146,7 @@ impl EngineConfig {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         EngineConfig {
             path: path.into(),
+            args: Vec::new(),
             options: vec![("Threads".into(), "1".into()), ("Hash".into(), "16".into())],
             ready_timeout: Duration::from_secs(20),
             search_timeout: Duration::from_secs(120),
@@ -164,7 +167,7 @@ struct Proc {
 }
 
 impl Proc {
-    fn spawn(path: &Path) -> anyhow::Result<Proc> {
+    fn spawn(path: &Path, args: &[String]) -> anyhow::Result<Proc> {
         if !path.exists() {
             bail!(
                 "chess engine not found at {}: fetch it with `{}` (or `apt-get install stockfish` and set \
@@ -174,6 +177,7 @@ impl Proc {
             );
         }
         let mut child = Command::new(path)
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -244,7 +248,7 @@ impl Engine {
     }
 
     fn launch(cfg: &EngineConfig) -> anyhow::Result<(Proc, String)> {
-        let mut proc = Proc::spawn(&cfg.path)?;
+        let mut proc = Proc::spawn(&cfg.path, &cfg.args)?;
         let deadline = Instant::now() + cfg.ready_timeout;
         proc.send("uci")?;
         let mut name = String::new();

@@ -11,26 +11,21 @@ fn stockfish() -> PathBuf {
     engine::stockfish_path(&w2s_core::Env::from_env()).expect("Stockfish (run `bash scripts/bootstrap.sh`)")
 }
 
-/// A shell script that speaks just enough UCI; `on_go` is the shell code run for `go`.
-fn fake_engine(dir: &Path, name: &str, on_go: &str) -> PathBuf {
+/// A shell script that speaks just enough UCI; `on_go` is the shell code run for `go`. It is run
+/// as `/bin/sh <script>`, never executed itself: executing a file just written fails with "Text
+/// file busy" while a test running in parallel forks (its child holds our write descriptor until
+/// it execs).
+fn fake_engine(dir: &Path, name: &str, on_go: &str) -> EngineConfig {
     let path = dir.join(name);
     let script = format!(
-        "#!/bin/sh\nwhile read line; do\n  case \"$line\" in\n    uci) echo 'id name Fake'; echo uciok;;\n    isready) echo readyok;;\n    go*) {on_go};;\n    quit) exit 0;;\n  esac\ndone\n"
+        "while read line; do\n  case \"$line\" in\n    uci) echo 'id name Fake'; echo uciok;;\n    isready) echo readyok;;\n    go*) {on_go};;\n    quit) exit 0;;\n  esac\ndone\n"
     );
     std::fs::write(&path, script).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    path
-}
-
-fn quick(path: PathBuf) -> EngineConfig {
     EngineConfig {
+        args: vec![path.to_str().unwrap().to_string()],
         ready_timeout: Duration::from_secs(5),
         search_timeout: Duration::from_millis(500),
-        ..EngineConfig::new(path)
+        ..EngineConfig::new("/bin/sh")
     }
 }
 
@@ -81,7 +76,7 @@ fn missing_engine_says_how_to_fetch_it() {
 #[test]
 fn hung_engine_is_killed_restarted_and_fails() {
     let dir = tempfile::tempdir().unwrap();
-    let mut e = Engine::with_config(quick(fake_engine(dir.path(), "hang.sh", ":"))).unwrap();
+    let mut e = Engine::with_config(fake_engine(dir.path(), "hang.sh", ":")).unwrap();
     let t = Instant::now();
     let err = format!("{:#}", e.analyse(START, &Limit::depth(1), 1, &[]).unwrap_err());
     assert!(err.contains("failed twice") && err.contains("in time"), "{err}");
@@ -92,7 +87,7 @@ fn hung_engine_is_killed_restarted_and_fails() {
 #[test]
 fn crashing_engine_is_restarted_and_fails() {
     let dir = tempfile::tempdir().unwrap();
-    let mut e = Engine::with_config(quick(fake_engine(dir.path(), "crash.sh", "exit 3"))).unwrap();
+    let mut e = Engine::with_config(fake_engine(dir.path(), "crash.sh", "exit 3")).unwrap();
     let err = format!("{:#}", e.analyse(START, &Limit::depth(1), 1, &[]).unwrap_err());
     assert!(err.contains("failed twice") && err.contains("exited"), "{err}");
     assert_eq!(e.restarts, 1);
@@ -106,9 +101,28 @@ fn engine_that_crashes_once_is_retried_successfully() {
         "if [ -f {m} ]; then echo 'info depth 1 multipv 1 score cp 12 nodes 1 pv e2e4'; echo 'bestmove e2e4'; else touch {m}; exit 1; fi",
         m = marker.display()
     );
-    let mut e = Engine::with_config(quick(fake_engine(dir.path(), "flaky.sh", &on_go))).unwrap();
+    let mut e = Engine::with_config(fake_engine(dir.path(), "flaky.sh", &on_go)).unwrap();
     let a = e.analyse(START, &Limit::depth(1), 1, &[]).unwrap();
     assert_eq!(a.bestmove.as_deref(), Some("e2e4"));
     assert_eq!(a.lines[0].score, Score::Cp(12));
     assert_eq!(e.restarts, 1);
+}
+
+/// Fake engines written and started at once from parallel threads, as parallel tests do: none
+/// fails to start ("Text file busy" when a just-written script was executed itself).
+#[test]
+fn fake_engines_start_while_others_are_written() {
+    let dir = tempfile::tempdir().unwrap();
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let dir = dir.path();
+            s.spawn(move || {
+                for i in 0..10 {
+                    let cfg = fake_engine(dir, &format!("e{t}-{i}.sh"), "echo 'bestmove e2e4'");
+                    let mut e = Engine::with_config(cfg).unwrap_or_else(|e| panic!("{e:#}"));
+                    assert_eq!(e.bestmove(START, &Limit::depth(1)).unwrap().as_deref(), Some("e2e4"));
+                }
+            });
+        }
+    });
 }
