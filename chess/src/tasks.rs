@@ -1,13 +1,16 @@
 //! The chess tasks, on positions from [`crate::generate`]:
 //! - `chess-puzzles`: find the best move. Text = FEN; label = the best move's class
 //!   ([`moves::class_of`]); `n_classes` = the largest legal-move count in the dataset; classes
-//!   are named `move 0`, `move 1`, ...
+//!   are named `move 0`, `move 1`, ... Its positions are kept when the best move leads the second
+//!   by at least `gap_cp` ([`ChessPuzzlesParams`]).
 //! - `chess-move-pairs`: which of two moves of a position is better, by full-strength scores at
 //!   least `min_gap_cp` apart: `Example::pair("<FEN> <uci a>", "<FEN> <uci b>", label)`, label 0
-//!   when a is better; the order is a seeded coin flip, so labels are balanced.
+//!   when a is better; the order is a seeded coin flip, so labels are balanced. Its positions are
+//!   those of `chess-puzzles` at the default `gap_cp` ([`ChessMovePairsParams`]).
 //!
-//! Both shuffle the kept positions with `data_seed` and split them into a test set and a training
-//! pool; the positions themselves depend only on the generation settings.
+//! Each task has its own parameters (a field of the other task is an error naming the valid
+//! ones). Both shuffle the kept positions with `data_seed` and split them into a test set and a
+//! training pool; the positions themselves depend only on the generation settings.
 
 use serde::{Deserialize, Serialize};
 use w2s_core::{params::check, rng, Dataset, Env, Example, Params, Task};
@@ -15,10 +18,10 @@ use w2s_core::{params::check, rng, Dataset, Env, Example, Params, Task};
 use crate::generate::{self, GenContext, GenSettings, Record, Source};
 use crate::moves;
 
-/// Parameters shared by the two tasks.
+/// Parameters of `chess-puzzles`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct ChessTaskParams {
+pub struct ChessPuzzlesParams {
     pub n_train: usize,
     pub n_test: usize,
     /// Where positions come from: "puzzles", "problems", "playouts" (round-robin).
@@ -27,7 +30,25 @@ pub struct ChessTaskParams {
     pub depth: u32,
     /// Minimum lead of the best move over the second (centipawns) for a position to be kept.
     pub gap_cp: i32,
-    /// Pairs only: minimum score difference between the two moves (centipawns).
+    /// Engines run in parallel (default: one per core).
+    pub workers: Option<usize>,
+    /// Seed of the playouts (changes the positions).
+    pub seed: u64,
+    /// Seed of the shuffle and split (same positions).
+    pub data_seed: u64,
+}
+
+/// Parameters of `chess-move-pairs`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChessMovePairsParams {
+    pub n_train: usize,
+    pub n_test: usize,
+    /// Where positions come from: "puzzles", "problems", "playouts" (round-robin).
+    pub sources: Vec<Source>,
+    /// Depth of the ground-truth searches.
+    pub depth: u32,
+    /// Minimum score difference between the two moves of a pair (centipawns).
     pub min_gap_cp: i32,
     /// Engines run in parallel (default: one per core).
     pub workers: Option<usize>,
@@ -37,15 +58,30 @@ pub struct ChessTaskParams {
     pub data_seed: u64,
 }
 
-impl Default for ChessTaskParams {
+impl Default for ChessPuzzlesParams {
     fn default() -> Self {
         let g = GenSettings::default();
-        ChessTaskParams {
+        ChessPuzzlesParams {
             n_train: 1000,
             n_test: 300,
             sources: g.sources,
             depth: g.depth,
             gap_cp: g.gap_cp,
+            workers: None,
+            seed: 0,
+            data_seed: 0,
+        }
+    }
+}
+
+impl Default for ChessMovePairsParams {
+    fn default() -> Self {
+        let g = GenSettings::default();
+        ChessMovePairsParams {
+            n_train: 1000,
+            n_test: 300,
+            sources: g.sources,
+            depth: g.depth,
             min_gap_cp: 150,
             workers: None,
             seed: 0,
@@ -54,19 +90,93 @@ impl Default for ChessTaskParams {
     }
 }
 
-impl Params for ChessTaskParams {
+impl Params for ChessPuzzlesParams {
     fn validate(&self) -> anyhow::Result<()> {
-        check(self.n_train >= 2, "n_train", "at least 2")?;
-        check(self.n_test >= 1, "n_test", "at least 1")?;
-        check(self.min_gap_cp >= 0, "min_gap_cp", "a non-negative number of centipawns")?;
-        check(self.workers != Some(0), "workers", "at least 1 (or leave it out for one per core)")?;
-        self.settings().validate()
+        self.positions().validate()
     }
 }
 
-impl ChessTaskParams {
+impl Params for ChessMovePairsParams {
+    fn validate(&self) -> anyhow::Result<()> {
+        check(self.min_gap_cp >= 0, "min_gap_cp", "a non-negative number of centipawns")?;
+        self.positions().validate()
+    }
+}
+
+impl ChessPuzzlesParams {
     /// The generation settings these parameters ask for.
     pub fn settings(&self) -> GenSettings {
+        self.positions().settings()
+    }
+
+    /// `chess-move-pairs` parameters with the same sizes, sources, depth, workers and seeds
+    /// (`min_gap_cp` at its default). They use the same positions when `gap_cp` is the default.
+    pub fn pairs(&self) -> ChessMovePairsParams {
+        ChessMovePairsParams {
+            n_train: self.n_train,
+            n_test: self.n_test,
+            sources: self.sources.clone(),
+            depth: self.depth,
+            workers: self.workers,
+            seed: self.seed,
+            data_seed: self.data_seed,
+            ..Default::default()
+        }
+    }
+
+    fn positions(&self) -> Positions {
+        Positions {
+            n_train: self.n_train,
+            n_test: self.n_test,
+            sources: self.sources.clone(),
+            depth: self.depth,
+            gap_cp: self.gap_cp,
+            workers: self.workers,
+            seed: self.seed,
+        }
+    }
+}
+
+impl ChessMovePairsParams {
+    /// The generation settings these parameters ask for (`gap_cp` at its default).
+    pub fn settings(&self) -> GenSettings {
+        self.positions().settings()
+    }
+
+    fn positions(&self) -> Positions {
+        Positions {
+            n_train: self.n_train,
+            n_test: self.n_test,
+            sources: self.sources.clone(),
+            depth: self.depth,
+            gap_cp: GenSettings::default().gap_cp,
+            workers: self.workers,
+            seed: self.seed,
+        }
+    }
+}
+
+/// What both tasks ask of generation.
+struct Positions {
+    n_train: usize,
+    n_test: usize,
+    sources: Vec<Source>,
+    depth: u32,
+    gap_cp: i32,
+    workers: Option<usize>,
+    seed: u64,
+}
+
+impl Positions {
+    fn validate(&self) -> anyhow::Result<()> {
+        check(self.n_train >= 2, "n_train", "at least 2")?;
+        check(self.n_test >= 1, "n_test", "at least 1")?;
+        check(self.n_train.checked_add(self.n_test).is_some(), "n_train", "n_train + n_test to fit in a usize")?;
+        check(self.workers != Some(0), "workers", "at least 1 (or leave it out for one per core)")?;
+        self.settings().validate()
+    }
+
+    fn settings(&self) -> GenSettings {
         GenSettings {
             sources: self.sources.clone(),
             depth: self.depth,
@@ -77,13 +187,22 @@ impl ChessTaskParams {
         }
     }
 
-    fn positions(&self, env: &Env, n: usize) -> anyhow::Result<Vec<Record>> {
+    fn load(&self, env: &Env, n: usize) -> anyhow::Result<Vec<Record>> {
         let ctx = GenContext::from_env(env)?;
         let (recs, stats) = generate::generate(&ctx, &self.settings(), n, crate::pool::workers(self.workers))?;
         if stats.new_candidates > 0 {
             eprintln!("chess positions: {stats}");
         }
         Ok(recs)
+    }
+
+    fn check_size(&self, task: &str, got: usize) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            got >= self.n_train + self.n_test,
+            "{task}: only {got} examples for n_train + n_test = {}: add \"playouts\" to `sources` or ask for fewer",
+            self.n_train + self.n_test
+        );
+        Ok(())
     }
 }
 
@@ -94,22 +213,13 @@ fn split<T>(mut items: Vec<T>, n_test: usize, seed: u64, stream: &str) -> (Vec<T
     (items, test)
 }
 
-fn check_size(task: &str, got: usize, p: &ChessTaskParams) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        got >= p.n_train + p.n_test,
-        "{task}: only {got} examples for n_train + n_test = {}: add \"playouts\" to `sources` or ask for fewer",
-        p.n_train + p.n_test
-    );
-    Ok(())
-}
-
 /// `chess-puzzles`.
 pub struct ChessPuzzles {
-    pub params: ChessTaskParams,
+    pub params: ChessPuzzlesParams,
 }
 
 impl ChessPuzzles {
-    pub fn new(params: ChessTaskParams) -> anyhow::Result<Self> {
+    pub fn new(params: ChessPuzzlesParams) -> anyhow::Result<Self> {
         Ok(ChessPuzzles { params })
     }
 }
@@ -117,8 +227,9 @@ impl ChessPuzzles {
 impl Task for ChessPuzzles {
     fn load(&self, env: &Env) -> anyhow::Result<Dataset> {
         let p = &self.params;
-        let recs = p.positions(env, p.n_train + p.n_test)?;
-        check_size("chess-puzzles", recs.len(), p)?;
+        let pos = p.positions();
+        let recs = pos.load(env, p.n_train + p.n_test)?;
+        pos.check_size("chess-puzzles", recs.len())?;
         let mut examples = Vec::with_capacity(recs.len());
         let mut n_classes = 2;
         for r in &recs {
@@ -151,11 +262,11 @@ pub fn pair_of(r: &Record, min_gap_cp: i32, seed: u64) -> Option<Example> {
 
 /// `chess-move-pairs`.
 pub struct ChessMovePairs {
-    pub params: ChessTaskParams,
+    pub params: ChessMovePairsParams,
 }
 
 impl ChessMovePairs {
-    pub fn new(params: ChessTaskParams) -> anyhow::Result<Self> {
+    pub fn new(params: ChessMovePairsParams) -> anyhow::Result<Self> {
         Ok(ChessMovePairs { params })
     }
 }
@@ -163,10 +274,11 @@ impl ChessMovePairs {
 impl Task for ChessMovePairs {
     fn load(&self, env: &Env) -> anyhow::Result<Dataset> {
         let p = &self.params;
+        let pos = p.positions();
         let want = p.n_train + p.n_test;
         let mut n = want;
         let pairs = loop {
-            let recs = p.positions(env, n)?;
+            let recs = pos.load(env, n)?;
             let pairs: Vec<Example> =
                 recs.iter().filter_map(|r| pair_of(r, p.min_gap_cp, p.data_seed)).take(want).collect();
             if pairs.len() >= want || recs.len() < n {
@@ -174,7 +286,7 @@ impl Task for ChessMovePairs {
             }
             n += 2 * (want - pairs.len()) + 10;
         };
-        check_size("chess-move-pairs", pairs.len(), p)?;
+        pos.check_size("chess-move-pairs", pairs.len())?;
         let (train, test) = split(pairs, p.n_test, p.data_seed, "chess-pairs-split");
         Ok(Dataset { n_classes: 2, class_names: vec!["first better".into(), "second better".into()], train, test })
     }
@@ -183,7 +295,7 @@ impl Task for ChessMovePairs {
 w2s_core::register!(Task {
     name: "chess-puzzles",
     description: "find the best move: a FEN whose one clearly best move (Stockfish) is the label; classes are the legal moves in UCI order",
-    params: ChessTaskParams,
+    params: ChessPuzzlesParams,
     build: ChessPuzzles::new,
 });
 
@@ -191,6 +303,6 @@ w2s_core::register!(Task {
     name: "chess-move-pairs",
     description:
         "which of two moves of a position is better (Stockfish scores at least min_gap_cp apart): pairs \"<FEN> <uci>\"",
-    params: ChessTaskParams,
+    params: ChessMovePairsParams,
     build: ChessMovePairs::new,
 });

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use w2s_chess::engine_labeler::{ladder_report, EngineLabelerParams};
 use w2s_chess::generate::{generate, GenContext, GenSettings, Record, Source};
 use w2s_chess::moves;
-use w2s_chess::tasks::{ChessMovePairs, ChessPuzzles, ChessTaskParams};
+use w2s_chess::tasks::{ChessMovePairs, ChessPuzzles, ChessPuzzlesParams};
 use w2s_core::{Env, Params, Task};
 
 fn ctx(root: &std::path::Path) -> GenContext {
@@ -90,7 +90,7 @@ fn a_known_puzzle_has_its_known_key() {
 #[test]
 fn tasks_and_ladder_on_a_tiny_setting() {
     let env = Env { show_progress: false, ..Env::from_env() };
-    let p = ChessTaskParams {
+    let p = ChessPuzzlesParams {
         n_train: 6,
         n_test: 4,
         sources: vec![Source::Playouts],
@@ -106,7 +106,7 @@ fn tasks_and_ladder_on_a_tiny_setting() {
         assert!(e.label < n && n <= data.n_classes);
     }
     assert_eq!(data.class_names[1], "move 1");
-    let pairs = ChessMovePairs::new(p).unwrap().load(&env).unwrap();
+    let pairs = ChessMovePairs::new(p.pairs()).unwrap().load(&env).unwrap();
     assert_eq!((pairs.n_classes, pairs.train.len(), pairs.test.len()), (2, 6, 4));
     for e in pairs.train.iter().chain(&pairs.test) {
         let (fa, _) = e.text.rsplit_once(' ').unwrap();

@@ -5,7 +5,7 @@
 
 use w2s_chess::engine_labeler::{ladder_report, EngineLabelerParams};
 use w2s_chess::generate::{generate, worker_speedup, GenContext, GenSettings, Source};
-use w2s_chess::tasks::{ChessMovePairs, ChessPuzzles, ChessTaskParams};
+use w2s_chess::tasks::{ChessMovePairs, ChessPuzzles, ChessPuzzlesParams};
 use w2s_core::{Env, Task};
 
 fn n_positions() -> usize {
@@ -37,7 +37,7 @@ fn two_workers_over_one() {
 fn engine_ladder() {
     let env = Env::from_env();
     let n = n_positions();
-    let p = ChessTaskParams { n_train: n.saturating_sub(n / 2).max(2), n_test: n / 2, ..Default::default() };
+    let p = ChessPuzzlesParams { n_train: n.saturating_sub(n / 2).max(2), n_test: n / 2, ..Default::default() };
     let data = ChessPuzzles::new(p.clone()).unwrap().load(&env).unwrap();
     let e = |f: fn(&mut EngineLabelerParams)| {
         let mut r = EngineLabelerParams::default();
@@ -59,7 +59,7 @@ fn engine_ladder() {
     ];
     println!("chess-puzzles test set ({} positions):", data.test.len());
     ladder_report(&env, &data, &rungs, 0).unwrap();
-    let pairs = ChessMovePairs::new(p).unwrap().load(&env).unwrap();
+    let pairs = ChessMovePairs::new(p.pairs()).unwrap().load(&env).unwrap();
     println!("chess-move-pairs test set ({} pairs):", pairs.test.len());
     ladder_report(&env, &pairs, &rungs, 0).unwrap();
 }

@@ -6,7 +6,7 @@
 use w2s_chess::{
     engine_labeler::{ladder_report, EngineLabelerParams},
     generate::{generate, worker_speedup, GenContext, GenSettings, Source},
-    tasks::{ChessMovePairs, ChessPuzzles, ChessTaskParams},
+    tasks::{ChessMovePairs, ChessPuzzles, ChessPuzzlesParams},
 };
 use w2s_core::{Env, Task};
 
@@ -34,8 +34,10 @@ pub fn default_rungs() -> Vec<EngineLabelerParams> {
 }
 
 /// Generate (or reuse) `n_train + n_test` positions with `params`, print the statistics and the
-/// ladder on the first `n_eval` test examples of each task.
-pub fn run(env: &Env, params: &ChessTaskParams, n_eval: usize, speedup: bool) -> anyhow::Result<()> {
+/// ladder on the first `n_eval` test examples of each task (the pairs on the same positions:
+/// [`ChessPuzzlesParams::pairs`]).
+pub fn run(env: &Env, params: &ChessPuzzlesParams, n_eval: usize, speedup: bool) -> anyhow::Result<()> {
+    w2s_core::Params::validate(params)?;
     let ctx = GenContext::from_env(env)?;
     let n = params.n_train + params.n_test;
     let workers = w2s_chess::pool::workers(params.workers);
@@ -49,7 +51,7 @@ pub fn run(env: &Env, params: &ChessTaskParams, n_eval: usize, speedup: bool) ->
         n_eval.min(puzzles.test.len())
     );
     ladder_report(env, &puzzles, &rungs, n_eval)?;
-    let pairs = ChessMovePairs::new(params.clone())?.load(env)?;
+    let pairs = ChessMovePairs::new(params.pairs())?.load(env)?;
     println!("engine rungs on chess-move-pairs (better move of a pair, {} test pairs):", n_eval.min(pairs.test.len()));
     ladder_report(env, &pairs, &rungs, n_eval)?;
     if speedup {

@@ -286,7 +286,7 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
             }
         }
         Command::ChessReport { n_train, n_test, depth, speedup } => {
-            let params = w2s_chess::tasks::ChessTaskParams { n_train, n_test, depth, ..Default::default() };
+            let params = w2s_chess::tasks::ChessPuzzlesParams { n_train, n_test, depth, ..Default::default() };
             w2s::chess_report::run(&env, &params, n_test, speedup)?;
         }
         Command::Tasks { names, workers } => {
