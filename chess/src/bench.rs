@@ -63,6 +63,7 @@ pub fn random_positions(n: usize, seed: u64) -> Vec<String> {
 /// Train `size` on batches of `batch` random positions: two warm-up steps, then the fastest of
 /// three rounds of `steps` steps.
 pub fn train_throughput(size: ChessSize, batch: usize, steps: usize) -> anyhow::Result<ChessBench> {
+    anyhow::ensure!(batch >= 1 && steps >= 1, "chess-net throughput: batch and steps must be at least 1");
     let env = Env { cache_dir: std::env::temp_dir(), device: Device::Cpu, show_progress: false };
     let n = batch * (steps + 2);
     let fens = random_positions(n, 7);

@@ -63,15 +63,39 @@ pub fn peak_rss_mib() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// Check `--batch` and `--steps` against the `available` training sentences: the benchmark
+/// uses `batch × (steps + 2 warm-up)` distinct sentences.
+pub fn check_size(batch: usize, steps: usize, available: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(batch >= 1, "--batch: expected at least 1, got {batch}");
+    anyhow::ensure!(steps >= 1, "--steps: expected at least 1, got {steps}");
+    let need = batch.saturating_mul(steps.saturating_add(2));
+    if need > available {
+        let max_steps = (available / batch).saturating_sub(2);
+        if max_steps == 0 {
+            anyhow::bail!(
+                "--batch {batch}: expected at most {} (3 batches, 2 of them warm-up, must fit in the {available} \
+                 training sentences of `sentiment`)",
+                available / 3
+            );
+        }
+        anyhow::bail!(
+            "--steps {steps}: expected at most {max_steps} with --batch {batch} ({batch} × ({steps} + 2 warm-up) = \
+             {need} sentences, but `sentiment` has {available} training sentences)"
+        );
+    }
+    Ok(())
+}
+
 /// Fine-tune MiniLM for `steps` batches of real sentiment sentences and time it.
 pub fn run(env: &Env, batch: usize, steps: usize) -> anyhow::Result<BenchReport> {
-    let peak = matmul_peak_gflops(1024, 20);
     let task = w2s_tasks::sentiment::Sentiment::new(Default::default())?;
     let data = task.load(env)?;
+    check_size(batch, steps, data.train.len())?;
+    let peak = matmul_peak_gflops(1024, 20);
     let backbone = MiniLm::new(MiniLmParams { mode: Mode::Full, ..Default::default() })?;
     let dir = backbone.folder(env)?;
     let mut model = backbone.load(env, &dir, 2)?;
-    let n = (batch * (steps + 2)).min(data.train.len());
+    let n = batch * (steps + 2);
     let texts: Vec<&str> = data.train[..n].iter().map(|e| e.text.as_str()).collect();
     let inputs = model.encode(&texts, env)?;
     let Inputs::Tokens(tokens) = &inputs else { anyhow::bail!("expected tokens") };
@@ -79,6 +103,7 @@ pub fn run(env: &Env, batch: usize, steps: usize) -> anyhow::Result<BenchReport>
     let mut opt = tch::nn::Adam::default().build(model.var_store(), 5e-5)?;
     // The batches training uses: grouped by length within windows, so padding stays small.
     let batches = w2s_core::train::epoch_batches(inputs.len(), |i| inputs.row_cost(i), batch, 0);
+    anyhow::ensure!(batches.len() >= steps + 2, "{} batches of {batch} for {steps} + 2 steps", batches.len());
     let step = |rows: &[usize], opt: &mut tch::nn::Optimizer, model: &dyn Model| {
         xent_step(model, &inputs, &targets, rows, opt)
     };
@@ -117,4 +142,21 @@ pub fn run(env: &Env, batch: usize, steps: usize) -> anyhow::Result<BenchReport>
         chess,
         chess_fraction_of_peak,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_size;
+
+    #[test]
+    fn sizes_beyond_the_data_are_errors_naming_the_argument() {
+        check_size(32, 123, 4000).unwrap();
+        let err = check_size(32, 124, 4000).unwrap_err().to_string();
+        assert!(err.starts_with("--steps 124: expected at most 123 with --batch 32"), "{err}");
+        let err = check_size(2000, 1, 4000).unwrap_err().to_string();
+        assert!(err.starts_with("--batch 2000: expected at most 1333"), "{err}");
+        assert!(check_size(usize::MAX, usize::MAX, 4000).is_err());
+        assert!(check_size(0, 1, 4000).unwrap_err().to_string().starts_with("--batch"));
+        assert!(check_size(1, 0, 4000).unwrap_err().to_string().starts_with("--steps"));
+    }
 }

@@ -89,7 +89,8 @@ pub fn run(
         Inputs::Features(_) => anyhow::bail!("smollm2 in full mode should give tokens"),
     };
     let n_tokens: usize = tokens.iter().map(|t| t.len()).sum();
-    let train_batches = train::epoch_batches(n, |i| tokens[i].len(), train_batch, 0);
+    // A batch beyond n gives the same one batch as n (and would overflow the grouping window).
+    let train_batches = train::epoch_batches(n, |i| tokens[i].len(), train_batch.min(n.max(1)), 0);
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&i| tokens[i].len());
     let extraction_batches: Vec<Vec<usize>> = order.chunks(64).map(|c| c.to_vec()).collect();

@@ -25,8 +25,8 @@ struct Cli {
     /// Load a plugin library (repeatable); `$W2S_PLUGIN_PATH` adds more (files or folders, `:`-separated).
     #[arg(long = "plugin", value_name = "LIB.so", global = true)]
     plugins: Vec<PathBuf>,
-    /// CPU threads for libtorch (default: all cores).
-    #[arg(long, global = true)]
+    /// CPU threads for libtorch, 1 to 1024 (default: all cores).
+    #[arg(long, global = true, value_parser = clap::value_parser!(i32).range(1..=1024))]
     threads: Option<i32>,
     /// Compute device: cpu, cuda, cuda:N, or auto (CUDA when a GPU can be used, else cpu).
     #[arg(long, global = true, default_value = "auto")]
@@ -67,14 +67,14 @@ enum Command {
     /// SmolLM2 frozen-feature figures: extraction tokens/s and share of the matmul peak, cache
     /// speed-up of a probe run, padding of length-grouped batches.
     BenchFeatures {
-        /// Sentences of `sentiment` to encode.
-        #[arg(long, default_value_t = 1024)]
+        /// Sentences of `sentiment` to encode (at least 1; at most the training set is used).
+        #[arg(long, default_value_t = 1024, value_parser = at_least::<1>)]
         texts: usize,
         /// SmolLM2 blocks to keep (1-30).
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, default_value_t = 30, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=30))]
         layers: usize,
         /// Training batch size for the padding figure.
-        #[arg(long, default_value_t = 32)]
+        #[arg(long, default_value_t = 32, value_parser = at_least::<1>)]
         batch: usize,
         /// The frozen trunk's number format: f32 or bf16.
         #[arg(long, default_value = "f32")]
@@ -85,14 +85,14 @@ enum Command {
     },
     /// Chess data statistics, engine-rung accuracies against ground truth, worker speed-up.
     ChessReport {
-        /// Training positions to generate (or reuse).
-        #[arg(long, default_value_t = 300)]
+        /// Training positions to generate (or reuse), at least 2.
+        #[arg(long, default_value_t = 300, value_parser = at_least::<2>)]
         n_train: usize,
-        /// Test positions; the rungs are scored on them.
-        #[arg(long, default_value_t = 100)]
+        /// Test positions, at least 1; the rungs are scored on them.
+        #[arg(long, default_value_t = 100, value_parser = at_least::<1>)]
         n_test: usize,
-        /// Ground-truth search depth.
-        #[arg(long, default_value_t = 12)]
+        /// Ground-truth search depth (1-40).
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=40))]
         depth: u32,
         /// Also time 40 playout positions with 1 and with 2 workers.
         #[arg(long)]
@@ -102,7 +102,7 @@ enum Command {
     Tasks {
         /// Task names (default: every registered task).
         names: Vec<String>,
-        /// Prepare at most this many tasks at once (default: one per core).
+        /// Prepare at most this many tasks at once (0 or left out: one per core).
         #[arg(long)]
         workers: Option<usize>,
     },
@@ -116,14 +116,26 @@ enum Command {
     },
     /// Benchmark MiniLM fine-tuning throughput against the measured fp32 matmul peak.
     Bench {
-        #[arg(long, default_value_t = 32)]
+        /// MiniLM training batch size (at least 1).
+        #[arg(long, default_value_t = 32, value_parser = at_least::<1>)]
         batch: usize,
-        #[arg(long, default_value_t = 20)]
+        /// Timed MiniLM steps, at least 1; (steps + 2 warm-up) × batch must fit in `sentiment`'s
+        /// training set.
+        #[arg(long, default_value_t = 20, value_parser = at_least::<1>)]
         steps: usize,
         /// Print JSON.
         #[arg(long)]
         json: bool,
     },
+}
+
+/// A whole number of at least `MIN`, for numeric arguments (clap's own ranges print the type's
+/// maximum as the upper bound).
+fn at_least<const MIN: usize>(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= MIN => Ok(n),
+        _ => Err(format!("expected a whole number of at least {MIN}")),
+    }
 }
 
 fn init_logging(verbose: u8, quiet: bool) {

@@ -1,0 +1,50 @@
+//! Bad numeric arguments of the `w2s` binary: each is a clear error naming the argument, exit
+//! code 2, no panic, and before any heavy work (the benchmarks, generation) starts.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// (arguments, what the message must name).
+const CASES: &[(&[&str], &str)] = &[
+    (&["--threads", "0", "list"], "--threads"),
+    (&["--threads", "100000", "list"], "--threads"),
+    (&["bench", "--batch", "0"], "--batch"),
+    (&["bench", "--steps", "0"], "--steps"),
+    // Beyond the 4000 training sentences of `sentiment`: 32 × (200 + 2) and 2000 × (1 + 2).
+    (&["bench", "--steps", "200"], "--steps 200: expected at most 123 with --batch 32"),
+    (&["bench", "--batch", "2000"], "--batch 2000: expected at most 1333"),
+    (&["bench", "--batch", "18446744073709551615", "--steps", "18446744073709551615"], "--batch"),
+    (&["bench-features", "--texts", "0"], "--texts"),
+    (&["bench-features", "--layers", "0"], "--layers"),
+    (&["bench-features", "--layers", "99"], "--layers"),
+    (&["bench-features", "--batch", "0"], "--batch"),
+    (&["chess-report", "--n-test", "0"], "--n-test"),
+    (&["chess-report", "--n-train", "1"], "--n-train"),
+    (&["chess-report", "--depth", "0"], "--depth"),
+    (&["chess-report", "--depth", "41"], "--depth"),
+];
+
+#[test]
+fn bad_numeric_arguments_exit_2_naming_the_argument() {
+    for (args, named) in CASES {
+        let started = Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_w2s")).arg("-q").args(*args).output().expect("w2s runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(named), "{args:?}: the message should name `{named}`: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?} printed results: {}", String::from_utf8_lossy(&out.stdout));
+        // Rejected up front: no matmul peak, model load or position generation first.
+        assert!(started.elapsed() < Duration::from_secs(20), "{args:?} took {:?}", started.elapsed());
+    }
+}
+
+#[test]
+fn help_says_what_each_argument_accepts() {
+    let out = Command::new(env!("CARGO_BIN_EXE_w2s")).args(["tasks", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("0 or left out: one per core"), "{help}");
+    let out = Command::new(env!("CARGO_BIN_EXE_w2s")).args(["bench", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("at least 1") && help.contains("warm-up"), "{help}");
+}
