@@ -66,6 +66,11 @@ impl Default for EngineLabelerParams {
 }
 
 impl Params for EngineLabelerParams {
+    /// The labels do not depend on how many engines compute them (each position is searched on
+    /// its own, and cached without `workers`).
+    fn result_neutral_fields() -> &'static [&'static str] {
+        &["workers"]
+    }
     fn validate(&self) -> anyhow::Result<()> {
         if let Some(s) = self.skill {
             check(s <= 20, "skill", "a Skill Level from 0 to 20")?;

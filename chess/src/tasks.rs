@@ -91,12 +91,20 @@ impl Default for ChessMovePairsParams {
 }
 
 impl Params for ChessPuzzlesParams {
+    /// The positions do not depend on the number of engines ([`crate::generate`]).
+    fn result_neutral_fields() -> &'static [&'static str] {
+        &["workers"]
+    }
     fn validate(&self) -> anyhow::Result<()> {
         self.positions().validate()
     }
 }
 
 impl Params for ChessMovePairsParams {
+    /// The positions do not depend on the number of engines ([`crate::generate`]).
+    fn result_neutral_fields() -> &'static [&'static str] {
+        &["workers"]
+    }
     fn validate(&self) -> anyhow::Result<()> {
         check(self.min_gap_cp >= 0, "min_gap_cp", "a non-negative number of centipawns")?;
         self.positions().validate()

@@ -1,9 +1,10 @@
 //! Each chess task takes only its own parameters: a field of the other task (or a misspelling)
-//! fails when the spec is built, naming the field and the valid ones; the defaults are unchanged.
+//! fails when the spec is built, naming the field and the valid ones; the defaults are unchanged;
+//! worker counts are left out of resolved specs (run identities).
 
 use serde_json::json;
 use w2s_chess::tasks::{ChessMovePairsParams, ChessPuzzlesParams};
-use w2s_core::{Registry, Spec};
+use w2s_core::{registry::Kind, Registry, Spec};
 
 fn build_error(spec: Spec) -> String {
     w2s_chess::link();
@@ -56,4 +57,19 @@ fn defaults_are_unchanged() {
     assert_eq!(settings, ChessMovePairsParams::default().settings());
     assert_eq!(settings, ChessPuzzlesParams::default().pairs().settings());
     assert_eq!(settings, w2s_chess::generate::GenSettings::default());
+}
+
+#[test]
+fn worker_counts_are_not_part_of_a_run_identity() {
+    w2s_chess::link();
+    let registry = Registry::with_builtins().unwrap();
+    for (kind, table) in [("chess-puzzles", Kind::Task), ("chess-move-pairs", Kind::Task), ("engine", Kind::Labeler)] {
+        let plain = registry.resolve(table, &Spec::new(kind)).unwrap();
+        let with_workers = registry.resolve(table, &Spec::new(kind).with("workers", 3)).unwrap();
+        assert_eq!(plain, with_workers, "{kind}");
+        assert!(!plain.params().contains_key("workers"), "{kind}: {plain:?}");
+        // A field that does change results still does.
+        let deeper = registry.resolve(table, &Spec::new(kind).with("depth", 3)).unwrap();
+        assert_ne!(plain, deeper, "{kind}");
+    }
 }
