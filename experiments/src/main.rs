@@ -162,7 +162,9 @@ fn located(e: anyhow::Error, source: Option<&Source>) -> anyhow::Error {
     let field = e.chain().find_map(|c| c.downcast_ref::<w2s_core::preset::PresetFieldError>()).map(|f| f.field.clone());
     match (field, source) {
         (Some(field), Some(src)) => match w2s_core::preset::locate(&src.text, &field) {
-            Some((line, column)) => e.context(format!("preset file {}: line {line}, column {column}", src.path.display())),
+            Some((line, column)) => {
+                e.context(format!("preset file {}: line {line}, column {column}", src.path.display()))
+            }
             None => e.context(format!("preset file {} (field `{field}` is not written in it)", src.path.display())),
         },
         _ => e,
@@ -269,7 +271,8 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
             let started = std::time::Instant::now();
             let progress = std::sync::Arc::new(protocol::RunProgress::default());
             on_interrupt(progress.clone(), out.clone(), std::env::args().collect::<Vec<_>>().join(" "));
-            let opts = protocol::RunOptions { out: out.clone(), force, name: Some(name.clone()), progress: Some(progress) };
+            let opts =
+                protocol::RunOptions { out: out.clone(), force, name: Some(name.clone()), progress: Some(progress) };
             let outcome = protocol::run_preset(&p, &registry, &env, &opts)?;
             println!("\n{}", report::table(&outcome.rows));
             println!(

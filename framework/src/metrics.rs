@@ -63,7 +63,12 @@ pub struct Agreement {
 
 pub fn agreement(student: &[usize], supervisor: &[usize], labels: &[usize]) -> Agreement {
     if student.len() != labels.len() || supervisor.len() != labels.len() {
-        tracing::error!("agreement of lists of {}, {} and {} is undefined", student.len(), supervisor.len(), labels.len());
+        tracing::error!(
+            "agreement of lists of {}, {} and {} is undefined",
+            student.len(),
+            supervisor.len(),
+            labels.len()
+        );
         return Agreement { all: f64::NAN, weak_correct: f64::NAN, weak_wrong: f64::NAN };
     }
     let frac = |pick: &dyn Fn(usize) -> bool| {

@@ -337,17 +337,13 @@ fn field_error(at: &str, e: anyhow::Error) -> anyhow::Error {
 /// path is searched for as a key (`"key":` or `key =`, or a TOML table header) after the
 /// previous one. `None` when a key is not written in the file (a default, an override).
 pub fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
-    let keys: Vec<&str> = path
-        .split(['.', '[', ']'])
-        .filter(|k| !k.is_empty() && k.parse::<usize>().is_err())
-        .collect();
+    let keys: Vec<&str> =
+        path.split(['.', '[', ']']).filter(|k| !k.is_empty() && k.parse::<usize>().is_err()).collect();
     let lines: Vec<&str> = text.lines().collect();
     let (mut line, mut found) = (0usize, None);
     for key in keys {
         let quoted = format!("\"{key}\"");
-        let hit = lines.iter().enumerate().skip(line).find_map(|(n, l)| {
-            key_column(l, key, &quoted).map(|c| (n, c))
-        })?;
+        let hit = lines.iter().enumerate().skip(line).find_map(|(n, l)| key_column(l, key, &quoted).map(|c| (n, c)))?;
         line = hit.0;
         found = Some((hit.0 + 1, hit.1 + 1));
     }

@@ -416,7 +416,13 @@ fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow::Result<Su
             let idx: Vec<usize> = (0..test.len()).collect();
             results::write_labels(
                 &cdir.join("test_probs.csv"),
-                &[LabelSection { split: "test", index: &idx, label: test_labels.clone(), probs: &out.test, keep: None }],
+                &[LabelSection {
+                    split: "test",
+                    index: &idx,
+                    label: test_labels.clone(),
+                    probs: &out.test,
+                    keep: None,
+                }],
             )?;
             s.fresh.insert(cdir.clone());
             read_ceiling_stage(&cdir, test.len(), k)?
@@ -617,7 +623,11 @@ fn prompted_run(
     // example must not have its label shown).
     let kept: Vec<usize> = (0..b.len()).filter(|&j| weak.keep.get(j).copied().unwrap_or(false)).collect();
     if kept.len() < spec.k {
-        bail!("objective `prompt` with k = {} needs that many kept examples of half B; the labeler kept {}", spec.k, kept.len());
+        bail!(
+            "objective `prompt` with k = {} needs that many kept examples of half B; the labeler kept {}",
+            spec.k,
+            kept.len()
+        );
     }
     let shots: Vec<usize> = prompting::choose_shots(&kept, spec.k, rc.seed).into_iter().map(|p| kept[p]).collect();
     let gold: Vec<(&str, usize)> =

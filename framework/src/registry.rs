@@ -12,7 +12,6 @@ use serde_json::Value;
 
 use crate::{Backbone, Objective, Params, Preset, Spec, Task, WeakLabeler};
 
-
 /// Builds a component from the parameters of its spec (the spec without `kind`).
 pub type BuildFn<T> = fn(&mut dyn erased_serde::Deserializer<'_>) -> anyhow::Result<Box<T>>;
 

@@ -133,7 +133,14 @@ pub fn table(rows: &[SummaryRow]) -> String {
                 fmt(a.strong_acc),
                 fmt(a.w2s_acc),
                 format!("{} ±{}", fmt(a.gap), fmt(a.gap_se)),
-                format!("{} [{}, {}] {}/{}{mark}", fmt(a.pgr_median), fmt(a.pgr_min), fmt(a.pgr_max), a.pgr_defined, a.seeds),
+                format!(
+                    "{} [{}, {}] {}/{}{mark}",
+                    fmt(a.pgr_median),
+                    fmt(a.pgr_min),
+                    fmt(a.pgr_max),
+                    a.pgr_defined,
+                    a.seeds
+                ),
                 fmt(a.agreement),
                 fmt(a.agreement_weak_wrong),
             ]

@@ -84,9 +84,10 @@ fn editing_a_user_data_file_recomputes_its_runs() {
     assert_eq!(second.reused, 0, "edited data file: recomputed");
     assert_ne!(second.rows[0].run_id, first.rows[0].run_id);
     // The run records where and with what it ran.
-    let config: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.path().join(&second.rows[0].run_id).join("config.json")).unwrap())
-            .unwrap();
+    let config: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.path().join(&second.rows[0].run_id).join("config.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(config["device"], json!("cpu"));
     assert!(config["threads"].as_i64().unwrap() >= 1 && config["w2s_version"].is_string(), "{config}");
     assert_eq!(config["config"]["identity"]["task_files"][0]["bytes"], json!(std::fs::metadata(&train).unwrap().len()));
@@ -103,8 +104,16 @@ fn run_ids_hash_resolved_specs_and_duplicates_are_refused() {
         p.resolved_runs(&r, &env).unwrap().iter().map(|rc| rc.id()).collect()
     };
     let plain = ids(&[]);
-    assert_eq!(plain, ids(&["objective={\"kind\":\"logconf\",\"aux_coef\":0.5,\"warmup_frac\":0.1}"]), "defaults written");
-    assert_eq!(plain, ids(&["strong_train.eval_batch=7", "weak_train.eval_batch=3"]), "eval_batch cannot change results");
+    assert_eq!(
+        plain,
+        ids(&["objective={\"kind\":\"logconf\",\"aux_coef\":0.5,\"warmup_frac\":0.1}"]),
+        "defaults written"
+    );
+    assert_eq!(
+        plain,
+        ids(&["strong_train.eval_batch=7", "weak_train.eval_batch=3"]),
+        "eval_batch cannot change results"
+    );
     assert_ne!(plain, ids(&["objective={\"kind\":\"logconf\",\"aux_coef\":0.25}"]), "a real change is a new run");
     assert_ne!(plain, ids(&["strong_train.lr=1e-2"]));
     let err = |overrides: &[&str]| {
@@ -138,7 +147,8 @@ fn nested_specs_are_checked_before_anything_trains() {
     assert!(e.contains("labeler.inner.kind") && e.contains("unknown component `modle`"), "{e}");
     let e = check(json!({"kind": "noise", "matched_to": {"kind": "flip", "bogus": 1}}));
     assert!(e.contains("labeler.matched_to") && e.contains("bogus"), "{e}");
-    let e = check(json!([{"kind": "noise", "rate": 0.1}, {"kind": "noise", "matched_to": {"kind": "noise", "rate": 7}}]));
+    let e =
+        check(json!([{"kind": "noise", "rate": 0.1}, {"kind": "noise", "matched_to": {"kind": "noise", "rate": 7}}]));
     assert!(e.contains("labeler[1].matched_to.rate"), "{e}");
 }
 
@@ -150,7 +160,11 @@ fn a_panic_or_nan_logits_fail_only_their_run_and_finished_rows_are_kept() {
     let out = run(&p, &r, &env, dir.path(), false).unwrap();
     assert_eq!(out.rows.len(), 1, "the xent run finishes: {:?}", out.failures);
     assert_eq!(out.failures.len(), 2, "{:?}", out.failures);
-    assert!(out.failures.iter().any(|f| f.contains("panicked") && f.contains("test_panic: deliberate")), "{:?}", out.failures);
+    assert!(
+        out.failures.iter().any(|f| f.contains("panicked") && f.contains("test_panic: deliberate")),
+        "{:?}",
+        out.failures
+    );
     assert!(
         out.failures.iter().any(|f| f.contains("test_logconf_nan_logits") && f.contains("NaN")),
         "NaN logits under logconf end in the trainer's error: {:?}",
@@ -212,7 +226,12 @@ fn damaged_stage_and_summary_files_are_recomputed_not_fatal() {
 fn another_presets_folder_is_refused_and_stale_temporaries_are_removed() {
     let (r, env) = (registry(), env());
     let dir = tempfile::tempdir().unwrap();
-    let p = tiny_preset(&["labeler={\"kind\":\"noise\",\"rate\":0.2}", "objective=xent", "task.n_train=60", "task.n_test=20"]);
+    let p = tiny_preset(&[
+        "labeler={\"kind\":\"noise\",\"rate\":0.2}",
+        "objective=xent",
+        "task.n_train=60",
+        "task.n_test=20",
+    ]);
     let opts = |name: &str, force: bool| w2s_core::protocol::RunOptions {
         name: Some(name.into()),
         force,
