@@ -499,7 +499,7 @@ mod tests {
     /// Train a [`Recorder`] on 1,024 texts of lengths 1..=1024 (batch 16, one epoch, no
     /// intermediate evaluation): the recorded training batches, or the error.
     fn train_recorder(objective: &mut Spy) -> anyhow::Result<(Vec<Vec<usize>>, Trained)> {
-        let examples: Vec<Example> = (0..1024).map(|i| Example::new(&i.to_string(), i % 2)).collect();
+        let examples: Vec<Example> = (0..1024).map(|i| Example::new(i.to_string(), i % 2)).collect();
         let refs: Vec<&Example> = examples.iter().collect();
         let targets = one_hot(refs.iter().map(|e| e.label), 2);
         let cfg = TrainConfig { epochs: 1, batch_size: 16, lr: 1e-3, eval_every: 0, ..Default::default() };
@@ -571,7 +571,7 @@ mod tests {
 
     #[test]
     fn a_loss_without_a_gradient_is_an_error_not_a_panic() {
-        let examples: Vec<Example> = (0..4).map(|i| Example::new(&i.to_string(), i % 2)).collect();
+        let examples: Vec<Example> = (0..4).map(|i| Example::new(i.to_string(), i % 2)).collect();
         let refs: Vec<&Example> = examples.iter().collect();
         let targets = one_hot(refs.iter().map(|e| e.label), 2);
         let cfg = TrainConfig { epochs: 1, batch_size: 2, eval_every: 0, ..Default::default() };

@@ -78,6 +78,14 @@ pub struct BertClassifier {
     pub cache_key: Option<String>,
 }
 
+/// How a BERT classifier reads its texts: what trains, how tokens are pooled, where texts are cut.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading {
+    pub mode: Mode,
+    pub pooling: Pooling,
+    pub max_len: usize,
+}
+
 impl BertClassifier {
     /// Build the encoder from `cfg`, load `weights` (if any), and add a head for `n_classes`.
     pub fn new(
@@ -86,9 +94,7 @@ impl BertClassifier {
         weights: Option<&std::path::Path>,
         tokenizer_path: &std::path::Path,
         n_classes: usize,
-        mode: Mode,
-        pooling: Pooling,
-        max_len: usize,
+        Reading { mode, pooling, max_len }: Reading,
     ) -> anyhow::Result<Self> {
         let tok = tokenizer::load(tokenizer_path)?;
         let device = env.device;

@@ -15,7 +15,7 @@ use w2s_core::{
 
 use super::{
     bert::BertConfig,
-    classifier::{BertClassifier, Mode, Pooling},
+    classifier::{BertClassifier, Mode, Pooling, Reading},
 };
 
 /// Size of the fetched all-MiniLM-L6-v2 `model.safetensors`.
@@ -82,9 +82,7 @@ impl MiniLm {
             Some(&weights),
             &dir.join("tokenizer.json"),
             n_classes,
-            self.params.mode,
-            self.params.pooling,
-            self.params.max_len,
+            Reading { mode: self.params.mode, pooling: self.params.pooling, max_len: self.params.max_len },
         )?;
         let size = std::fs::metadata(&weights).map(|m| m.len()).unwrap_or(0);
         c.cache_key = Some(format!("bert|{}|{size}", std::fs::canonicalize(&weights).unwrap_or(weights).display()));

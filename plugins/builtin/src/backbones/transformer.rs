@@ -6,7 +6,7 @@ use w2s_core::{Backbone, Env, Model, Params};
 
 use super::{
     bert::BertConfig,
-    classifier::{BertClassifier, Mode, Pooling},
+    classifier::{BertClassifier, Mode, Pooling, Reading},
     Size,
 };
 
@@ -46,7 +46,14 @@ impl Transformer {
 impl Backbone for Transformer {
     fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>> {
         let tok = env.asset_dir("minilm")?.join("tokenizer.json");
-        Ok(Box::new(BertClassifier::new(env, &self.config(), None, &tok, n_classes, Mode::Full, Pooling::Mean, 128)?))
+        Ok(Box::new(BertClassifier::new(
+            env,
+            &self.config(),
+            None,
+            &tok,
+            n_classes,
+            Reading { mode: Mode::Full, pooling: Pooling::Mean, max_len: 128 },
+        )?))
     }
 }
 

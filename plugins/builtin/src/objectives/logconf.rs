@@ -205,7 +205,7 @@ pub(crate) mod tests {
         use w2s_core::{train, Env, Example, TrainConfig};
         tch::manual_seed(0);
         let features = Tensor::randn([n as i64, 32], (Kind::Float, tch::Device::Cpu));
-        let examples: Vec<Example> = (0..n).map(|i| Example::new(&i.to_string(), i % 2)).collect();
+        let examples: Vec<Example> = (0..n).map(|i| Example::new(i.to_string(), i % 2)).collect();
         let refs: Vec<&Example> = examples.iter().collect();
         let targets = train::one_hot(refs.iter().map(|e| e.label), 2);
         let cfg = TrainConfig { epochs: 1, batch_size: 32, lr: 1e-3, eval_every: 0, ..Default::default() };
