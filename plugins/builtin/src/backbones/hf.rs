@@ -370,9 +370,20 @@ pub(crate) mod tests {
         format!("{err:#}")
     }
 
-    /// Random weights for tiny test models: norm weights near 1, the rest N(0, 0.2²).
+    /// Random weights for tiny test models: norm weights near 1, the rest N(0, 0.2²). Drawn from
+    /// w2s's own counter-based generator keyed by the parameter's name (Box–Muller), not from
+    /// libtorch's global generator, which tests running in parallel threads share: the same name
+    /// always gets the same weights, whatever other tests do meanwhile.
     pub(crate) fn random_init(name: &str, dims: &[i64]) -> anyhow::Result<Tensor> {
-        let r = Tensor::randn(dims, tch::kind::FLOAT_CPU);
+        let n: i64 = dims.iter().product();
+        let normal: Vec<f32> = (0..n as u64)
+            .map(|i| {
+                let u1 = w2s_core::rng::uniform(0, name, 2 * i).max(1e-12);
+                let u2 = w2s_core::rng::uniform(0, name, 2 * i + 1);
+                ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
+            })
+            .collect();
+        let r = Tensor::from_slice(&normal).view(dims);
         let norm = name.contains("norm.") || name.contains("ln_");
         Ok(if norm && name.ends_with("weight") { r * 0.1 + 1.0 } else { r * 0.2 })
     }
