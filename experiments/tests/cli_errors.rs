@@ -48,3 +48,24 @@ fn help_says_what_each_argument_accepts() {
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("at least 1") && help.contains("warm-up"), "{help}");
 }
+
+/// A preset file with type errors: `w2s show` exits 2 and names the field with the file's line and
+/// column; the log piped to a file carries no colour codes.
+#[test]
+fn invalid_preset_files_name_field_line_and_column_and_logs_are_plain() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("seeds.toml", "task = \"sentiment\"\nweak = \"bow\"\nstrong = \"bow\"\nlabeler = \"model\"\nobjective = \"xent\"\nseeds = [\"a\"]\n", "line 6, column 1: field `seeds[0]`: invalid type: string \"a\", expected u64"),
+        ("lr.toml", "task = \"sentiment\"\nweak = \"bow\"\nstrong = \"bow\"\nlabeler = \"model\"\nobjective = \"xent\"\nseeds = [0]\n\n[strong_train]\nlr = \"fast\"\n", "line 9, column 1: field `strong_train.lr`: invalid type: string \"fast\", expected f64"),
+        ("nested.json", "{\"task\": \"sentiment\", \"weak\": \"bow\", \"strong\": \"bow\", \"objective\": \"xent\", \"seeds\": [0],\n \"labeler\": {\"kind\": \"noise\",\n   \"matched_to\": {\"kind\": \"noise\", \"rate\": \"often\"}}}\n", "line 3, column 36: field `labeler.matched_to.rate`"),
+    ];
+    for (name, text, expected) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_w2s")).arg("show").arg(&path).output().expect("w2s runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(name) && stderr.contains(expected), "{name}: expected `{expected}` in {stderr}");
+        assert!(!stderr.contains('\u{1b}'), "{name}: colour codes in a piped log: {stderr:?}");
+    }
+}
