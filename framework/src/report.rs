@@ -3,8 +3,8 @@
 //!
 //! Honesty rules: the PGR cell says over how many seeds PGR is defined (`0.33 [0.20, 0.41] 4/5`:
 //! a NaN PGR is left out of the median and the range, but not out of the count); the `gap` column
-//! is the mean ceiling − supervisor gap with its standard error, and a PGR whose gap is within 2
-//! standard errors of zero is marked `?` (a ratio over noise), with a footnote.
+//! is the mean ceiling − supervisor gap with its standard error, and a PGR whose gap is not 2
+//! standard errors above zero is marked `?` (undefined, or a ratio over noise), with a footnote.
 
 use std::fmt::Write;
 
@@ -162,7 +162,7 @@ pub fn table(rows: &[SummaryRow]) -> String {
     if unresolved {
         let _ = writeln!(
             out,
-            "? the gap strong - weak is within 2 standard errors of zero: PGR divides by noise there and is unreliable"
+            "? the gap strong - weak is not clearly positive (not 2 standard errors above zero): PGR there is undefined or divides by noise"
         );
     }
     out
@@ -189,6 +189,6 @@ mod tests {
         let noisy = vec![row(0, 0.600, 0.604, 0.602, 0.5)];
         let text = table(&noisy);
         assert!(!aggregate(&noisy)[0].gap_resolved);
-        assert!(text.contains("1/1 ?") && text.contains("within 2 standard errors"), "{text}");
+        assert!(text.contains("1/1 ?") && text.contains("not 2 standard errors above zero"), "{text}");
     }
 }
