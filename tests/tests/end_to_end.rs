@@ -115,6 +115,9 @@ fn missing_and_corrupt_assets_say_how_to_fix() {
         "{:?}",
         o.failures
     );
+    // The same missing asset in every cell is one error, reported once with the ids of its runs.
+    assert_eq!(o.failure_groups.len(), 1, "{:?}", o.failure_groups);
+    assert_eq!(o.failure_groups[0].1.len(), o.failures.len());
 
     let vader = cache.path().join("assets").join("vader");
     std::fs::create_dir_all(&vader).unwrap();
