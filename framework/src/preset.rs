@@ -127,6 +127,11 @@ pub struct Identity {
     pub weak_files: Vec<Fingerprint>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub strong_files: Vec<Fingerprint>,
+    /// Files read by specs nested in the labeler or the objective.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labeler_files: Vec<Fingerprint>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objective_files: Vec<Fingerprint>,
 }
 
 /// Training settings without those that cannot change results (`eval_batch`).
@@ -151,7 +156,7 @@ impl RunConfig {
         let i = &self.identity;
         crate::spec::short_hash(&serde_json::json!({
             "stage": "weak", "version": i.version, "task": i.task, "task_files": i.task_files, "weak": i.weak,
-            "weak_files": i.weak_files, "labeler": i.labeler, "seed": self.seed,
+            "weak_files": i.weak_files, "labeler": i.labeler, "labeler_files": i.labeler_files, "seed": self.seed,
             "weak_train": result_settings(&self.weak_train),
         }))
     }
@@ -193,11 +198,7 @@ impl Preset {
             for (i, spec) in list.iter().enumerate() {
                 let at = if list.len() == 1 { field.to_string() } else { format!("{field}[{i}]") };
                 let resolved = registry.resolve(kind, spec).map_err(|e| field_error(&at, e))?;
-                let files = match kind {
-                    Kind::Task => registry.tasks.build(spec)?.data_files(),
-                    Kind::Backbone => registry.backbones.build(spec)?.data_files(),
-                    _ => Vec::new(),
-                };
+                let files = registry.data_files(kind, &resolved).map_err(|e| field_error(&at, e))?;
                 let files = fingerprint::fingerprints(env, &files).map_err(|e| field_error(&at, e))?;
                 let value = Value::from(resolved);
                 if let Some(j) = entries.iter().position(|(_, v, f)| *v == value && *f == files) {
@@ -227,8 +228,8 @@ impl Preset {
         for (task, task_id, task_files) in &tasks.entries {
             for (weak, weak_id, weak_files) in &weaks.entries {
                 for (strong, strong_id, strong_files) in &strongs.entries {
-                    for (labeler, labeler_id, _) in &labelers.entries {
-                        for (objective, objective_id, _) in &objectives.entries {
+                    for (labeler, labeler_id, labeler_files) in &labelers.entries {
+                        for (objective, objective_id, objective_files) in &objectives.entries {
                             for &seed in &self.seeds {
                                 out.push(RunConfig {
                                     task: task.clone(),
@@ -250,6 +251,8 @@ impl Preset {
                                         task_files: task_files.clone(),
                                         weak_files: weak_files.clone(),
                                         strong_files: strong_files.clone(),
+                                        labeler_files: labeler_files.clone(),
+                                        objective_files: objective_files.clone(),
                                     },
                                 });
                             }

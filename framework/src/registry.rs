@@ -273,6 +273,20 @@ impl<T: ?Sized> Table<Entry<T>> {
     }
 }
 
+/// The outermost nested specs inside `value`: objects with a string `kind`.
+fn collect_specs(value: &Value, out: &mut Vec<Spec>) {
+    match value {
+        Value::Object(map) if matches!(map.get("kind"), Some(Value::String(_))) => {
+            if let Ok(spec) = serde_json::from_value::<Spec>(value.clone()) {
+                out.push(spec);
+            }
+        }
+        Value::Object(map) => map.values().for_each(|v| collect_specs(v, out)),
+        Value::Array(items) => items.iter().for_each(|v| collect_specs(v, out)),
+        _ => {}
+    }
+}
+
 /// The four kinds of component, naming a table of the [`Registry`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -459,6 +473,28 @@ impl Registry {
             }
             _ => Ok(()),
         }
+    }
+
+    /// The user files `spec` reads ([`crate::Task::data_files`], [`crate::Backbone::data_files`]),
+    /// those of its nested specs included (a `chess-text` scorer's checkpoint folder, a plugin
+    /// labeler's inner task), so that editing any of them changes the run's identity.
+    pub fn data_files(&self, kind: Kind, spec: &Spec) -> anyhow::Result<Vec<std::path::PathBuf>> {
+        let mut files = match kind {
+            Kind::Task => self.tasks.build(spec)?.data_files(),
+            Kind::Backbone => self.backbones.build(spec)?.data_files(),
+            Kind::Labeler | Kind::Objective => Vec::new(),
+        };
+        let mut nested = Vec::new();
+        collect_specs(&Value::Object(spec.params().clone()), &mut nested);
+        for inner in nested {
+            for k in [Kind::Backbone, Kind::Task, Kind::Labeler] {
+                if self.names(k).iter().any(|n| n == inner.kind()) {
+                    files.extend(self.data_files(k, &inner)?);
+                    break;
+                }
+            }
+        }
+        Ok(files)
     }
 
     /// The registered names of one kind.

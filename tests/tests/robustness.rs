@@ -247,3 +247,22 @@ fn another_presets_folder_is_refused_and_stale_temporaries_are_removed() {
     assert!(err.contains("holds the results of preset `first`") && err.contains("--force"), "{err}");
     assert!(w2s_core::protocol::run_preset(&p, &r, &env, &opts("second", true)).is_ok());
 }
+
+#[test]
+fn user_files_of_nested_specs_enter_the_identity() {
+    let (r, env) = (registry(), env());
+    let ckpt = tempfile::tempdir().unwrap();
+    std::fs::write(ckpt.path().join("config.json"), "{}").unwrap();
+    let strong = json!({"kind": "chess-text", "scorer": {"kind": "hf-decoder", "path": ckpt.path()}});
+    let spec: w2s_core::Spec = serde_json::from_value(strong.clone()).unwrap();
+    let files = r.data_files(w2s_core::registry::Kind::Backbone, &spec).unwrap();
+    assert_eq!(files, vec![ckpt.path().to_path_buf()], "the scorer's checkpoint folder");
+    // Editing a file of the nested checkpoint changes the ceiling's stage id.
+    let mut v = serde_json::to_value(tiny_preset(&["labeler=model", "objective=xent"])).unwrap();
+    v["strong"] = strong;
+    let p = Preset::from_value(v, &[]).unwrap();
+    let before = p.resolved_runs(&r, &env).unwrap()[0].ceiling_stage_id();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(ckpt.path().join("config.json"), "{\"edited\": true}").unwrap();
+    assert_ne!(before, p.resolved_runs(&r, &env).unwrap()[0].ceiling_stage_id());
+}
