@@ -97,3 +97,18 @@ fn preset_validation_fails_before_training() {
     let err = format!("{:#}", p.validate(&r).unwrap_err());
     assert!(err.contains("strong_train.lr"), "{err}");
 }
+
+/// `kl` trains exactly like `xent` and `entropy_detached` like a scaled `xent`: no preset grids
+/// them as if they were distinct methods, and their descriptions say so.
+#[test]
+fn xent_equivalents_are_described_and_kept_out_of_presets() {
+    let r = w2s_tests::registry();
+    for name in ["kl", "entropy_detached"] {
+        let entry = r.objectives.get(name).unwrap();
+        assert!(entry.description.contains("xent"), "{name}: {}", entry.description);
+        for p in r.presets.iter() {
+            let preset = (p.preset)();
+            assert!(preset.objective.iter().all(|o| o.kind() != name), "preset {} grids {name}", p.name);
+        }
+    }
+}
