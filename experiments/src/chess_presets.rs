@@ -42,7 +42,7 @@ pub fn chess_pairs() -> Preset {
         "weak": {"kind": "chess-net", "size": "small"},
         "strong": {"kind": "chess-net", "size": "base"},
         "labeler": ["model", {"kind": "engine", "depth": 1}],
-        "objective": ["bradley_terry", "logconf"],
+        "objective": ["bradley-terry", "logconf"],
         "seeds": [0, 1],
         "weak_train": {"epochs": 20, "batch_size": 64, "lr": 1e-3, "eval_every": 50, "eval_batch": 512},
         "strong_train": {"epochs": 20, "batch_size": 64, "lr": 1e-3, "eval_every": 50, "eval_batch": 512}

@@ -66,7 +66,7 @@ pub fn reward_pairs() -> Preset {
         "weak": {"kind": "bow", "size": "small"},
         "strong": {"kind": "minilm", "mode": "probe"},
         "labeler": "model",
-        "objective": ["bradley_terry", "logconf"],
+        "objective": ["bradley-terry", "logconf"],
         "seeds": [0, 1, 2],
         "weak_train": {"epochs": 10, "batch_size": 32, "lr": 3e-2, "eval_every": 25},
         "strong_train": {"epochs": 4, "batch_size": 32, "lr": 1e-2, "eval_every": 25, "eval_batch": 256}

@@ -81,7 +81,7 @@ strong_train = { epochs = 1, lr = 1e-2, eval_every = 0 }
 
 #[test]
 fn tasks_prints_size_balance_and_an_example() {
-    let (code, stdout, stderr) = w2s(&["-q", "tasks", "sentiment", "wordnet-isa", "user_data"]);
+    let (code, stdout, stderr) = w2s(&["-q", "tasks", "sentiment", "wordnet-isa", "user-data"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
         stdout.contains("sentiment") && stdout.contains("train  4000") && stdout.contains("balance [50.0%, 50.0%]"),

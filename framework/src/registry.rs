@@ -208,6 +208,33 @@ impl Named for PresetEntry {
     }
 }
 
+/// Registered names that changed to the one naming style (kebab-case), old → new. The old names
+/// are still accepted, with a deprecation warning, so that existing preset files keep working;
+/// they resolve to the new name, so old and new spellings give the same run ids.
+pub const RENAMED: &[(&str, &str)] = &[
+    ("preference_pairs", "preference-pairs"),
+    ("user_data", "user-data"),
+    ("ground_truth", "ground-truth"),
+    ("bradley_terry", "bradley-terry"),
+    ("logconf_openai", "logconf-openai"),
+    ("logconf_buffered", "logconf-buffered"),
+    ("entropy_detached", "entropy-detached"),
+];
+
+/// The current name for `name` (itself unless it is an old name in [`RENAMED`]); an old name is
+/// warned about once per process.
+pub fn current_name(name: &str) -> &str {
+    let Some(&(old, new)) = RENAMED.iter().find(|(old, _)| *old == name) else { return name };
+    static WARNED: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    if let Ok(mut warned) = WARNED.lock() {
+        if !warned.contains(&old) {
+            warned.push(old);
+            tracing::warn!("`{old}` is now called `{new}`; the old name still works but will be removed");
+        }
+    }
+    new
+}
+
 /// The entries of one kind, keyed by name.
 pub struct Table<E> {
     pub kind: &'static str,
@@ -232,7 +259,9 @@ impl<E: Named> Table<E> {
         self.entries.insert(entry.name().to_string(), entry);
         Ok(())
     }
+    /// The entry of `name` (or of its new name, for an old one in [`RENAMED`]).
     pub fn get(&self, name: &str) -> anyhow::Result<&E> {
+        let name = if self.entries.contains_key(name) { name } else { current_name(name) };
         self.entries.get(name).ok_or_else(|| {
             anyhow!("unknown {} `{}`; registered {}s: {}", self.kind, name, self.kind, self.names().join(", "))
         })
@@ -412,7 +441,13 @@ impl Registry {
             Kind::Labeler => self.labelers.build(spec).map(drop).and_then(|_| self.labelers.resolve_params(spec)),
             Kind::Objective => self.objectives.build(spec).map(drop).and_then(|_| self.objectives.resolve_params(spec)),
         }?;
-        let mut resolved = Spec::new(spec.kind());
+        let kind_name = match kind {
+            Kind::Task => self.tasks.get(spec.kind())?.name.clone(),
+            Kind::Backbone => self.backbones.get(spec.kind())?.name.clone(),
+            Kind::Labeler => self.labelers.get(spec.kind())?.name.clone(),
+            Kind::Objective => self.objectives.get(spec.kind())?.name.clone(),
+        };
+        let mut resolved = Spec::new(&kind_name);
         if let Value::Object(map) = params {
             for (key, mut value) in map {
                 self.resolve_nested(&mut value, &key)?;
@@ -427,9 +462,10 @@ impl Registry {
         match value {
             Value::Object(map) if matches!(map.get("kind"), Some(Value::String(_))) => {
                 let spec: Spec = serde_json::from_value(value.clone()).map_err(|e| anyhow!("{e}"))?;
+                let name = current_name(spec.kind());
                 let kinds: Vec<Kind> = [Kind::Labeler, Kind::Backbone, Kind::Objective, Kind::Task]
                     .into_iter()
-                    .filter(|k| self.names(*k).iter().any(|n| n == spec.kind()))
+                    .filter(|k| self.names(*k).iter().any(|n| n == spec.kind() || n == name))
                     .collect();
                 if kinds.is_empty() {
                     let known: Vec<String> = [Kind::Labeler, Kind::Backbone, Kind::Objective, Kind::Task]
@@ -487,8 +523,9 @@ impl Registry {
         let mut nested = Vec::new();
         collect_specs(&Value::Object(spec.params().clone()), &mut nested);
         for inner in nested {
+            let name = current_name(inner.kind());
             for k in [Kind::Backbone, Kind::Task, Kind::Labeler] {
-                if self.names(k).iter().any(|n| n == inner.kind()) {
+                if self.names(k).iter().any(|n| n == inner.kind() || n == name) {
                     files.extend(self.data_files(k, &inner)?);
                     break;
                 }

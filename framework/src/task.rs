@@ -10,7 +10,7 @@ use crate::Env;
 ///
 /// `soft`, when present, is the gold *distribution* over the classes (e.g. the share of human
 /// raters preferring each text of a pair); gold-label training (ceilings, weak models on half A,
-/// `ground_truth`) then targets it instead of the one-hot `label`, which stays the hard answer
+/// `ground-truth`) then targets it instead of the one-hot `label`, which stays the hard answer
 /// that accuracies are measured against.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Example {

@@ -3,14 +3,14 @@
 //! Tasks on real labelled data, registered with [`w2s_core::register!`]:
 //! - `sentiment`: is a human-rated sentence positive or negative? (Hutto & Gilbert 2014 rated
 //!   sets from the vaderSentiment source distribution: movie-review snippets by default.)
-//! - `user_data`: the user's own labelled texts, from a JSON-lines or CSV file.
+//! - `user-data`: the user's own labelled texts, from a JSON-lines or CSV file.
 //! - `wordnet-isa`: yes/no questions "Is a beagle a kind of hound?" from WordNet 3.0's noun
 //!   hypernyms, with sibling categories as distractors.
 //! - `wordnet-gloss`: does a WordNet definition match a word? Distractors are glosses of the same
 //!   part of speech and lexicographer file.
 //! - `fortunes-topic`: which fortune file (`computers`, `politics`, ...) a quote comes from, or
 //!   one file against the rest.
-//! - `sentiment-pairs`, `preference_pairs`: reward modelling on pairs of texts (which is more
+//! - `sentiment-pairs`, `preference-pairs`: reward modelling on pairs of texts (which is more
 //!   positive; the user's HH-style `{"prompt"?, "chosen", "rejected"}` JSONL).
 //!
 //! Readers: [`rated`] (vaderSentiment's rated sets), [`records`] (users' files), [`wordnet`]

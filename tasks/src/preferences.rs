@@ -6,7 +6,7 @@
 //!   `soft_labels`, each pair also carries the raters' soft preference: the probability that a
 //!   random rating of one sentence is above a random rating of the other (ties count one half),
 //!   from the per-rater ratings file; gold-label training then targets it.
-//! - `preference_pairs`: the user's HH-style JSONL, one `{"prompt"?, "chosen", "rejected"}` per line.
+//! - `preference-pairs`: the user's HH-style JSONL, one `{"prompt"?, "chosen", "rejected"}` per line.
 
 use std::path::Path;
 
@@ -200,7 +200,7 @@ impl Task for PreferencePairs {
 }
 
 w2s_core::register!(Task {
-    name: "preference_pairs",
+    name: "preference-pairs",
     description:
         "reward modelling on your HH-style JSONL of {\"prompt\"?, \"chosen\", \"rejected\"} (pairs, Bradley-Terry)",
     params: PreferencePairsParams,

@@ -1,4 +1,4 @@
-//! `user_data`: classification on the user's own labelled file(s), binary or k-class: JSON lines
+//! `user-data`: classification on the user's own labelled file(s), binary or k-class: JSON lines
 //! such as the reference code's `{"txt": ..., "hard_label": 0}` or CSV with a header row (the
 //! format follows the extension unless `format` says). Labels are class indices (classes 0 to
 //! the largest index in the training file) or class names (classes in sorted order). Give a
@@ -227,7 +227,7 @@ impl Task for UserData {
 }
 
 w2s_core::register!(Task {
-    name: "user_data",
+    name: "user-data",
     description:
         "your own labelled texts: a .jsonl ({\"txt\": ..., \"hard_label\": 0}) or .csv file, binary or k-class",
     params: UserDataParams,

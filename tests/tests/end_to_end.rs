@@ -58,7 +58,7 @@ fn pairwise_reward_modelling_runs_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let p = tiny_preset(&[
         "task={\"kind\":\"sentiment-pairs\",\"n_train\":120,\"n_test\":60}",
-        "labeler=[\"model\",\"ground_truth\"]",
+        "labeler=[\"model\",\"ground-truth\"]",
         "objective=bradley_terry",
     ]);
     let out = run(&p, &r, &env, dir.path(), false).unwrap();
@@ -67,7 +67,7 @@ fn pairwise_reward_modelling_runs_end_to_end() {
     for row in &out.rows {
         assert!((0.0..=1.0).contains(&row.w2s_acc) && row.n_test == 60);
     }
-    let gt = out.rows.iter().find(|r| r.labeler == "ground_truth").unwrap();
+    let gt = out.rows.iter().find(|r| r.labeler == "ground-truth").unwrap();
     assert_eq!(gt.weak_acc, 1.0, "ground truth supervises pairs perfectly");
     // The student is a reward model: one output per text, both texts scored.
     let run_dir = dir.path().join(&gt.run_id);

@@ -45,7 +45,7 @@ fn preset(v: serde_json::Value) -> Preset {
 /// A tiny user-data preset on `train` (bow supervising bow).
 fn user_preset(train: &Path) -> Preset {
     preset(json!({
-        "task": {"kind": "user_data", "train": train, "text_field": "text", "label_field": "label"},
+        "task": {"kind": "user-data", "train": train, "text_field": "text", "label_field": "label"},
         "weak": {"kind": "bow", "size": "tiny"},
         "strong": {"kind": "bow", "size": "tiny"},
         "labeler": "model", "objective": "xent", "seeds": [0],

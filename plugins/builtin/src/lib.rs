@@ -2,9 +2,9 @@
 //!
 //! The components that ship with w2s, each registered with [`w2s_core::register!`]:
 //! - objectives: `xent`, `logconf` (auxiliary confidence loss with the correct linear warm-up),
-//!   `logconf_openai` (the reference code's warm-up), `logconf_buffered`, `entropy`, `product`,
+//!   `logconf-openai` (the reference code's warm-up), `logconf-buffered`, `entropy`, `product`,
 //!   `kl`, `window`;
-//! - weak labelers: `ground_truth`, `model`, `noise`, `flip` (systematic errors), and the filters
+//! - weak labelers: `ground-truth`, `model`, `noise`, `flip` (systematic errors), and the filters
 //!   `confident` and `easy` around any other labeler;
 //! - backbones: `bow` and `transformer` (from scratch, three sizes each), `minilm` (BERT-type,
 //!   pretrained, fine-tuned fully or as a linear probe), `smollm2` (llama-type decoder read from

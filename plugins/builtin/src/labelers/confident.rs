@@ -105,9 +105,9 @@ mod tests {
     fn keeps_the_stated_fraction_and_the_inner_labels() {
         let data = test_dataset(100, 2);
         let b: Vec<usize> = (0..100).filter(|i| i % 4 != 0).collect();
-        let truth = label_for_test(&Spec::new("ground_truth"), &data, &b, 3).unwrap();
+        let truth = label_for_test(&Spec::new("ground-truth"), &data, &b, 3).unwrap();
         for f in [0.1, 0.33, 0.5, 1.0] {
-            let wl = label_for_test(&spec(json!({"inner": "ground_truth", "fraction": f})), &data, &b, 3).unwrap();
+            let wl = label_for_test(&spec(json!({"inner": "ground-truth", "fraction": f})), &data, &b, 3).unwrap();
             let want = f * b.len() as f64;
             assert!((kept(&wl) as f64 - want).abs() <= 1.0, "fraction {f}: kept {} of {}", kept(&wl), b.len());
             assert_eq!((&wl.b, &wl.test), (&truth.b, &truth.test), "labels are the inner ones");
@@ -119,7 +119,7 @@ mod tests {
         // Inner: the 60% shortest of B (by `easy`); then the most confident half of those.
         let data = test_dataset(100, 2);
         let b: Vec<usize> = (0..100).collect();
-        let easy = json!({"kind": "easy", "inner": "ground_truth", "fraction": 0.6});
+        let easy = json!({"kind": "easy", "inner": "ground-truth", "fraction": 0.6});
         let inner = label_for_test(&test_spec("easy", easy.clone()), &data, &b, 0).unwrap();
         let wl = label_for_test(&spec(json!({"inner": easy, "fraction": 0.5})), &data, &b, 0).unwrap();
         assert_eq!(kept(&wl), 30);
@@ -137,7 +137,7 @@ mod tests {
     fn ties_are_deterministic_and_independent_of_order() {
         let data = test_dataset(80, 2);
         let b: Vec<usize> = (0..80).filter(|i| i % 3 != 0).collect();
-        let s = spec(json!({"inner": "ground_truth", "fraction": 0.4}));
+        let s = spec(json!({"inner": "ground-truth", "fraction": 0.4}));
         let kept_ids = |b: &[usize], seed| -> Vec<usize> {
             let wl = label_for_test(&s, &data, b, seed).unwrap();
             let mut ids: Vec<usize> = b.iter().zip(&wl.keep).filter(|(_, &k)| k).map(|(&i, _)| i).collect();

@@ -82,9 +82,9 @@ mod tests {
     fn keeps_the_shortest_fraction() {
         let data = test_dataset(100, 2);
         let b: Vec<usize> = (0..100).filter(|i| i % 4 != 1).collect();
-        let spec = test_spec("easy", json!({"inner": "ground_truth", "fraction": 0.4}));
+        let spec = test_spec("easy", json!({"inner": "ground-truth", "fraction": 0.4}));
         let wl = label_for_test(&spec, &data, &b, 0).unwrap();
-        let truth = label_for_test(&Spec::new("ground_truth"), &data, &b, 0).unwrap();
+        let truth = label_for_test(&Spec::new("ground-truth"), &data, &b, 0).unwrap();
         assert_eq!((&wl.b, &wl.test), (&truth.b, &truth.test), "labels are the inner ones");
         let len = |i: usize| data.train[i].text.chars().count();
         let kept: Vec<usize> = b.iter().zip(&wl.keep).filter(|(_, &k)| k).map(|(&i, _)| i).collect();

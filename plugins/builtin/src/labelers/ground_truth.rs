@@ -1,4 +1,4 @@
-//! `ground_truth`: the true labels (a sanity check: the student should match the ceiling); the
+//! `ground-truth`: the true labels (a sanity check: the student should match the ceiling); the
 //! task's soft gold distributions where it has them (e.g. rater shares on `sentiment-pairs`).
 
 use w2s_core::{params::NoParams, LabelerCtx, WeakLabeler, WeakLabels};
@@ -17,7 +17,7 @@ impl WeakLabeler for GroundTruth {
 }
 
 w2s_core::register!(WeakLabeler {
-    name: "ground_truth",
+    name: "ground-truth",
     description: "the true labels, as a perfect supervisor (sanity check)",
     params: NoParams,
     build: |_: NoParams| Ok::<_, anyhow::Error>(GroundTruth),

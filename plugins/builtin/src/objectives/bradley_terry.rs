@@ -1,4 +1,4 @@
-//! `bradley_terry`: the pairwise reward-model loss. On a pairwise task the model's two logits are
+//! `bradley-terry`: the pairwise reward-model loss. On a pairwise task the model's two logits are
 //! the rewards of the two texts, so with soft weak preferences q (that the first is better):
 //! loss = −[q log σ(r₁ − r₂) + (1 − q) log σ(r₂ − r₁)], the cross-entropy of softmax(r₁, r₂)
 //! against (q, 1 − q). Refuses anything but two logits per example; on a binary single-text task
@@ -22,7 +22,7 @@ impl Objective for BradleyTerry {
 }
 
 w2s_core::register!(Objective {
-    name: "bradley_terry",
+    name: "bradley-terry",
     description: "pairwise reward-model loss on soft preferences (pairwise tasks)",
     params: NoParams,
     build: |_: NoParams| Ok::<_, anyhow::Error>(BradleyTerry),

@@ -7,7 +7,7 @@
 //! H(p) = −Σ p log p and the gradient flowing through p. This equals the cross-entropy against the
 //! blended target (1 − coef)·y + coef·p *without* detaching p, which is how EleutherAI/w2s's
 //! `entropy` loss reads on paper; as written there (p detached) its entropy term has zero gradient
-//! and it trains like `xent`: that version is kept as `entropy_detached`.
+//! and it trains like `xent`: that version is kept as `entropy-detached`.
 //!
 //! Gradient per example: (1 − coef)·(p − y) − coef·p ⊙ (log p + H(p)), so confident predictions
 //! are pushed further towards their argmax, as logconf's hardened targets push them, but smoothly

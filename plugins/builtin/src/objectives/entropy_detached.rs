@@ -1,4 +1,4 @@
-//! `entropy_detached`: logconf without hardening, as EleutherAI/w2s's `entropy` loss (their
+//! `entropy-detached`: logconf without hardening, as EleutherAI/w2s's `entropy` loss (their
 //! `harden=False` variant) is written: the student's own predictions enter the target detached.
 //!
 //! coef = aux_coef · min(1, step_frac / warmup_frac) (the linear warm-up shared with `logconf`,
@@ -39,7 +39,7 @@ impl Objective for EntropyDetached {
 }
 
 w2s_core::register!(Objective {
-    name: "entropy_detached",
+    name: "entropy-detached",
     description: "EleutherAI's `entropy` as written: weak labels blended with the student's own *detached* \
                   predictions; its gradient is (1 - coef) x xent's, so it trains like xent (kept for comparison)",
     params: LogConfParams,

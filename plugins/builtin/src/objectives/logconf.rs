@@ -1,13 +1,13 @@
 //! `logconf`: the auxiliary confidence loss of Burns et al. (2023).
 //!
 //! coef = aux_coef · min(1, step_frac / warmup_frac) (the *correct* linear warm-up; the reference
-//! code's jump from 0.05·α to α is offered only as `logconf_openai`). The batch threshold
+//! code's jump from 0.05·α to α is offered only as `logconf-openai`). The batch threshold
 //! t = quantile(p[:,0], mean(y[:,1])) hardens the student's own predictions into class-balanced
 //! labels ĥ = [p0 ≥ t, p0 < t]; the target is (1 − coef)·y + coef·ĥ (detached) and the loss is the
 //! cross-entropy of the student against it. With more than two classes, ĥ is the one-hot argmax.
 //!
 //! The warm-up ([`Warmup`]) and the hardened loss ([`hardened_loss`]) are shared with `entropy`,
-//! `logconf_buffered` and `logconf_openai`.
+//! `logconf-buffered` and `logconf-openai`.
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
@@ -74,7 +74,7 @@ impl LogConf {
         Ok(LogConf { params, warmup: Warmup::Linear })
     }
 
-    /// With the reference code's warm-up (`logconf_openai`).
+    /// With the reference code's warm-up (`logconf-openai`).
     pub fn openai(params: LogConfParams) -> anyhow::Result<Self> {
         Ok(LogConf { params, warmup: Warmup::OpenAi })
     }

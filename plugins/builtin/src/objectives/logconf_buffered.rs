@@ -1,4 +1,4 @@
-//! `logconf_buffered`: `logconf` with its threshold taken over recent predictions, not one batch.
+//! `logconf-buffered`: `logconf` with its threshold taken over recent predictions, not one batch.
 //!
 //! coef = aux_coef · min(1, step_frac / warmup_frac) (logconf's linear warm-up). Each call appends
 //! this batch's p[:,0] (detached) to a buffer of the student's most recent `buffer` values, dropping
@@ -85,7 +85,7 @@ impl Objective for LogConfBuffered {
 }
 
 w2s_core::register!(Objective {
-    name: "logconf_buffered",
+    name: "logconf-buffered",
     description: "logconf with the threshold over a buffer of the student's recent predictions (linear warm-up)",
     params: LogConfBufferedParams,
     build: LogConfBuffered::new,

@@ -1,4 +1,4 @@
-//! `logconf_openai`: `logconf` with the reference code's buggy warm-up, kept for comparison only.
+//! `logconf-openai`: `logconf` with the reference code's buggy warm-up, kept for comparison only.
 //!
 //! coef = aux_coef · (step_frac if step_frac ≤ warmup_frac else 1) ([`Warmup::OpenAi`], as in
 //! openai/weak-to-strong's HEAD; fixed by their open PR #33): with the defaults it rises to
@@ -8,7 +8,7 @@
 use super::logconf::{LogConf, LogConfParams};
 
 w2s_core::register!(Objective {
-    name: "logconf_openai",
+    name: "logconf-openai",
     description:
         "logconf with openai/weak-to-strong's buggy warm-up (rises to warmup_frac*aux_coef, then jumps to aux_coef)",
     params: LogConfParams,
