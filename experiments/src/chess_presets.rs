@@ -37,7 +37,7 @@ pub fn chess_engine_ladder() -> Preset {
 /// `chess-net` reward model supervising a base `chess-net` reward model.
 pub fn chess_pairs() -> Preset {
     preset(json!({
-        "description": "chess move pairs: Stockfish depth 1 and a small chess-net reward model supervise a base chess-net reward model; bradley_terry and logconf, 2 seeds",
+        "description": "chess move pairs: Stockfish depth 1 and a small chess-net reward model supervise a base chess-net reward model; bradley-terry and logconf, 2 seeds",
         "task": {"kind": "chess-move-pairs", "n_train": 600, "n_test": 200},
         "weak": {"kind": "chess-net", "size": "small"},
         "strong": {"kind": "chess-net", "size": "base"},
@@ -54,4 +54,4 @@ w2s_core::register_preset!(
     "chess puzzles: Stockfish rungs and a small chess-net supervise a large chess-net (xent, logconf; 2 seeds)",
     chess_engine_ladder
 );
-w2s_core::register_preset!("chess-pairs", "chess move pairs: Stockfish depth 1 and a small chess-net reward model supervise a base chess-net (bradley_terry, logconf; 2 seeds)", chess_pairs);
+w2s_core::register_preset!("chess-pairs", "chess move pairs: Stockfish depth 1 and a small chess-net reward model supervise a base chess-net (bradley-terry, logconf; 2 seeds)", chess_pairs);

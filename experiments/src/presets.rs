@@ -61,7 +61,7 @@ pub fn synthetic_vs_model() -> Preset {
 /// from-scratch reward model supervising a MiniLM reward model (linear probe).
 pub fn reward_pairs() -> Preset {
     preset(json!({
-        "description": "reward modelling on sentence pairs with the raters' soft preferences as gold: bow reward model supervises MiniLM (probe); bradley_terry vs logconf, 3 seeds",
+        "description": "reward modelling on sentence pairs with the raters' soft preferences as gold: bow reward model supervises MiniLM (probe); bradley-terry vs logconf, 3 seeds",
         "task": {"kind": "sentiment-pairs", "source": "movies", "min_gap": 1.0, "n_train": 2000, "n_test": 500, "soft_labels": true},
         "weak": {"kind": "bow", "size": "small"},
         "strong": {"kind": "minilm", "mode": "probe"},
@@ -125,7 +125,7 @@ w2s_core::register_preset!(
 );
 w2s_core::register_preset!(
     "reward-pairs",
-    "weak-to-strong reward modelling on rated sentence pairs (bradley_terry, logconf; 3 seeds)",
+    "weak-to-strong reward modelling on rated sentence pairs (bradley-terry, logconf; 3 seeds)",
     reward_pairs
 );
 w2s_core::register_preset!(

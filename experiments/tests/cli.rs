@@ -88,5 +88,5 @@ fn tasks_prints_size_balance_and_an_example() {
         "{stdout}"
     );
     assert!(stdout.contains("\"Is a"), "a WordNet question is shown: {stdout}");
-    assert!(stdout.contains("user_data          skipped") && stdout.contains("parameter `train`"), "{stdout}");
+    assert!(stdout.contains("user-data          skipped") && stdout.contains("parameter `train`"), "{stdout}");
 }

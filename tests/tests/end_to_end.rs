@@ -59,7 +59,7 @@ fn pairwise_reward_modelling_runs_end_to_end() {
     let p = tiny_preset(&[
         "task={\"kind\":\"sentiment-pairs\",\"n_train\":120,\"n_test\":60}",
         "labeler=[\"model\",\"ground-truth\"]",
-        "objective=bradley_terry",
+        "objective=bradley-terry",
     ]);
     let out = run(&p, &r, &env, dir.path(), false).unwrap();
     assert!(out.failures.is_empty(), "{:?}", out.failures);

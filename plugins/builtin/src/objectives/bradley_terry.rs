@@ -14,7 +14,7 @@ impl Objective for BradleyTerry {
     fn loss(&mut self, logits: &Tensor, targets: &Tensor, _at: StepInfo) -> anyhow::Result<Tensor> {
         anyhow::ensure!(
             logits.size().get(1) == Some(&2),
-            "bradley_terry needs two logits per example (a pairwise task's two rewards); got logits of shape {:?}",
+            "bradley-terry needs two logits per example (a pairwise task's two rewards); got logits of shape {:?}",
             logits.size()
         );
         soft_cross_entropy(logits, targets)
