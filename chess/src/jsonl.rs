@@ -6,7 +6,6 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Context;
 use serde::{de::DeserializeOwned, Serialize};
@@ -28,15 +27,6 @@ pub fn settings_dir(root: &Path, settings: &impl Serialize) -> anyhow::Result<Pa
             .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(dir)
-}
-
-/// A temporary file next to `path` (so that renaming it over `path` is atomic) whose name no
-/// other call, in this process or another, uses: `<name>.<pid>.<counter>.tmp`.
-fn temp_path(path: &Path) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!("{name}.{}.{n}.tmp", std::process::id()))
 }
 
 /// An open JSON-lines file of `T` records.
@@ -71,10 +61,7 @@ impl Log {
             // Also a last line that parsed but lacks its newline is rewritten whole.
             let bytes = std::fs::metadata(path)?.len() as usize;
             if dropped > 0 || bytes != good.len() {
-                let tmp = temp_path(path);
-                std::fs::write(&tmp, &good).with_context(|| format!("writing {}", tmp.display()))?;
-                std::fs::rename(&tmp, path)
-                    .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+                w2s_core::results::write_atomic(path, good.as_bytes())?;
             }
         }
         let file = OpenOptions::new()
@@ -116,15 +103,5 @@ mod tests {
         // The rewrite's temporary file is gone.
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(left, ["x.jsonl"]);
-    }
-
-    #[test]
-    fn temporary_names_are_unique_per_process_and_call() {
-        let p = Path::new("/cache/abc/positions.jsonl");
-        let (a, b) = (temp_path(p), temp_path(p));
-        assert_ne!(a, b);
-        assert_eq!(a.parent(), p.parent());
-        let name = a.file_name().unwrap().to_str().unwrap();
-        assert!(name.starts_with(&format!("positions.jsonl.{}.", std::process::id())), "{name}");
     }
 }

@@ -9,13 +9,25 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 /// The marker in the names of temporary files: `.NAME.tmp-PID-N`.
 const TMP_MARKER: &str = ".tmp-";
 
-/// Write `bytes` to `path` through a temporary file in the same folder and a rename. The
-/// temporary name is unique per process and call (`.NAME.tmp-PID-N`), so that neither two
-/// processes nor two threads can write into each other's file; one left behind by a crash is
-/// removed by [`remove_stale_temporaries`].
+/// Write `bytes` to `path` through a temporary file in the same folder, fsync and a rename (see
+/// [`write_atomic_with`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_atomic_with(path, |tmp| {
+        use std::io::Write;
+        let mut f = std::fs::File::create(tmp)?;
+        f.write_all(bytes)?;
+        Ok(())
+    })
+}
+
+/// The one atomic writer of w2s: `write` fills a temporary file next to `path`, which is then
+/// fsynced and renamed over `path`, so that a reader sees the old file or the whole new one, never
+/// a part. The temporary name is unique per process and call (`.NAME.tmp-PID-N`), so neither two
+/// processes nor two threads write into each other's file; on failure it is removed, and one left
+/// behind by a crash is removed by [`remove_stale_temporaries`].
+pub fn write_atomic_with(path: &Path, write: impl FnOnce(&Path) -> anyhow::Result<()>) -> anyhow::Result<()> {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("creating folder {}", dir.display()))?;
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = dir.join(format!(
@@ -23,9 +35,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
         std::process::id()
     ));
-    let result = std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display())).and_then(|_| {
-        std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
-    });
+    let result = write(&tmp)
+        .with_context(|| format!("writing {}", tmp.display()))
+        .and_then(|_| {
+            std::fs::File::open(&tmp).and_then(|f| f.sync_all()).with_context(|| format!("syncing {}", tmp.display()))
+        })
+        .and_then(|_| {
+            std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+        });
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
@@ -273,6 +290,30 @@ mod tests {
         let (p, k) = read_labels(&f, "b").unwrap();
         assert_eq!((p, k), (probs.clone(), vec![true, false]));
         assert_eq!(read_labels(&f, "test").unwrap().0, vec![vec![0.25, 0.75]]);
+    }
+
+    #[test]
+    fn atomic_writes_from_many_threads_leave_one_whole_file_and_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("summary.csv");
+        std::thread::scope(|s| {
+            for t in 0..8u8 {
+                let f = &f;
+                s.spawn(move || {
+                    for _ in 0..20 {
+                        write_atomic(f, &vec![b'a' + t; 10_000]).unwrap();
+                    }
+                });
+            }
+        });
+        let bytes = std::fs::read(&f).unwrap();
+        assert_eq!(bytes.len(), 10_000);
+        assert!(bytes.iter().all(|&b| b == bytes[0]), "one writer's whole file");
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(left, ["summary.csv"]);
+        // A writer that fails leaves nothing behind.
+        assert!(write_atomic_with(&f, |_| anyhow::bail!("disk full")).is_err());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

@@ -120,12 +120,10 @@ pub fn cached(
 pub fn store(path: &std::path::Path, feats: &Tensor) -> anyhow::Result<()> {
     let mut bytes = Vec::new();
     feats.save_to_stream(&mut bytes).with_context(|| format!("serialising feature cache {}", path.display()))?;
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, &bytes).with_context(|| format!("writing feature cache {}", tmp.display()))?;
-    std::fs::write(checksum_path(path), sha256_hex(&bytes))
+    // The checksum first: a cache file is only ever complete and next to its checksum.
+    w2s_core::results::write_atomic(&checksum_path(path), sha256_hex(&bytes).as_bytes())
         .with_context(|| format!("writing the checksum of {}", path.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
-    Ok(())
+    w2s_core::results::write_atomic(path, &bytes).with_context(|| format!("writing feature cache {}", path.display()))
 }
 
 /// Whether `t` has `shape` (`-1`: any size).

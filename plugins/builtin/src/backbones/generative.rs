@@ -113,10 +113,8 @@ pub fn adapt(
         tracing::info!("generative fine-tuning epoch {}: mean next-token loss {:.4}", epoch + 1, sum / n as f64);
     }
     bar.finish_and_clear();
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let named: Vec<(String, Tensor)> = vs.variables().into_iter().map(|(n, t)| (n, t.detach())).collect();
-    Tensor::write_safetensors(&named, &tmp).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    w2s_core::results::write_atomic_with(&path, |tmp| Ok(Tensor::write_safetensors(&named, tmp)?))?;
     Ok(path)
 }
 
