@@ -48,8 +48,13 @@ pub fn pgr(weak: f64, strong: f64, w2s: f64) -> (f64, Option<String>) {
 /// which overstates the error when the two models err on the same examples). PGR over an
 /// unresolved gap divides by noise.
 pub fn gap_is_resolved(weak: f64, weak_se: f64, strong: f64, strong_se: f64, z: f64) -> bool {
-    let se = (weak_se * weak_se + strong_se * strong_se).sqrt();
-    (strong - weak) > z * se
+    (strong - weak) > z * gap_se(weak_se, strong_se)
+}
+
+/// Standard error of the gap strong − weak from the two accuracies' errors (see
+/// [`gap_is_resolved`] for what it ignores).
+pub fn gap_se(weak_se: f64, strong_se: f64) -> f64 {
+    (weak_se * weak_se + strong_se * strong_se).sqrt()
 }
 
 /// Agreement of student and supervisor: overall, where the supervisor is right, where it is wrong.

@@ -293,13 +293,19 @@ fn check_rows(file: &Path, what: &str, rows: &[Vec<f32>], n: usize, k: usize) ->
     if rows.len() != n {
         bail!("{}: {} rows of {what}, expected {n}", file.display(), rows.len());
     }
-    for (i, p) in rows.iter().enumerate() {
-        let sum: f32 = p.iter().sum();
-        if p.len() != k || p.iter().any(|x| !x.is_finite() || *x < 0.0) || (sum - 1.0).abs() > 1e-3 {
-            bail!("{}: row {i} of {what} is not a distribution over {k} classes: {p:?}", file.display());
-        }
+    if let Some((i, p)) = first_non_distribution(rows, k) {
+        bail!("{}: row {i} of {what} is not a distribution over {k} classes: {p:?}", file.display());
     }
     Ok(())
+}
+
+/// The first row (with its index) that is not a probability distribution over `k` classes: `k`
+/// finite, non-negative entries summing to 1 (within 1e-3).
+fn first_non_distribution<'a>(rows: impl IntoIterator<Item = &'a Vec<f32>>, k: usize) -> Option<(usize, &'a Vec<f32>)> {
+    rows.into_iter().enumerate().find(|(_, p)| {
+        let sum: f32 = p.iter().sum();
+        p.len() != k || p.iter().any(|x| !x.is_finite() || *x < 0.0) || (sum - 1.0).abs() > 1e-3
+    })
 }
 
 fn read_weak_stage(dir: &Path, n_b: usize, n_test: usize, k: usize) -> anyhow::Result<WeakStage> {
@@ -335,11 +341,9 @@ fn check_labels(wl: &WeakLabels, n_b: usize, n_test: usize, k: usize, who: &str)
             wl.b.len(), wl.keep.len(), wl.test.len()
         );
     }
-    for (i, p) in wl.b.iter().chain(&wl.test).enumerate() {
-        let sum: f32 = p.iter().sum();
-        if p.len() != k || p.iter().any(|x| !x.is_finite() || *x < 0.0) || (sum - 1.0).abs() > 1e-3 {
-            bail!("labeler {who}: label {i} is not a distribution over {k} classes: {p:?}");
-        }
+    let labels: Vec<&Vec<f32>> = wl.b.iter().chain(&wl.test).collect();
+    if let Some((i, p)) = first_non_distribution(labels, k) {
+        bail!("labeler {who}: label {i} is not a distribution over {k} classes: {p:?}");
     }
     Ok(())
 }
@@ -511,7 +515,7 @@ fn summary(
     }
     let reliable = pgr.is_finite() && metrics::gap_is_resolved(weak_acc, weak_acc_se, strong_acc, strong_acc_se, 2.0);
     if pgr.is_finite() && !reliable {
-        let se = (weak_acc_se.powi(2) + strong_acc_se.powi(2)).sqrt();
+        let se = metrics::gap_se(weak_acc_se, strong_acc_se);
         why = Some(format!(
             "unreliable: the gap strong - weak = {:.4} is within 2 standard errors ({:.4}) of zero",
             strong_acc - weak_acc,

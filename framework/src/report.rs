@@ -62,7 +62,7 @@ pub fn aggregate(rows: &[SummaryRow]) -> Vec<Aggregate> {
                 let var = gaps.iter().map(|g| (g - gap).powi(2)).sum::<f64>() / (gaps.len() - 1) as f64;
                 (var / gaps.len() as f64).sqrt()
             } else {
-                g.first().map_or(f64::NAN, |r| (r.weak_acc_se.powi(2) + r.strong_acc_se.powi(2)).sqrt())
+                g.first().map_or(f64::NAN, |r| metrics::gap_se(r.weak_acc_se, r.strong_acc_se))
             };
             Aggregate {
                 task: k.0,
