@@ -24,11 +24,28 @@ pub struct NoParams {}
 
 impl Params for NoParams {}
 
+/// A failed [`check`]: the field it names and its message (`parameter `f`: expected ...`), so that
+/// the registry can point at the field without parsing the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckFailed {
+    pub field: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for CheckFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CheckFailed {}
+
 /// Fail with a message naming `field` unless `ok`.
 pub fn check(ok: bool, field: &str, expected: &str) -> anyhow::Result<()> {
     if ok {
         Ok(())
     } else {
-        anyhow::bail!("parameter `{field}`: expected {expected}")
+        Err(CheckFailed { field: field.to_string(), message: format!("parameter `{field}`: expected {expected}") }
+            .into())
     }
 }

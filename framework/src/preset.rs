@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::{
     fingerprint::{self, Fingerprint},
-    registry::{Kind, ParamError},
+    registry::{self, Kind},
     Env, Registry, Spec, TrainConfig,
 };
 
@@ -327,12 +327,7 @@ impl Preset {
 /// Turn an error about the component at `at` (`task`, `labeler[1]`) into a [`PresetFieldError`]
 /// whose path reaches the parameter at fault when the registry named it.
 fn field_error(at: &str, e: anyhow::Error) -> anyhow::Error {
-    let inner = e.chain().find_map(|c| c.downcast_ref::<ParamError>()).and_then(|p| p.field.clone());
-    let field = match inner {
-        Some(f) => format!("{at}.{f}"),
-        None => at.to_string(),
-    };
-    anyhow::Error::new(PresetFieldError { field, message: format!("{e:#}") })
+    anyhow::Error::new(PresetFieldError { field: registry::field_path(at, &e), message: format!("{e:#}") })
 }
 
 /// The line and column (1-based) where the field at `path` (`task[0].n_train`, `strong_train.lr`)

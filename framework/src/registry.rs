@@ -47,12 +47,9 @@ fn params_from<P: Params>(de: &mut dyn erased_serde::Deserializer<'_>) -> anyhow
         anyhow::Error::new(ParamError { field, message: e.into_inner().to_string() })
     })?;
     params.validate().map_err(|e| {
-        let message = format!("{e:#}");
-        let field = message
-            .strip_prefix("parameter `")
-            .and_then(|rest| rest.split_once('`'))
-            .map(|(field, _)| field.to_string());
-        anyhow::Error::new(ParamError { field, message })
+        // A failed `params::check` says which field it checked.
+        let field = e.downcast_ref::<crate::params::CheckFailed>().map(|c| c.field.clone());
+        anyhow::Error::new(ParamError { field, message: format!("{e:#}") })
     })?;
     Ok(params)
 }
@@ -294,11 +291,28 @@ impl<T: ?Sized> Table<Entry<T>> {
 }
 
 impl<T: ?Sized> Table<Entry<T>> {
-    /// The spec's own parameters resolved (see [`resolve_from`]); nested specs are left as written.
-    fn resolve_params(&self, spec: &Spec) -> anyhow::Result<Value> {
+    /// Check `spec` (its constructor runs) and return the entry's current name (an old name in
+    /// [`RENAMED`] gives the new one) and the spec's own parameters resolved (see
+    /// [`resolve_from`]); nested specs are left as written.
+    fn checked(&self, spec: &Spec) -> anyhow::Result<(String, Value)> {
+        self.build(spec)?;
         let entry = self.get(spec.kind())?;
         let mut de = <dyn erased_serde::Deserializer>::erase(Value::Object(spec.params().clone()));
-        (entry.resolve)(&mut de)
+        Ok((entry.name.clone(), (entry.resolve)(&mut de)?))
+    }
+
+    /// Whether `name` (or the new name of an old one) is registered here.
+    fn contains(&self, name: &str) -> bool {
+        self.entries.contains_key(name) || self.entries.contains_key(current_name(name))
+    }
+}
+
+/// `at` (where a component sits: `labeler[1]`) extended by the field that a [`ParamError`] in
+/// `e`'s chain names inside it: `labeler[1].matched_to.rate`; `at` alone when none does.
+pub fn field_path(at: &str, e: &anyhow::Error) -> String {
+    match e.chain().find_map(|c| c.downcast_ref::<ParamError>()).and_then(|p| p.field.as_ref()) {
+        Some(f) => format!("{at}.{f}"),
+        None => at.to_string(),
     }
 }
 
@@ -435,19 +449,13 @@ impl Registry {
     /// `chess-text.scorer`, or a plugin's); it is looked up by name in every table, so plugin
     /// components are checked too. Errors are [`ParamError`]s naming the field where they can.
     pub fn resolve(&self, kind: Kind, spec: &Spec) -> anyhow::Result<Spec> {
-        let params = match kind {
-            Kind::Task => self.tasks.build(spec).map(drop).and_then(|_| self.tasks.resolve_params(spec)),
-            Kind::Backbone => self.backbones.build(spec).map(drop).and_then(|_| self.backbones.resolve_params(spec)),
-            Kind::Labeler => self.labelers.build(spec).map(drop).and_then(|_| self.labelers.resolve_params(spec)),
-            Kind::Objective => self.objectives.build(spec).map(drop).and_then(|_| self.objectives.resolve_params(spec)),
+        let (name, params) = match kind {
+            Kind::Task => self.tasks.checked(spec),
+            Kind::Backbone => self.backbones.checked(spec),
+            Kind::Labeler => self.labelers.checked(spec),
+            Kind::Objective => self.objectives.checked(spec),
         }?;
-        let kind_name = match kind {
-            Kind::Task => self.tasks.get(spec.kind())?.name.clone(),
-            Kind::Backbone => self.backbones.get(spec.kind())?.name.clone(),
-            Kind::Labeler => self.labelers.get(spec.kind())?.name.clone(),
-            Kind::Objective => self.objectives.get(spec.kind())?.name.clone(),
-        };
-        let mut resolved = Spec::new(&kind_name);
+        let mut resolved = Spec::new(&name);
         if let Value::Object(map) = params {
             for (key, mut value) in map {
                 self.resolve_nested(&mut value, &key)?;
@@ -462,10 +470,9 @@ impl Registry {
         match value {
             Value::Object(map) if matches!(map.get("kind"), Some(Value::String(_))) => {
                 let spec: Spec = serde_json::from_value(value.clone()).map_err(|e| anyhow!("{e}"))?;
-                let name = current_name(spec.kind());
                 let kinds: Vec<Kind> = [Kind::Labeler, Kind::Backbone, Kind::Objective, Kind::Task]
                     .into_iter()
-                    .filter(|k| self.names(*k).iter().any(|n| n == spec.kind() || n == name))
+                    .filter(|k| self.knows(*k, spec.kind()))
                     .collect();
                 if kinds.is_empty() {
                     let known: Vec<String> = [Kind::Labeler, Kind::Backbone, Kind::Objective, Kind::Task]
@@ -488,12 +495,7 @@ impl Registry {
                     }
                 }
                 let e = last.unwrap_or_else(|| anyhow!("no table accepted `{}`", spec.kind()));
-                let inner = e.chain().find_map(|c| c.downcast_ref::<ParamError>()).and_then(|p| p.field.clone());
-                let field = Some(match inner {
-                    Some(f) => format!("{path}.{f}"),
-                    None => path.to_string(),
-                });
-                Err(anyhow::Error::new(ParamError { field, message: format!("{e:#}") }))
+                Err(anyhow::Error::new(ParamError { field: Some(field_path(path, &e)), message: format!("{e:#}") }))
             }
             Value::Object(map) => {
                 for (k, v) in map.iter_mut() {
@@ -523,15 +525,24 @@ impl Registry {
         let mut nested = Vec::new();
         collect_specs(&Value::Object(spec.params().clone()), &mut nested);
         for inner in nested {
-            let name = current_name(inner.kind());
             for k in [Kind::Backbone, Kind::Task, Kind::Labeler] {
-                if self.names(k).iter().any(|n| n == inner.kind() || n == name) {
+                if self.knows(k, inner.kind()) {
                     files.extend(self.data_files(k, &inner)?);
                     break;
                 }
             }
         }
         Ok(files)
+    }
+
+    /// Whether a component of `kind` is registered under `name` (or under its new name).
+    pub fn knows(&self, kind: Kind, name: &str) -> bool {
+        match kind {
+            Kind::Task => self.tasks.contains(name),
+            Kind::Backbone => self.backbones.contains(name),
+            Kind::Labeler => self.labelers.contains(name),
+            Kind::Objective => self.objectives.contains(name),
+        }
     }
 
     /// The registered names of one kind.
