@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use w2s_core::{protocol, report, Env, Preset, Registry};
+use w2s_core::{preset::RunConfig, protocol, report, Env, Preset, Registry};
 
 #[derive(Parser)]
 #[command(
@@ -172,14 +172,20 @@ fn located(e: anyhow::Error, source: Option<&Source>) -> anyhow::Error {
 }
 
 /// Resolve a preset argument (a file path or a registered name), apply the overrides and check
-/// it against the registry: every error names its field, and the file's line and column.
-fn load_preset(registry: &Registry, arg: &str, set: &[String]) -> anyhow::Result<(String, Preset)> {
+/// it against the registry: every error names its field, and the file's line and column. Returns
+/// the preset's resolved runs too, so that `run` does not resolve it a second time.
+fn load_preset(
+    registry: &Registry,
+    env: &Env,
+    arg: &str,
+    set: &[String],
+) -> anyhow::Result<(String, Preset, Vec<RunConfig>)> {
     let path = PathBuf::from(arg);
     let is_file = path.extension().is_some_and(|e| e == "json" || e == "toml") || path.is_file();
     let (name, value, source) = if is_file {
         let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("preset").to_string();
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        (name, Preset::read_file(&path)?, Some(Source { path: path.clone(), text }))
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading preset file {}", path.display()))?;
+        (name, Preset::parse_text(&path, &text)?, Some(Source { path: path.clone(), text }))
     } else {
         let entry = registry.presets.get(arg)?;
         (arg.to_string(), serde_json::to_value((entry.preset)())?, None)
@@ -187,11 +193,11 @@ fn load_preset(registry: &Registry, arg: &str, set: &[String]) -> anyhow::Result
     let preset = Preset::from_value(value, set)
         .map_err(|e| located(e, source.as_ref()))
         .with_context(|| format!("preset `{name}`"))?;
-    preset
-        .validate(registry)
+    let runs = preset
+        .resolved_runs(registry, env)
         .map_err(|e| located(e, source.as_ref()))
         .with_context(|| format!("preset `{name}` is invalid"))?;
-    Ok((name, preset))
+    Ok((name, preset, runs))
 }
 
 fn list(registry: &Registry, json: bool) -> anyhow::Result<()> {
@@ -262,18 +268,18 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::List { json } => list(&registry, json)?,
         Command::Show { preset, set } => {
-            let (_, p) = load_preset(&registry, &preset, &set)?;
+            let (_, p, _) = load_preset(&registry, &env, &preset, &set)?;
             println!("{}", serde_json::to_string_pretty(&p)?);
         }
         Command::Run { preset, set, out, force } => {
-            let (name, p) = load_preset(&registry, &preset, &set)?;
+            let (name, p, runs) = load_preset(&registry, &env, &preset, &set)?;
             let out = out.unwrap_or_else(|| PathBuf::from("runs").join(&name));
             let started = std::time::Instant::now();
             let progress = std::sync::Arc::new(protocol::RunProgress::default());
             on_interrupt(progress.clone(), out.clone(), std::env::args().collect::<Vec<_>>().join(" "));
             let opts =
                 protocol::RunOptions { out: out.clone(), force, name: Some(name.clone()), progress: Some(progress) };
-            let outcome = protocol::run_preset(&p, &registry, &env, &opts)?;
+            let outcome = protocol::run_resolved(&p, &runs, &registry, &env, &opts)?;
             println!("\n{}", report::table(&outcome.rows));
             println!(
                 "{} runs ({} reused) in {:.1}s; peak memory {:.0} MiB. Results: {}",

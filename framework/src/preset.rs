@@ -311,13 +311,18 @@ impl Preset {
     /// Read a preset file (`.json` or `.toml`). Syntax errors name the file, line and column.
     pub fn read_file(path: &Path) -> anyhow::Result<Value> {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading preset file {}", path.display()))?;
+        Self::parse_text(path, &text)
+    }
+
+    /// Parse the `text` of the preset file at `path` (TOML if its extension says so, else JSON).
+    pub fn parse_text(path: &Path, text: &str) -> anyhow::Result<Value> {
         let is_toml = path.extension().and_then(|e| e.to_str()) == Some("toml");
         if is_toml {
             let v: toml::Value =
-                toml::from_str(&text).map_err(|e| anyhow::anyhow!("preset file {}: {e}", path.display()))?;
+                toml::from_str(text).map_err(|e| anyhow::anyhow!("preset file {}: {e}", path.display()))?;
             Ok(serde_json::to_value(v)?)
         } else {
-            serde_json::from_str(&text).map_err(|e| {
+            serde_json::from_str(text).map_err(|e| {
                 anyhow::anyhow!("preset file {}: line {}, column {}: {e}", path.display(), e.line(), e.column())
             })
         }

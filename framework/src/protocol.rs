@@ -213,7 +213,18 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 /// panic* in one is reported in [`Outcome::failures`] and the others go on. The collected
 /// `summary.csv` is rewritten after every finished run.
 pub fn run_preset(preset: &Preset, registry: &Registry, env: &Env, opts: &RunOptions) -> anyhow::Result<Outcome> {
-    let runs = preset.resolved_runs(registry, env)?;
+    run_resolved(preset, &preset.resolved_runs(registry, env)?, registry, env, opts)
+}
+
+/// [`run_preset`] for runs already resolved with [`Preset::resolved_runs`] (a caller that has
+/// validated the preset does not resolve it twice).
+pub fn run_resolved(
+    preset: &Preset,
+    runs: &[RunConfig],
+    registry: &Registry,
+    env: &Env,
+    opts: &RunOptions,
+) -> anyhow::Result<Outcome> {
     results::ensure_writable(&opts.out)?;
     claim_folder(opts)?;
     results::remove_stale_temporaries(&opts.out);
