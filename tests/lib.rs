@@ -2,7 +2,8 @@
 
 use std::path::Path;
 
-use w2s_core::{protocol, Env, Preset, Registry};
+use w2s_core::{Env, Preset, Registry};
+use w2s_runtime::protocol;
 
 /// The registry of the `w2s` binary (every built-in component).
 pub fn registry() -> Registry {

@@ -283,7 +283,8 @@ impl Model for ChessModel {
 mod tests {
     use super::*;
     use crate::moves;
-    use w2s_core::{train, Example, TrainConfig};
+    use w2s_core::{Example, TrainConfig};
+    use w2s_runtime::train;
 
     const START: &str = "rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1";
     const FENS: [&str; 6] = [

@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use cozy_chess::Board;
 use tch::{nn::OptimizerConfig, Device, Tensor};
-use w2s_core::{train::xent_step, Env, Inputs, Model};
+use w2s_core::{Env, Inputs, Model};
+use w2s_runtime::train::xent_step;
 
 use crate::{
     backbone::{ChessModel, ChessSize},

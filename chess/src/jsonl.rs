@@ -61,7 +61,7 @@ impl Log {
             // Also a last line that parsed but lacks its newline is rewritten whole.
             let bytes = std::fs::metadata(path)?.len() as usize;
             if dropped > 0 || bytes != good.len() {
-                w2s_core::results::write_atomic(path, good.as_bytes())?;
+                w2s_core::atomic_file::write_atomic(path, good.as_bytes())?;
             }
         }
         let file = OpenOptions::new()

@@ -7,7 +7,8 @@
 //!
 //! Parameters: `scorer`, the inner backbone's spec (default
 //! `{"kind": "smollm2", "layers": 4, "mode": "probe", "share_depths": []}`), built from the
-//! built-in registry. In probe mode every (position, move) text's features are cached, so the
+//! registry that builds `chess-text` (the host's, plugins included), so any registered text
+//! backbone can score. In probe mode every (position, move) text's features are cached, so the
 //! frozen forward pass runs once per text across runs, labelers, objectives and seeds; expect
 //! about 35 texts per position.
 
@@ -42,19 +43,19 @@ impl Params for ChessTextParams {
 }
 
 pub struct ChessText {
-    params: ChessTextParams,
+    scorer: Box<dyn Backbone>,
 }
 
 impl ChessText {
-    pub fn new(params: ChessTextParams) -> anyhow::Result<Self> {
-        Ok(ChessText { params })
+    /// The scorer is built from `registry`, the one this backbone is built from.
+    pub fn new(params: ChessTextParams, registry: &Registry) -> anyhow::Result<Self> {
+        Ok(ChessText { scorer: registry.backbone(&params.scorer)? })
     }
 }
 
 impl Backbone for ChessText {
     fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>> {
-        let registry = Registry::with_builtins()?;
-        let inner = registry.backbones.build(&self.params.scorer)?.build(env, 1)?;
+        let inner = self.scorer.build(env, 1)?;
         Ok(Box::new(TextPolicy { inner, n_classes, sets: Vec::new() }))
     }
 }
@@ -63,7 +64,7 @@ w2s_core::register!(Backbone {
     name: "chess-text",
     description: "a text backbone (default SmolLM2 reading FEN) scoring each legal move as \"<FEN> <uci>\"",
     params: ChessTextParams,
-    build: ChessText::new,
+    build_with_registry: ChessText::new,
 });
 
 /// The inner inputs of one encoded list of positions: every (position, move) text, and where
@@ -138,7 +139,8 @@ impl Model for TextPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use w2s_core::{train, Example, TrainConfig};
+    use w2s_core::{Example, TrainConfig};
+    use w2s_runtime::train;
 
     const START: &str = "rnbqkbnr/pppppppp/8/8/8/8/PPPPPPPP/RNBQKBNR w KQkq - 0 1";
     const MATE_IN_1: &str = "6k1/5ppp/8/8/8/8/5PPP/3R2K1 w - - 0 1";
@@ -146,7 +148,45 @@ mod tests {
     fn policy(scorer: Spec, n_classes: usize) -> Box<dyn Model> {
         w2s_builtin::link(); // the inner backbones register from w2s-builtin
         let env = Env { show_progress: false, ..Env::from_env() };
-        ChessText::new(ChessTextParams { scorer }).unwrap().build(&env, n_classes).unwrap()
+        ChessText::new(ChessTextParams { scorer }, &Registry::with_builtins().unwrap())
+            .unwrap()
+            .build(&env, n_classes)
+            .unwrap()
+    }
+
+    /// A registry that knows one backbone only, `only-here` (a `bow`), as a plugin's would.
+    fn registry_with_only_here() -> Registry {
+        use w2s_core::{
+            params::NoParams,
+            registry::{build_from, defaults_of, resolve_from, Entry, Registration},
+        };
+        w2s_builtin::link();
+        let bow: &Registration<dyn Backbone> = Box::leak(Box::new(Registration {
+            name: "only-here",
+            description: "a bow registered in one registry only",
+            defaults: defaults_of::<NoParams>,
+            build: |de, _| {
+                build_from::<NoParams, dyn Backbone>(de, &Registry::empty(), |_, _| {
+                    Registry::with_builtins()?.backbone(&Spec::new("bow").with("size", "tiny"))
+                })
+            },
+            resolve: resolve_from::<NoParams>,
+            module: module_path!(),
+        }));
+        let mut registry = Registry::empty();
+        registry.backbones.insert(Entry::from_registration(bow, "a test plugin".into())).unwrap();
+        registry
+    }
+
+    #[test]
+    fn the_scorer_comes_from_the_registry_it_is_built_from() {
+        let env = Env { show_progress: false, ..Env::from_env() };
+        let params = || ChessTextParams { scorer: Spec::new("only-here") };
+        let mut m = ChessText::new(params(), &registry_with_only_here()).unwrap().build(&env, 40).unwrap();
+        let inputs = m.encode(&[START], &env).unwrap();
+        assert_eq!(m.logits(&inputs, &[0], false).unwrap().size(), [1, 40]);
+        let err = ChessText::new(params(), &Registry::with_builtins().unwrap()).err().unwrap().to_string();
+        assert!(err.contains("unknown backbone `only-here`"), "{err}");
     }
 
     #[test]
@@ -176,12 +216,15 @@ mod tests {
         let train_set = [Example::new(MATE_IN_1, best), Example::new(START, 12)];
         let refs: Vec<&Example> = train_set.iter().collect();
         let targets = train::one_hot(refs.iter().map(|e| e.label), 40);
-        let backbone = ChessText::new(ChessTextParams {
-            scorer: Spec::new("smollm2")
-                .with("layers", 1)
-                .with("mode", "probe")
-                .with("share_depths", serde_json::json!([])),
-        })
+        let backbone = ChessText::new(
+            ChessTextParams {
+                scorer: Spec::new("smollm2")
+                    .with("layers", 1)
+                    .with("mode", "probe")
+                    .with("share_depths", serde_json::json!([])),
+            },
+            &Registry::with_builtins().unwrap(),
+        )
         .unwrap();
         let cfg = TrainConfig { epochs: 30, batch_size: 2, lr: 0.05, eval_every: 0, ..Default::default() };
         let job = train::Job {

@@ -9,7 +9,7 @@ use w2s_core::{registry::Kind, Registry, Spec};
 fn build_error(spec: Spec) -> String {
     w2s_chess::link();
     let registry = Registry::with_builtins().expect("registry");
-    match registry.tasks.build(&spec) {
+    match registry.task(&spec) {
         Ok(_) => panic!("{spec:?} was accepted"),
         Err(e) => format!("{e:#}"),
     }
@@ -31,8 +31,8 @@ fn move_pairs_reject_gap_cp() {
 fn own_parameters_are_accepted_and_checked() {
     w2s_chess::link();
     let registry = Registry::with_builtins().unwrap();
-    registry.tasks.build(&Spec::new("chess-puzzles").with("gap_cp", 100)).unwrap();
-    registry.tasks.build(&Spec::new("chess-move-pairs").with("min_gap_cp", 100)).unwrap();
+    registry.task(&Spec::new("chess-puzzles").with("gap_cp", 100)).unwrap();
+    registry.task(&Spec::new("chess-move-pairs").with("min_gap_cp", 100)).unwrap();
     let err = build_error(Spec::new("chess-move-pairs").with("min_gap_cp", -1));
     assert!(err.contains("parameter `min_gap_cp`"), "{err}");
     let err = build_error(Spec::new("chess-puzzles").with("gap_cp", -1));

@@ -9,10 +9,8 @@ use w2s_builtin::backbones::{
     classifier::Mode,
     minilm::{MiniLm, MiniLmParams},
 };
-use w2s_core::{
-    train::{one_hot, xent_step},
-    Env, Inputs, Model, Task,
-};
+use w2s_core::{Env, Inputs, Model, Task};
+use w2s_runtime::train::{one_hot, xent_step};
 
 /// Figures printed by the benchmark.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -102,7 +100,7 @@ pub fn run(env: &Env, batch: usize, steps: usize) -> anyhow::Result<BenchReport>
     let targets = Tensor::from_slice(&one_hot(data.train[..n].iter().map(|e| e.label), 2).concat()).view([n as i64, 2]);
     let mut opt = tch::nn::Adam::default().build(model.var_store(), 5e-5)?;
     // The batches training uses: grouped by length within windows, so padding stays small.
-    let batches = w2s_core::train::epoch_batches(inputs.len(), |i| inputs.row_cost(i), batch, 0);
+    let batches = w2s_runtime::train::epoch_batches(inputs.len(), |i| inputs.row_cost(i), batch, 0);
     anyhow::ensure!(batches.len() >= steps + 2, "{} batches of {batch} for {steps} + 2 steps", batches.len());
     let step = |rows: &[usize], opt: &mut tch::nn::Optimizer, model: &dyn Model| {
         xent_step(model, &inputs, &targets, rows, opt)

@@ -11,7 +11,8 @@
 
 use std::time::Instant;
 
-use w2s_core::{objective::SoftXent, train, Env, Inputs, Registry, Spec, Task, TrainConfig};
+use w2s_core::{objective::SoftXent, Env, Inputs, Registry, Spec, Task, TrainConfig};
+use w2s_runtime::train;
 
 /// Figures printed by the benchmark.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -84,7 +85,7 @@ pub fn run(
     let full = Spec::new("smollm2").with("layers", layers).with("mode", "full");
 
     // Token lengths, for the padding figures and the FLOP count.
-    let tokens = match registry.backbones.build(&full)?.build(env, 2)?.encode(&texts, env)? {
+    let tokens = match registry.backbone(&full)?.build(env, 2)?.encode(&texts, env)? {
         Inputs::Tokens(t) => t,
         Inputs::Features(_) => anyhow::bail!("smollm2 in full mode should give tokens"),
     };
@@ -99,7 +100,7 @@ pub fn run(
     let tmp = tempfile::tempdir()?;
     std::os::unix::fs::symlink(env.cache_dir.join("assets"), tmp.path().join("assets"))?;
     let cold_env = Env { cache_dir: tmp.path().to_path_buf(), show_progress: env.show_progress, ..env.clone() };
-    let backbone = registry.backbones.build(&probe)?;
+    let backbone = registry.backbone(&probe)?;
     let targets = train::one_hot(examples.iter().map(|e| e.label), 2);
     let cfg = TrainConfig { epochs: 2, batch_size: 32, lr: 1e-3, eval_every: 0, ..Default::default() };
     let test: Vec<&w2s_core::Example> = data.test[..200.min(data.test.len())].iter().collect();

@@ -23,8 +23,8 @@ pub fn registry() -> anyhow::Result<w2s_core::Registry> {
 /// The built-in registry plus the plugins at `paths` and in `$W2S_PLUGIN_PATH`.
 pub fn registry_with_plugins(paths: &[std::path::PathBuf]) -> anyhow::Result<w2s_core::Registry> {
     let mut r = registry()?;
-    for p in w2s_core::plugin::paths_from_env().iter().chain(paths) {
-        w2s_core::plugin::load(&mut r, p)?;
+    for p in w2s_runtime::plugin_host::paths_from_env().iter().chain(paths) {
+        w2s_runtime::plugin_host::load(&mut r, p)?;
     }
     Ok(r)
 }

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use w2s_core::{preset::RunConfig, protocol, report, Env, Preset, Registry};
+use w2s_core::{preset::RunConfig, Env, Preset, Registry};
+use w2s_runtime::{protocol, report};
 
 #[derive(Parser)]
 #[command(
@@ -161,7 +162,7 @@ struct Source {
 fn located(e: anyhow::Error, source: Option<&Source>) -> anyhow::Error {
     let field = e.chain().find_map(|c| c.downcast_ref::<w2s_core::preset::PresetFieldError>()).map(|f| f.field.clone());
     match (field, source) {
-        (Some(field), Some(src)) => match w2s_core::preset::locate(&src.text, &field) {
+        (Some(field), Some(src)) => match w2s_runtime::preset_file::locate(&src.text, &field) {
             Some((line, column)) => {
                 e.context(format!("preset file {}: line {line}, column {column}", src.path.display()))
             }
@@ -185,7 +186,7 @@ fn load_preset(
     let (name, value, source) = if is_file {
         let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("preset").to_string();
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading preset file {}", path.display()))?;
-        (name, Preset::parse_text(&path, &text)?, Some(Source { path: path.clone(), text }))
+        (name, w2s_runtime::preset_file::parse(&path, &text)?, Some(Source { path: path.clone(), text }))
     } else {
         let entry = registry.presets.get(arg)?;
         (arg.to_string(), serde_json::to_value((entry.preset)())?, None)
@@ -260,10 +261,12 @@ fn main() {
 fn real_main(cli: Cli) -> anyhow::Result<i32> {
     let threads = cli.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as i32));
     tch::set_num_threads(threads);
+    // Before the plugins load: the host hands its bar drawer to each of them.
+    w2s_runtime::progress::install();
     let registry = w2s::registry_with_plugins(&cli.plugins)?;
     let mut env = Env::from_env();
     env.show_progress = !cli.quiet;
-    env.device = w2s_core::device::choose(&cli.device).context("--device")?;
+    env.device = w2s_runtime::device::choose(&cli.device).context("--device")?;
     tracing::debug!("device: {:?}", env.device);
     match cli.command {
         Command::List { json } => list(&registry, json)?,

@@ -4,7 +4,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
-/// The w2s checkout this binary was built from (its `framework/` is the plugin's dependency).
+/// The lock file this binary was built with: the skeleton starts from it, so that every crate
+/// whose types cross the plugin boundary has the host's version (the ABI fingerprint names them).
+const HOST_LOCK: &str = include_str!("../../Cargo.lock");
+
+/// The w2s checkout this binary was built from (its `framework/core` is the plugin's dependency).
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
@@ -122,11 +126,10 @@ pub fn write(name: &str, parent: &Path) -> anyhow::Result<PathBuf> {
     }
     let root = repo_root();
     std::fs::create_dir_all(dir.join("src")).with_context(|| format!("creating {}", dir.display()))?;
-    std::fs::write(dir.join("Cargo.toml"), cargo_toml(name, &root.join("framework")))?;
+    std::fs::write(dir.join("Cargo.toml"), cargo_toml(name, &root.join("framework").join("core")))?;
     std::fs::write(dir.join("src").join("lib.rs"), lib_rs(name))?;
-    // The same dependency versions as w2s itself, so that the ABI fingerprint and tch match.
-    if root.join("Cargo.lock").exists() {
-        std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"))?;
-    }
+    // The same dependency versions as this w2s, so that the ABI fingerprint and tch match (cargo
+    // drops the packages the plugin does not use at its first build).
+    std::fs::write(dir.join("Cargo.lock"), HOST_LOCK)?;
     Ok(dir)
 }

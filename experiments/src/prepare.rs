@@ -28,7 +28,7 @@ pub fn run(registry: &Registry, env: &Env, names: &[String]) -> Vec<Prepared> {
         .into_par_iter()
         .map(|name| {
             let start = Instant::now();
-            let loaded = registry.tasks.build(&Spec::new(&name)).and_then(|t| t.load(env));
+            let loaded = registry.task(&Spec::new(&name)).and_then(|t| t.load(env));
             let seconds = start.elapsed().as_secs_f64();
             match loaded {
                 Ok(d) => Prepared {

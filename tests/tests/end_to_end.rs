@@ -1,7 +1,8 @@
 //! A tiny preset end to end: files on disk, reuse of finished runs, a failing run that leaves the
 //! others intact, bad output folders and missing or corrupt assets.
 
-use w2s_core::{register, results::SummaryRow, Objective, StepInfo};
+use w2s_core::{register, Objective, StepInfo};
+use w2s_runtime::results::SummaryRow;
 use w2s_tests::{env, registry, run, tiny_preset};
 
 /// An objective whose loss is NaN: to check that a failing run stops with a clear error.
@@ -44,7 +45,7 @@ fn tiny_preset_writes_results_and_reuses_them() {
     for role in ["weak", "ceiling", "student"] {
         assert!(curves.contains(role), "curves.csv lacks {role}");
     }
-    let top: Vec<SummaryRow> = w2s_core::results::read_csv(&dir.path().join("summary.csv")).unwrap();
+    let top: Vec<SummaryRow> = w2s_runtime::results::read_csv(&dir.path().join("summary.csv")).unwrap();
     assert_eq!(format!("{top:?}"), format!("{:?}", first.rows));
 
     let second = run(&p, &r, &env, dir.path(), false).unwrap();

@@ -3,7 +3,7 @@
 
 use std::{path::Path, process::Command};
 
-use w2s_core::plugin;
+use w2s_runtime::plugin_host;
 
 #[test]
 fn skeleton_builds_and_loads() {
@@ -25,7 +25,7 @@ fn skeleton_builds_and_loads() {
 
     let lib = target.join("release").join(libloading::library_filename("my_plugin"));
     let mut r = w2s_tests::registry();
-    plugin::load(&mut r, &lib).unwrap();
+    plugin_host::load(&mut r, &lib).unwrap();
     let origin = lib.display().to_string();
     let mut mine: Vec<String> =
         r.listing().into_iter().filter(|l| l.origin == origin).map(|l| format!("{} {}", l.kind, l.name)).collect();

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use w2s_core::{plugin, Preset};
+use w2s_runtime::plugin_host;
 use w2s_tests::{env, registry, run};
 
 /// A cdylib that cargo built next to this test binary.
@@ -37,7 +38,7 @@ fn example_plugin_adds_exactly_its_components_and_runs() {
     let mut r = registry();
     let before = r.listing().len();
     let lib = built_lib("w2s_example_plugin");
-    plugin::load(&mut r, &lib).unwrap();
+    plugin_host::load(&mut r, &lib).unwrap();
     let origin = lib.display().to_string();
     let mut mine: Vec<(String, String)> =
         r.listing().into_iter().filter(|l| l.origin == origin).map(|l| (l.kind, l.name)).collect();
@@ -79,7 +80,7 @@ fn example_plugin_adds_exactly_its_components_and_runs() {
     assert!(o.failures.is_empty() && o.rows.len() == 1, "{:?}", o.failures);
 
     // Loading it again: every name is taken, and the error names both origins.
-    let err = format!("{:#}", plugin::load(&mut r, &lib).unwrap_err());
+    let err = format!("{:#}", plugin_host::load(&mut r, &lib).unwrap_err());
     assert!(err.contains("duplicate") && err.matches(&origin).count() >= 2, "{err}");
 }
 
@@ -91,17 +92,17 @@ fn bad_libraries_are_refused_with_clear_errors() {
 
     let text = dir.path().join("notes.so");
     std::fs::write(&text, "not a library").unwrap();
-    let err = plugin::load(&mut r, &text).unwrap_err().to_string();
+    let err = plugin_host::load(&mut r, &text).unwrap_err().to_string();
     assert!(err.contains("not a loadable shared library"), "{err}");
 
     let c10 = env().cache_dir.join("libtorch").join("lib").join("libc10.so");
-    let err = plugin::load(&mut r, &c10).unwrap_err().to_string();
+    let err = plugin_host::load(&mut r, &c10).unwrap_err().to_string();
     assert!(err.contains("is not a w2s plugin") && err.contains("w2s_plugin_fingerprint"), "{err}");
 
     let bad = built_lib("w2s_bad_plugin");
     // One test walks the modes in turn: the fixture reads the variable at each load.
     std::env::set_var("W2S_BAD_PLUGIN", "fingerprint");
-    let err = plugin::load(&mut r, &bad).unwrap_err().to_string();
+    let err = plugin_host::load(&mut r, &bad).unwrap_err().to_string();
     assert!(
         err.contains("w2s-core 0.0.1 / rustc 1.0.0")
             && err.contains(plugin::FINGERPRINT)
@@ -110,11 +111,11 @@ fn bad_libraries_are_refused_with_clear_errors() {
     );
 
     std::env::set_var("W2S_BAD_PLUGIN", "panic");
-    let err = plugin::load(&mut r, &bad).unwrap_err().to_string();
+    let err = plugin_host::load(&mut r, &bad).unwrap_err().to_string();
     assert!(err.contains("panicked during registration") && err.contains("on purpose"), "{err}");
 
     std::env::set_var("W2S_BAD_PLUGIN", "duplicate");
-    let err = format!("{:#}", plugin::load(&mut r, &bad).unwrap_err());
+    let err = format!("{:#}", plugin_host::load(&mut r, &bad).unwrap_err());
     assert!(
         err.contains("duplicate objective `xent`")
             && err.contains("built-in (w2s_builtin")

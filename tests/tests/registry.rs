@@ -70,7 +70,7 @@ fn duplicate_names_name_both_origins() {
 #[test]
 fn unknown_kind_lists_valid_ones() {
     let r = registry();
-    let err = r.objectives.build(&Spec::new("logconfx")).err().unwrap().to_string();
+    let err = r.objective(&Spec::new("logconfx")).err().unwrap().to_string();
     let valid = r.objectives.names().join(", ");
     assert!(err.contains("unknown objective `logconfx`") && err.contains(&valid) && valid.contains("logconf"), "{err}");
 }
@@ -78,9 +78,9 @@ fn unknown_kind_lists_valid_ones() {
 #[test]
 fn misspelled_parameter_lists_valid_ones() {
     let r = registry();
-    let err = format!("{:#}", r.objectives.build(&Spec::new("logconf").with("aux_cof", 0.5)).err().unwrap());
+    let err = format!("{:#}", r.objective(&Spec::new("logconf").with("aux_cof", 0.5)).err().unwrap());
     assert!(err.contains("aux_cof") && err.contains("aux_coef") && err.contains("warmup_frac"), "{err}");
-    let err = format!("{:#}", r.objectives.build(&Spec::new("logconf").with("aux_coef", "high")).err().unwrap());
+    let err = format!("{:#}", r.objective(&Spec::new("logconf").with("aux_coef", "high")).err().unwrap());
     assert!(err.contains("aux_coef") || err.contains("invalid type"), "{err}");
 }
 

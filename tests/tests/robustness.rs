@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use serde_json::json;
-use w2s_core::{register, results::SummaryRow, Objective, Preset, StepInfo};
+use w2s_core::{register, Objective, Preset, StepInfo};
+use w2s_runtime::results::SummaryRow;
 use w2s_tests::{env, registry, run, tiny_preset};
 
 /// An objective that panics: a bug in one run must not take the preset down.
@@ -170,7 +171,7 @@ fn a_panic_or_nan_logits_fail_only_their_run_and_finished_rows_are_kept() {
         "NaN logits under logconf end in the trainer's error: {:?}",
         out.failures
     );
-    let collected: Vec<SummaryRow> = w2s_core::results::read_csv(&dir.path().join("summary.csv")).unwrap();
+    let collected: Vec<SummaryRow> = w2s_runtime::results::read_csv(&dir.path().join("summary.csv")).unwrap();
     assert_eq!(collected.len(), 1);
 }
 
@@ -232,20 +233,20 @@ fn another_presets_folder_is_refused_and_stale_temporaries_are_removed() {
         "task.n_train=60",
         "task.n_test=20",
     ]);
-    let opts = |name: &str, force: bool| w2s_core::protocol::RunOptions {
+    let opts = |name: &str, force: bool| w2s_runtime::protocol::RunOptions {
         name: Some(name.into()),
         force,
-        ..w2s_core::protocol::RunOptions::new(dir.path())
+        ..w2s_runtime::protocol::RunOptions::new(dir.path())
     };
     // A temporary file of a process that no longer runs (pid beyond the kernel's limit).
     let stale = dir.path().join("stages").join(".weak_labels.csv.tmp-4999999-0");
     std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
     std::fs::write(&stale, "half-written").unwrap();
-    w2s_core::protocol::run_preset(&p, &r, &env, &opts("first", false)).unwrap();
+    w2s_runtime::protocol::run_preset(&p, &r, &env, &opts("first", false)).unwrap();
     assert!(!stale.exists(), "stale temporary removed");
-    let err = format!("{:#}", w2s_core::protocol::run_preset(&p, &r, &env, &opts("second", false)).err().unwrap());
+    let err = format!("{:#}", w2s_runtime::protocol::run_preset(&p, &r, &env, &opts("second", false)).err().unwrap());
     assert!(err.contains("holds the results of preset `first`") && err.contains("--force"), "{err}");
-    assert!(w2s_core::protocol::run_preset(&p, &r, &env, &opts("second", true)).is_ok());
+    assert!(w2s_runtime::protocol::run_preset(&p, &r, &env, &opts("second", true)).is_ok());
 }
 
 #[test]

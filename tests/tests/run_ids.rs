@@ -35,7 +35,9 @@ fn registered_presets_keep_their_run_ids() {
     for (name, ids) in &before {
         match now.get(name) {
             None => panic!("preset `{name}` is no longer registered"),
-            Some(now_ids) => assert_eq!(now_ids, ids, "run ids of preset `{name}` changed (run id, weak stage, ceiling)"),
+            Some(now_ids) => {
+                assert_eq!(now_ids, ids, "run ids of preset `{name}` changed (run id, weak stage, ceiling)")
+            }
         }
     }
     for name in now.keys().filter(|n| !before.contains_key(*n)) {

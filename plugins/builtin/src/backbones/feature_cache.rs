@@ -121,9 +121,10 @@ pub fn store(path: &std::path::Path, feats: &Tensor) -> anyhow::Result<()> {
     let mut bytes = Vec::new();
     feats.save_to_stream(&mut bytes).with_context(|| format!("serialising feature cache {}", path.display()))?;
     // The checksum first: a cache file is only ever complete and next to its checksum.
-    w2s_core::results::write_atomic(&checksum_path(path), sha256_hex(&bytes).as_bytes())
+    w2s_core::atomic_file::write_atomic(&checksum_path(path), sha256_hex(&bytes).as_bytes())
         .with_context(|| format!("writing the checksum of {}", path.display()))?;
-    w2s_core::results::write_atomic(path, &bytes).with_context(|| format!("writing feature cache {}", path.display()))
+    w2s_core::atomic_file::write_atomic(path, &bytes)
+        .with_context(|| format!("writing feature cache {}", path.display()))
 }
 
 /// Whether `t` has `shape` (`-1`: any size).

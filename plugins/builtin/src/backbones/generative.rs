@@ -114,7 +114,7 @@ pub fn adapt(
     }
     bar.finish_and_clear();
     let named: Vec<(String, Tensor)> = vs.variables().into_iter().map(|(n, t)| (n, t.detach())).collect();
-    w2s_core::results::write_atomic_with(&path, |tmp| Ok(Tensor::write_safetensors(&named, tmp)?))?;
+    w2s_core::atomic_file::write_atomic_with(&path, |tmp| Ok(Tensor::write_safetensors(&named, tmp)?))?;
     Ok(path)
 }
 

@@ -470,7 +470,8 @@ mod tests {
 
     #[test]
     fn too_long_texts_are_dropped_from_training_when_asked() {
-        use w2s_core::{train, Example, TrainConfig};
+        use w2s_core::{Example, TrainConfig};
+        use w2s_runtime::train;
         let env = Env { show_progress: false, ..Env::from_env() };
         let params = |too_long| SmolLm2Params {
             layers: Some(1),

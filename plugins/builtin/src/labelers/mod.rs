@@ -25,7 +25,7 @@ pub fn default_inner() -> Spec {
 
 /// Build the labeler that `spec` names from the context's registry and let it label.
 pub fn label_with(ctx: &mut LabelerCtx<'_>, spec: &Spec) -> anyhow::Result<WeakLabels> {
-    let inner = ctx.registry.labelers.build(spec).context("inner labeler")?;
+    let inner = ctx.registry.labeler(spec).context("inner labeler")?;
     inner.label(ctx).with_context(|| format!("inner labeler {}", spec.label()))
 }
 
@@ -88,6 +88,7 @@ pub(crate) fn label_for_test(
         seed,
         weak: &weak,
         weak_train: &weak_train,
+        trainer: &w2s_runtime::weak_trainer::LoopTrainer,
         curves: Vec::new(),
     };
     label_with(&mut ctx, spec)

@@ -201,8 +201,9 @@ pub(crate) mod tests {
         n: usize,
         scale: f64,
         objective: &mut dyn Objective,
-    ) -> anyhow::Result<w2s_core::train::Trained> {
-        use w2s_core::{train, Env, Example, TrainConfig};
+    ) -> anyhow::Result<w2s_runtime::train::Trained> {
+        use w2s_core::{Env, Example, TrainConfig};
+        use w2s_runtime::train;
         tch::manual_seed(0);
         let features = Tensor::randn([n as i64, 32], (Kind::Float, tch::Device::Cpu));
         let examples: Vec<Example> = (0..n).map(|i| Example::new(i.to_string(), i % 2)).collect();

@@ -4,33 +4,32 @@
 //! (Burns et al. 2023, "Weak-to-Strong Generalization: Eliciting Strong Capabilities With Weak
 //! Supervision").
 //!
-//! It defines the four kinds of component ([`Task`], [`WeakLabeler`], [`Objective`],
-//! [`Backbone`]), the [`Registry`] that collects them from every linked crate through
-//! `inventory` (and, at run time, from plugins), the [`Preset`] format, and the protocol that
-//! turns a preset into runs, metrics and files on disk.
+//! This is the thin crate that every plugin links, and whose types cross the plugin boundary: the
+//! four kinds of component ([`Task`], [`WeakLabeler`], [`Objective`], [`Backbone`]), [`Spec`] and
+//! [`Params`], the [`Registry`] that collects them from every linked crate through `inventory`
+//! (and, at run time, from plugins), the [`Preset`] format with its run ids, [`Example`] and
+//! [`Dataset`], metrics, the one atomic file writer, the reporting side of progress bars and the
+//! plugin ABI. Running presets (protocol, training loop, results, report, plots, the plugin host)
+//! is the runtime's, crate `w2s-runtime`.
 
+pub mod atomic_file;
 pub mod backbone;
 pub mod curves;
-pub mod device;
 pub mod env;
 pub mod fingerprint;
 pub mod labeler;
 pub mod metrics;
 pub mod objective;
 pub mod params;
-pub mod plot;
 pub mod plugin;
 pub mod preset;
 pub mod progress;
 pub mod prompting;
-pub mod protocol;
 pub mod registry;
-pub mod report;
-pub mod results;
 pub mod rng;
 pub mod spec;
 pub mod task;
-pub mod train;
+pub mod train_config;
 
 pub use backbone::{Backbone, Inputs, Model};
 pub use env::Env;
@@ -41,7 +40,7 @@ pub use preset::Preset;
 pub use registry::{Registration, Registry};
 pub use spec::Spec;
 pub use task::{Dataset, Example, Task};
-pub use train::TrainConfig;
+pub use train_config::TrainConfig;
 
 /// Re-exports used by the registration macros, so that every crate (and every plugin) uses the
 /// same `inventory` and `serde_json` as the core.

@@ -8,7 +8,9 @@
 
 use std::fmt::Write;
 
-use crate::{metrics, results::SummaryRow};
+use w2s_core::metrics;
+
+use crate::results::SummaryRow;
 
 /// One line of the table.
 #[derive(Debug, Clone, serde::Serialize)]

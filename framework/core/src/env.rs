@@ -25,7 +25,7 @@ impl Env {
     pub fn from_env() -> Self {
         let cache_dir = std::env::var_os("W2S_CACHE")
             .map(PathBuf::from)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(".w2s-cache"));
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(".w2s-cache"));
         Env { cache_dir, device: Device::Cpu, show_progress: true }
     }
 

@@ -1,7 +1,7 @@
 //! Weak labelers: supervisors that label half B (and the test set, so that their accuracy and the
 //! student's agreement with them can be measured).
 
-use crate::{curves::CurveRow, train, Backbone, Dataset, Env, Registry, TrainConfig};
+use crate::{curves::CurveRow, Backbone, Dataset, Env, Registry, TrainConfig};
 
 /// One probability distribution per example.
 pub type Probs = Vec<Vec<f32>>;
@@ -30,35 +30,28 @@ pub struct LabelerCtx<'a> {
     pub seed: u64,
     pub weak: &'a dyn Backbone,
     pub weak_train: &'a TrainConfig,
+    /// The training loop that [`LabelerCtx::train_weak_model`] uses.
+    pub trainer: &'a dyn WeakTrainer,
     /// Training curves of any model the labeler trains.
     pub curves: Vec<CurveRow>,
+}
+
+/// Trains the weak backbone for a labeler. The training loop belongs to the runtime
+/// (`w2s_runtime::train`), which hands one of these to every labeler through [`LabelerCtx`], so
+/// that a labeler plugin links only the core.
+pub trait WeakTrainer {
+    /// Train `ctx.weak` on half A with ground truth (cross-entropy, `ctx.weak_train`) and return
+    /// its predictions of half B and of the test set, with its training curves.
+    fn train_and_predict(&self, ctx: &LabelerCtx<'_>) -> anyhow::Result<(Probs, Probs, Vec<CurveRow>)>;
 }
 
 impl LabelerCtx<'_> {
     /// Train the weak backbone on half A with ground truth (cross-entropy) and predict B and test:
     /// the standard model-generated weak supervisor.
     pub fn train_weak_model(&mut self) -> anyhow::Result<(Probs, Probs)> {
-        let train_set: Vec<&crate::Example> = self.a.iter().map(|&i| &self.data.train[i]).collect();
-        let b_set: Vec<&crate::Example> = self.b.iter().map(|&i| &self.data.train[i]).collect();
-        let targets = train::gold_targets(&train_set, self.data.n_classes);
-        let mut xent = crate::objective::SoftXent;
-        let out = train::train_and_predict(
-            self.env,
-            &train::Job {
-                role: "weak",
-                backbone: self.weak,
-                n_classes: self.data.n_classes,
-                train: &train_set,
-                targets: &targets,
-                test: &self.data.test.iter().collect::<Vec<_>>(),
-                also_predict: Some(&b_set),
-                cfg: self.weak_train,
-                seed: self.seed,
-            },
-            &mut xent,
-        )?;
-        self.curves.extend(out.curves);
-        Ok((out.extra.unwrap_or_default(), out.test))
+        let (b, test, curves) = self.trainer.train_and_predict(self)?;
+        self.curves.extend(curves);
+        Ok((b, test))
     }
 }
 

@@ -80,7 +80,7 @@ pub fn fingerprint(env: &Env, path: &Path) -> anyhow::Result<Fingerprint> {
     let sha256: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
     if let Some(c) = cache {
         // A cache that cannot be written only costs a re-hash next time.
-        let _ = crate::results::write_atomic(&c, sha256.as_bytes());
+        let _ = crate::atomic_file::write_atomic(&c, sha256.as_bytes());
     }
     Ok(Fingerprint { path: path.display().to_string(), bytes, sha256 })
 }

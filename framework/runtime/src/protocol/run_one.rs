@@ -1,0 +1,151 @@
+//! One run of a preset's grid: weak labels, ceiling and student, each reused when finished.
+
+use std::{path::Path, time::Instant};
+
+use anyhow::{bail, Context};
+
+use w2s_core::{
+    metrics,
+    objective::SoftXent,
+    preset::{Half, RunConfig},
+    Example, LabelerCtx,
+};
+
+use crate::{
+    results::{self, LabelSection, SummaryRow},
+    train,
+};
+
+use super::{
+    prompted::{prompted_run, WeakRun},
+    session::Session,
+    split_halves,
+    stages::{check_labels, read_ceiling_stage, read_weak_stage, refs, write_weak_labels, WeakStage},
+    summary::{summary, write_run, LabelFigures},
+};
+
+pub(super) fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow::Result<SummaryRow> {
+    let start = Instant::now();
+    let (registry, env) = (s.registry, s.env);
+    let stages = s.opts.out.join("stages");
+    let data = s.dataset(&rc.task)?.clone();
+    let k = data.n_classes;
+    let (a, b) = split_halves(data.train.len(), rc.seed);
+    let test: Vec<&Example> = data.test.iter().collect();
+    let test_labels: Vec<usize> = data.test.iter().map(|e| e.label).collect();
+    let weak_bb = registry.backbone(&rc.weak)?;
+    let strong_bb = s.strong_backbone(rc, &data)?;
+
+    // 1. Weak labels on B and test.
+    let wdir = stages.join(format!("weak-{}", rc.weak_stage_id()));
+    let stage = match s.reusable(&wdir, "weak_labels.csv", |d| read_weak_stage(d, b.len(), test.len(), k)) {
+        Some(stage) => stage,
+        None => {
+            let labeler = registry.labeler(&rc.labeler)?;
+            let mut ctx = LabelerCtx {
+                env,
+                registry,
+                data: &data,
+                a: &a,
+                b: &b,
+                seed: rc.seed,
+                weak: weak_bb.as_ref(),
+                weak_train: &rc.weak_train,
+                trainer: &crate::weak_trainer::LoopTrainer,
+                curves: Vec::new(),
+            };
+            let wl = labeler.label(&mut ctx).with_context(|| format!("labeler {}", rc.labeler.label()))?;
+            check_labels(&wl, b.len(), test.len(), k, &rc.labeler.label())?;
+            results::write_csv(&wdir.join("curves.csv"), &ctx.curves)?;
+            write_weak_labels(&wdir.join("weak_labels.csv"), &data, &b, &wl)?;
+            s.fresh.insert(wdir.clone());
+            read_weak_stage(&wdir, b.len(), test.len(), k)?
+        }
+    };
+    let WeakStage { b: weak_b, keep, test: weak_test, mut curves } = stage;
+
+    let mut objective = registry.objective(&rc.objective)?;
+    if let Some(spec) = objective.prompting() {
+        let weak_run = WeakRun { wdir: &wdir, weak_b: &weak_b, keep: &keep, weak_test: &weak_test, curves };
+        return prompted_run(env, strong_bb.as_ref(), rc, dir, &data, &b, &spec, weak_run, start);
+    }
+
+    // 2. Strong ceiling on ground truth.
+    let cdir = stages.join(format!("ceiling-{}", rc.ceiling_stage_id()));
+    let ceiling = match s.reusable(&cdir, "test_probs.csv", |d| read_ceiling_stage(d, test.len(), k)) {
+        Some(stage) => stage,
+        None => {
+            let half = if rc.ceiling_on == Half::A { &a } else { &b };
+            let train_set = refs(&data.train, half);
+            let targets = train::gold_targets(&train_set, k);
+            let out = train::train_and_predict(
+                env,
+                &train::Job {
+                    role: "ceiling",
+                    backbone: strong_bb.as_ref(),
+                    n_classes: k,
+                    train: &train_set,
+                    targets: &targets,
+                    test: &test,
+                    also_predict: None,
+                    cfg: &rc.strong_train,
+                    seed: rc.seed,
+                },
+                &mut SoftXent,
+            )?;
+            results::write_csv(&cdir.join("curves.csv"), &out.curves)?;
+            let idx: Vec<usize> = (0..test.len()).collect();
+            results::write_labels(
+                &cdir.join("test_probs.csv"),
+                &[LabelSection {
+                    split: "test",
+                    index: &idx,
+                    label: test_labels.clone(),
+                    probs: &out.test,
+                    keep: None,
+                }],
+            )?;
+            s.fresh.insert(cdir.clone());
+            read_ceiling_stage(&cdir, test.len(), k)?
+        }
+    };
+    let ceiling_test = ceiling.test;
+    curves.extend(ceiling.curves);
+
+    // 3. Student on B with weak labels.
+    let kept: Vec<usize> = (0..b.len()).filter(|&i| keep[i]).collect();
+    if kept.is_empty() {
+        bail!("labeler {} kept no examples of half B: nothing to train the student on", rc.labeler.label());
+    }
+    let student_set: Vec<&Example> = kept.iter().map(|&i| &data.train[b[i]]).collect();
+    let student_targets: Vec<Vec<f32>> = kept.iter().map(|&i| weak_b[i].clone()).collect();
+    let student = train::train_and_predict(
+        env,
+        &train::Job {
+            role: "student",
+            backbone: strong_bb.as_ref(),
+            n_classes: k,
+            train: &student_set,
+            targets: &student_targets,
+            test: &test,
+            also_predict: None,
+            cfg: &rc.strong_train,
+            seed: rc.seed,
+        },
+        objective.as_mut(),
+    )?;
+    curves.extend(student.curves.iter().cloned());
+
+    // 4. Metrics.
+    let kept_preds: Vec<usize> = kept.iter().map(|&i| metrics::argmax(&weak_b[i])).collect();
+    let kept_truth: Vec<usize> = kept.iter().map(|&i| data.train[b[i]].label).collect();
+    let labels = LabelFigures {
+        accuracy: metrics::accuracy(&kept_preds, &kept_truth).0,
+        coverage: kept.len() as f64 / b.len() as f64,
+        pgr_undefined: None,
+    };
+    let probs = [weak_test.as_slice(), ceiling_test.as_slice(), student.test.as_slice()];
+    let (row, pred_rows) =
+        summary(env, rc, (a.len(), b.len()), format!("{:?}", rc.ceiling_on), probs, &test_labels, labels, start);
+    write_run(dir, rc, &wdir, &curves, &pred_rows, row)
+}

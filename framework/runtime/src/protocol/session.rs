@@ -1,0 +1,132 @@
+//! The state of one invocation of a preset: tasks loaded once, stages recomputed once, the
+//! output folder claimed, finished runs and stages found and read back.
+
+use std::{
+    collections::{HashMap, HashSet},
+    path::{Path, PathBuf},
+};
+
+use anyhow::{bail, Context};
+
+use w2s_core::{atomic_file::write_atomic, preset::RunConfig, spec, Dataset, Env, Registry};
+
+use crate::results::{self, SummaryRow};
+
+use super::RunOptions;
+
+pub(super) struct Session<'a> {
+    pub(super) registry: &'a Registry,
+    pub(super) env: &'a Env,
+    pub(super) opts: &'a RunOptions,
+    pub(super) datasets: HashMap<String, Dataset>,
+    /// Stages recomputed in this invocation (so that --force recomputes each only once).
+    pub(super) fresh: HashSet<PathBuf>,
+}
+
+impl Session<'_> {
+    pub(super) fn dataset(&mut self, task: &spec::Spec) -> anyhow::Result<&Dataset> {
+        let key = spec::short_hash(&serde_json::to_value(task)?);
+        if !self.datasets.contains_key(&key) {
+            let t = self.registry.task(task)?;
+            let data = t.load(self.env).with_context(|| format!("loading task {}", task.label()))?;
+            let example = data
+                .train
+                .first()
+                .map(|e| format!("{:?} -> {}", e.text, data.class_names.get(e.label).map_or("?", |s| s.as_str())));
+            tracing::info!(
+                task = %task.label(), train = data.train.len(), test = data.test.len(),
+                balance = ?data.class_balance(&data.train), example = example.unwrap_or_default(), "task loaded"
+            );
+            self.datasets.insert(key.clone(), data);
+        }
+        Ok(&self.datasets[&key])
+    }
+
+    /// The strong backbone of a run, adapted to the task's unlabeled training texts (both halves,
+    /// no labels) when it asks for that (e.g. `smollm2` with `generative`: the talk's unsupervised
+    /// next-token step). Adapted weights are cached by the backbone itself.
+    pub(super) fn strong_backbone(
+        &self,
+        rc: &RunConfig,
+        data: &Dataset,
+    ) -> anyhow::Result<Box<dyn w2s_core::Backbone>> {
+        let strong = self.registry.backbone(&rc.strong)?;
+        let texts: Vec<&str> =
+            data.train.iter().flat_map(|e| std::iter::once(e.text.as_str()).chain(e.pair.as_deref())).collect();
+        let adapted = strong
+            .adapt_to_texts(self.env, &texts)
+            .with_context(|| format!("adapting {} to the task's unlabeled texts", rc.strong.label()))?;
+        Ok(adapted.unwrap_or(strong))
+    }
+
+    /// The finished stage in `dir` (its `marker` file exists, and `read` reads it back whole and
+    /// of the right sizes), or `None`: compute it. A stage that fails to read is logged and
+    /// recomputed, never used and never fatal. With `force`, each stage is recomputed once per
+    /// invocation.
+    pub(super) fn reusable<T>(&self, dir: &Path, marker: &str, read: impl Fn(&Path) -> anyhow::Result<T>) -> Option<T> {
+        let done = dir.join(marker).exists() && (!self.opts.force || self.fresh.contains(dir));
+        if !done {
+            return None;
+        }
+        match read(dir) {
+            Ok(stage) => Some(stage),
+            Err(e) => {
+                tracing::warn!("stage {} is damaged ({e:#}); recomputing it", dir.display());
+                None
+            }
+        }
+    }
+}
+
+/// The file in a results folder that names the preset whose results it holds.
+pub(super) const OWNER_FILE: &str = ".w2s-preset";
+
+/// Refuse a folder that holds another preset's results (unless forced); record ours.
+pub(super) fn claim_folder(opts: &RunOptions) -> anyhow::Result<()> {
+    let Some(name) = &opts.name else { return Ok(()) };
+    let owner = opts.out.join(OWNER_FILE);
+    if let Ok(found) = std::fs::read_to_string(&owner) {
+        let found = found.trim();
+        if found != name && !opts.force {
+            bail!(
+                "output folder {} holds the results of preset `{found}`, not `{name}`: running `{name}` there \
+                 would replace its summary. Choose another folder with --out DIR, or pass --force",
+                opts.out.display()
+            );
+        }
+    }
+    write_atomic(&owner, name.as_bytes())
+}
+
+/// The summary row of a finished run in `dir`, if it has one that reads back whole; a damaged
+/// summary is logged, and the run is recomputed.
+pub(super) fn finished_row(dir: &Path, id: &str) -> Option<SummaryRow> {
+    let summary = dir.join("summary.csv");
+    if !summary.exists() {
+        return None;
+    }
+    match results::read_csv::<SummaryRow>(&summary) {
+        Ok(rows) if rows.len() == 1 && rows[0].run_id == id => rows.into_iter().next(),
+        Ok(rows) => {
+            tracing::warn!("{} holds {} rows, not this run's one: recomputing the run", summary.display(), rows.len());
+            None
+        }
+        Err(e) => {
+            tracing::warn!("{} cannot be read ({e:#}): recomputing the run", summary.display());
+            None
+        }
+    }
+}
+
+/// The preset's collected files from the rows so far: `summary.csv` and the figures. Written
+/// after every finished run, so that an interrupted preset keeps the rows of what it finished.
+pub(super) fn write_collected(out: &Path, rows: &[SummaryRow]) -> anyhow::Result<()> {
+    results::write_csv(&out.join("summary.csv"), rows)?;
+    if !rows.is_empty() {
+        let title = out.file_name().and_then(|n| n.to_str()).unwrap_or("w2s");
+        write_atomic(&out.join("accuracy.svg"), crate::plot::accuracy_svg(rows, title).as_bytes())?;
+        let imitation = crate::plot::pgr_vs_label_acc_svg(rows, &format!("{title}: PGR vs weak label accuracy"));
+        write_atomic(&out.join("imitation.svg"), imitation.as_bytes())?;
+    }
+    Ok(())
+}
