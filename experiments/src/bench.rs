@@ -9,8 +9,9 @@ use w2s_builtin::backbones::{
     classifier::Mode,
     minilm::{MiniLm, MiniLmParams},
 };
+use w2s_core::objective::xent_step;
 use w2s_core::{Env, Inputs, Model, Task};
-use w2s_runtime::train::{one_hot, xent_step};
+use w2s_runtime::train::one_hot;
 
 /// Figures printed by the benchmark.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -124,7 +125,7 @@ pub fn run(env: &Env, batch: usize, steps: usize) -> anyhow::Result<BenchReport>
     }
     let secs = t.elapsed().as_secs_f64();
     let train_gflops = flops / secs / 1e9;
-    let chess = w2s_chess::bench::train_throughput(w2s_chess::backbone::ChessSize::Large, CHESS_BATCH, CHESS_STEPS)?;
+    let chess = w2s_chess::bench::train_throughput(w2s_chess::chess_net::ChessSize::Large, CHESS_BATCH, CHESS_STEPS)?;
     let chess_fraction_of_peak = chess.train_gflops / peak;
     Ok(BenchReport {
         threads: tch::get_num_threads(),

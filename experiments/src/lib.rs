@@ -1,12 +1,11 @@
 //! # w2s (experiments)
 //!
-//! The registered experiment presets, the benchmark, and [`registry`], which returns the
-//! registry of every component linked into the `w2s` binary.
+//! The `w2s` binary's own parts: the registered experiment presets (the chess presets are the
+//! chess plugin's), the benchmarks, `w2s tasks`, `w2s new-plugin`, and [`registry`], which
+//! returns the registry of every component linked into the binary.
 
 pub mod bench;
 pub mod bench_features;
-mod chess_presets;
-pub mod chess_report;
 pub mod new_plugin;
 pub mod prepare;
 pub mod presets;

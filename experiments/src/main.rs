@@ -13,7 +13,7 @@ use w2s_runtime::{protocol, report};
     version,
     about = "Weak-to-strong generalization experiments: train a weak supervisor, label data with it, \
              train a strong student on those labels, and measure how much of the gap it recovers.",
-    after_help = "Start with `w2s list` to see the components and presets, then `w2s run quickstart`.\n\
+    after_help = "Start with `w2s list` to see the components, presets and registered commands (`w2s chess-report`), then `w2s run quickstart`.\n\
                   Assets are read from $W2S_CACHE (default: .w2s-cache in the checkout); fetch them with `bash scripts/bootstrap.sh`."
 )]
 struct Cli {
@@ -84,21 +84,6 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Chess data statistics, engine-rung accuracies against ground truth, worker speed-up.
-    ChessReport {
-        /// Training positions to generate (or reuse), at least 2.
-        #[arg(long, default_value_t = 300, value_parser = at_least::<2>)]
-        n_train: usize,
-        /// Test positions, at least 1; the rungs are scored on them.
-        #[arg(long, default_value_t = 100, value_parser = at_least::<1>)]
-        n_test: usize,
-        /// Ground-truth search depth (1-40).
-        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=40))]
-        depth: u32,
-        /// Also time 40 playout positions with 1 and with 2 workers.
-        #[arg(long)]
-        speedup: bool,
-    },
     /// Load tasks with their default parameters: size, class balance, an example, time taken.
     Tasks {
         /// Task names (default: every registered task).
@@ -128,6 +113,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// A command that a component crate registered (`w2s list` shows them), e.g. `chess-report`.
+    #[command(external_subcommand)]
+    Registered(Vec<String>),
 }
 
 /// A whole number of at least `MIN`, for numeric arguments (clap's own ranges print the type's
@@ -221,6 +209,13 @@ fn list(registry: &Registry, json: bool) -> anyhow::Result<()> {
             println!("  {:<14} from {}", "", r.origin);
         }
     }
+    // Commands that component crates register (`w2s NAME --help` for their arguments).
+    if registry.commands.iter().next().is_some() {
+        println!("\ncommands:");
+        for c in registry.commands.iter() {
+            println!("  {:<14} {}", c.name, c.description);
+        }
+    }
     Ok(())
 }
 
@@ -309,9 +304,12 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
                 println!("{}", w2s::bench_features::render(&r));
             }
         }
-        Command::ChessReport { n_train, n_test, depth, speedup } => {
-            let params = w2s_chess::tasks::ChessPuzzlesParams { n_train, n_test, depth, ..Default::default() };
-            w2s::chess_report::run(&env, &params, n_test, speedup)?;
+        Command::Registered(args) => {
+            let Some((name, rest)) = args.split_first() else { anyhow::bail!("no command given") };
+            let command = registry.commands.get(name).with_context(|| {
+                format!("`{name}` is neither a built-in command (see `w2s --help`) nor a registered one")
+            })?;
+            return (command.run)(&w2s_core::registry::CommandCtx { registry: &registry, env: &env }, rest);
         }
         Command::Tasks { names, workers } => {
             let started = std::time::Instant::now();

@@ -41,6 +41,22 @@ pub fn soft_cross_entropy(logits: &Tensor, targets: &Tensor) -> anyhow::Result<T
     Ok((targets * logp).f_sum_dim_intlist(-1, false, tch::Kind::Float)?.f_mean(tch::Kind::Float)?.f_neg()?)
 }
 
+/// One optimizer step of soft cross-entropy on `rows` of `inputs` against the matching rows of
+/// `targets` (`[n, classes]`): the bare step the benchmarks time (no schedule, no checks).
+pub fn xent_step(
+    model: &dyn crate::Model,
+    inputs: &crate::Inputs,
+    targets: &Tensor,
+    rows: &[usize],
+    opt: &mut tch::nn::Optimizer,
+) -> anyhow::Result<()> {
+    let logits = model.logits(inputs, rows, true)?;
+    let idx = Tensor::from_slice(&rows.iter().map(|&r| r as i64).collect::<Vec<_>>()).f_to_device(targets.device())?;
+    let loss = soft_cross_entropy(&logits, &targets.f_index_select(0, &idx)?)?;
+    opt.backward_step(&loss);
+    Ok(())
+}
+
 /// Plain soft cross-entropy as an [`Objective`]; the loss used for ground-truth training.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SoftXent;

@@ -288,7 +288,8 @@ impl Registry {
         }
     }
 
-    /// Everything registered, kind by kind, for `w2s list`.
+    /// Every component and preset, kind by kind, for `w2s list` (commands are listed from
+    /// [`Registry::commands`]).
     pub fn listing(&self) -> Vec<Listing> {
         fn rows<T: ?Sized>(t: &Table<Entry<T>>) -> Vec<Listing> {
             t.iter()
@@ -311,13 +312,6 @@ impl Registry {
             description: p.description.clone(),
             params: serde_json::to_value((p.preset)()).unwrap_or(Value::Null),
             origin: p.origin.clone(),
-        }));
-        out.extend(self.commands.iter().map(|c| Listing {
-            kind: "command".into(),
-            name: c.name.clone(),
-            description: c.description.clone(),
-            params: Value::Null,
-            origin: c.origin.clone(),
         }));
         out
     }

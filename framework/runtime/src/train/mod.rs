@@ -21,7 +21,7 @@ use fit::fit;
 pub use batches::{batches_for, epoch_batches, random_batches};
 pub use encoded::{is_pairwise, predict, Encoded};
 pub use fit::NAN_CHECK_EVERY;
-pub use targets::{gold_targets, one_hot, xent_step};
+pub use targets::{gold_targets, one_hot};
 
 /// One model to train and evaluate.
 pub struct Job<'a> {

@@ -1,8 +1,8 @@
 //! `chess-text`: any text backbone (by default SmolLM2 reading FEN, a pretrained language model)
 //! as a chess model. Each legal move of a position becomes the text `"<FEN> <uci>"` (the same
 //! text as a `chess-move-pairs` side), the inner backbone scores it with one output, and the
-//! position's logits are those scores in [`crate::moves::legal_moves`] order, then
-//! [`crate::moves::PAD_LOGIT`] up to `n_classes`. On move-pair texts (`"<FEN> <uci>"`, one output)
+//! position's logits are those scores in [`crate::board::moves::legal_moves`] order, then
+//! [`crate::board::moves::PAD_LOGIT`] up to `n_classes`. On move-pair texts (`"<FEN> <uci>"`, one output)
 //! it is the inner backbone itself, so a policy and a reward model share the same scorer.
 //!
 //! Parameters: `scorer`, the inner backbone's spec (default
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
 use w2s_core::{Backbone, Env, Inputs, Model, Params, Registry, Spec};
 
-use crate::moves::{legal_moves_uci, PAD_LOGIT};
+use crate::board::moves::{legal_moves_uci, PAD_LOGIT};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -212,7 +212,7 @@ mod tests {
     fn trains_through_the_protocol_loop_and_reads_fen_with_smollm2() {
         w2s_builtin::link();
         let env = Env { show_progress: false, ..Env::from_env() };
-        let best = crate::moves::class_of(MATE_IN_1, "d1d8").unwrap();
+        let best = crate::board::moves::class_of(MATE_IN_1, "d1d8").unwrap();
         let train_set = [Example::new(MATE_IN_1, best), Example::new(START, 12)];
         let refs: Vec<&Example> = train_set.iter().collect();
         let targets = train::one_hot(refs.iter().map(|e| e.label), 40);

@@ -11,7 +11,7 @@ use std::path::Path;
 use anyhow::Context;
 use cozy_chess::Board;
 
-use crate::{moves, san};
+use crate::{board::moves, board::san};
 
 /// One puzzle: a position where the side to move mates in `mate_in` moves.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,12 +3,59 @@
 //! and `chess-move-pairs`, and (with `--speedup`) the speed-up of 2 engine workers over 1.
 //! Positions are generated into the same cache the tasks use, so the presets reuse them.
 
-use w2s_chess::{
-    engine_labeler::{ladder_report, EngineLabelerParams},
-    generate::{generate, worker_speedup, GenContext, GenSettings, Source},
+use crate::{
+    data::generate::{generate, worker_speedup},
+    data::positions::{GenContext, GenSettings, Source},
+    labeler::{ladder_report, EngineLabelerParams},
     tasks::{ChessMovePairs, ChessPuzzles, ChessPuzzlesParams},
 };
-use w2s_core::{Env, Task};
+use clap::Parser;
+use w2s_core::{registry::CommandCtx, Env, Task};
+
+/// The arguments of `w2s chess-report`.
+#[derive(Parser, Debug)]
+#[command(
+    name = "w2s chess-report",
+    about = "Chess data statistics, engine-rung accuracies against ground truth, worker speed-up."
+)]
+struct ReportArgs {
+    /// Training positions to generate (or reuse), at least 2.
+    #[arg(long, default_value_t = 300, value_parser = at_least::<2>)]
+    n_train: usize,
+    /// Test positions, at least 1; the rungs are scored on them.
+    #[arg(long, default_value_t = 100, value_parser = at_least::<1>)]
+    n_test: usize,
+    /// Ground-truth search depth (1-40).
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=40))]
+    depth: u32,
+    /// Also time 40 playout positions with 1 and with 2 workers.
+    #[arg(long)]
+    speedup: bool,
+}
+
+/// A whole number of at least `MIN` (clap's own ranges print the type's maximum as the bound).
+fn at_least<const MIN: usize>(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= MIN => Ok(n),
+        _ => Err(format!("expected a whole number of at least {MIN}")),
+    }
+}
+
+/// `w2s chess-report [--n-train N] [--n-test N] [--depth D] [--speedup]`: a usage error (or
+/// `--help`) is printed by clap, which exits as any `w2s` command does.
+fn command(ctx: &CommandCtx<'_>, args: &[String]) -> anyhow::Result<i32> {
+    let a = ReportArgs::try_parse_from(std::iter::once("w2s chess-report".to_string()).chain(args.iter().cloned()))
+        .unwrap_or_else(|e| e.exit());
+    let params = ChessPuzzlesParams { n_train: a.n_train, n_test: a.n_test, depth: a.depth, ..Default::default() };
+    run(ctx.env, &params, a.n_test, a.speedup)?;
+    Ok(0)
+}
+
+w2s_core::register_command!(
+    "chess-report",
+    "chess data statistics, engine-rung accuracies against ground truth, 2-vs-1 worker speed-up",
+    command
+);
 
 /// The default ladder: search depth, node budget, skill level and Elo rungs.
 pub fn default_rungs() -> Vec<EngineLabelerParams> {
@@ -40,7 +87,7 @@ pub fn run(env: &Env, params: &ChessPuzzlesParams, n_eval: usize, speedup: bool)
     w2s_core::Params::validate(params)?;
     let ctx = GenContext::from_env(env)?;
     let n = params.n_train + params.n_test;
-    let workers = w2s_chess::pool::workers(params.workers);
+    let workers = crate::engine::pool::workers(params.workers);
     let (recs, stats) = generate(&ctx, &params.settings(), n, workers)?;
     println!("chess positions: {} ({} workers)", recs.len(), stats.workers);
     println!("  {stats}");

@@ -5,18 +5,18 @@
 //! real games, ~30–40); each step is what training does: the model's `logits` on a batch (which
 //! builds the one-hot inputs and gathers the move embeddings), soft cross-entropy against a
 //! legal move, Adam. FLOPs are counted as 3 × the forward matmuls
-//! ([`crate::backbone::ChessNetConfig::forward_flops`]), LayerNorms and activations not counted.
+//! ([`crate::chess_net::ChessNetConfig::forward_flops`]), LayerNorms and activations not counted.
 
 use std::time::Instant;
 
 use cozy_chess::Board;
 use tch::{nn::OptimizerConfig, Device, Tensor};
+use w2s_core::objective::xent_step;
 use w2s_core::{Env, Inputs, Model};
-use w2s_runtime::train::xent_step;
 
 use crate::{
-    backbone::{ChessModel, ChessSize},
-    moves,
+    board::moves,
+    chess_net::{ChessModel, ChessSize},
 };
 
 /// Figures of one throughput measurement.

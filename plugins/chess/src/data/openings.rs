@@ -1,5 +1,5 @@
 //! Opening positions from scid's `scid.eco`: each entry is `CODE "Name" 1.e4 e5 2.Nf3 ... *`
-//! (possibly over several lines); the position after its moves (played with [`crate::san`]) is
+//! (possibly over several lines); the position after its moves (played with [`crate::board::san`]) is
 //! one opening. Duplicates are dropped; an entry with an illegal move is skipped and counted.
 
 use std::collections::HashSet;
@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::Context;
 use cozy_chess::Board;
 
-use crate::{puzzles::movetext_sans, san};
+use crate::{board::san, data::puzzles::movetext_sans};
 
 /// One opening: its ECO code and name and the position after its line.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,7 +65,7 @@ fn parse_entry(e: &str) -> anyhow::Result<Opening> {
 /// The openings of the scid.eco file at `path`.
 pub fn read_eco(path: &Path) -> anyhow::Result<Vec<Opening>> {
     let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let (openings, skipped) = parse_eco(&crate::puzzles::latin1(&text));
+    let (openings, skipped) = parse_eco(&crate::data::puzzles::latin1(&text));
     if !skipped.is_empty() {
         tracing::warn!(
             "{}: {} opening lines skipped (first: line {}: {})",

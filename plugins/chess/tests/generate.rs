@@ -3,9 +3,12 @@
 
 use std::collections::HashSet;
 
-use w2s_chess::engine_labeler::{ladder_report, EngineLabelerParams};
-use w2s_chess::generate::{generate, GenContext, GenSettings, Record, Source};
-use w2s_chess::moves;
+use w2s_chess::board::moves;
+use w2s_chess::data::{
+    generate::generate,
+    positions::{GenContext, GenSettings, Record, Source},
+};
+use w2s_chess::labeler::{ladder_report, EngineLabelerParams};
 use w2s_chess::tasks::{ChessMovePairs, ChessPuzzles, ChessPuzzlesParams};
 use w2s_core::{Env, Params, Task};
 
@@ -127,8 +130,8 @@ fn tasks_and_ladder_on_a_tiny_setting() {
 #[test]
 fn real_puzzle_files_load() {
     let dir = w2s_chess::assets::puzzle_dir(&Env::from_env()).unwrap();
-    let pgn = w2s_chess::puzzles::read_dir(&dir, true, false).unwrap();
-    let olv = w2s_chess::puzzles::read_dir(&dir, false, true).unwrap();
+    let pgn = w2s_chess::data::puzzles::read_dir(&dir, true, false).unwrap();
+    let olv = w2s_chess::data::puzzles::read_dir(&dir, false, true).unwrap();
     println!(
         "pgn: {} puzzles, skipped {:?}; olv: {} problems, skipped {:?}",
         pgn.puzzles.len(),
@@ -138,7 +141,7 @@ fn real_puzzle_files_load() {
     );
     assert!(pgn.puzzles.len() >= 900, "{}", pgn.puzzles.len());
     assert!(olv.puzzles.len() >= 3000, "{}", olv.puzzles.len());
-    let eco = w2s_chess::openings::read_eco(&w2s_chess::assets::eco_path(&Env::from_env()).unwrap()).unwrap();
+    let eco = w2s_chess::data::openings::read_eco(&w2s_chess::assets::eco_path(&Env::from_env()).unwrap()).unwrap();
     println!("scid.eco: {} distinct opening positions", eco.len());
     assert!(eco.len() > 5000);
 }

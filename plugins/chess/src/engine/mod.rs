@@ -7,6 +7,8 @@
 //! starts with `ucinewgame`, so that with one thread a depth- or node-limited search depends on
 //! the position alone, not on what the engine searched before.
 
+pub mod pool;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! end by the rules (mate, stalemate, 50-move rule, insufficient material or a ply cap).
 
 use cozy_chess::{Board, GameStatus, Piece};
-use w2s_chess::moves;
+use w2s_chess::board::moves;
 use w2s_core::rng::Rng;
 
 fn perft(board: &Board, depth: u32) -> u64 {

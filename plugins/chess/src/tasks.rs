@@ -1,4 +1,4 @@
-//! The chess tasks, on positions from [`crate::generate`]:
+//! The chess tasks, on positions from [`crate::data::generate`]:
 //! - `chess-puzzles`: find the best move. Text = FEN; label = the best move's class
 //!   ([`moves::class_of`]); `n_classes` = the largest legal-move count in the dataset; classes
 //!   are named `move 0`, `move 1`, ... Its positions are kept when the best move leads the second
@@ -15,8 +15,11 @@
 use serde::{Deserialize, Serialize};
 use w2s_core::{params::check, rng, Dataset, Env, Example, Params, Task};
 
-use crate::generate::{self, GenContext, GenSettings, Record, Source};
-use crate::moves;
+use crate::board::moves;
+use crate::data::{
+    generate,
+    positions::{GenContext, GenSettings, Record, Source},
+};
 
 /// Parameters of `chess-puzzles`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -91,7 +94,7 @@ impl Default for ChessMovePairsParams {
 }
 
 impl Params for ChessPuzzlesParams {
-    /// The positions do not depend on the number of engines ([`crate::generate`]).
+    /// The positions do not depend on the number of engines ([`crate::data::generate`]).
     fn result_neutral_fields() -> &'static [&'static str] {
         &["workers"]
     }
@@ -101,7 +104,7 @@ impl Params for ChessPuzzlesParams {
 }
 
 impl Params for ChessMovePairsParams {
-    /// The positions do not depend on the number of engines ([`crate::generate`]).
+    /// The positions do not depend on the number of engines ([`crate::data::generate`]).
     fn result_neutral_fields() -> &'static [&'static str] {
         &["workers"]
     }
@@ -197,7 +200,7 @@ impl Positions {
 
     fn load(&self, env: &Env, n: usize) -> anyhow::Result<Vec<Record>> {
         let ctx = GenContext::from_env(env)?;
-        let (recs, stats) = generate::generate(&ctx, &self.settings(), n, crate::pool::workers(self.workers))?;
+        let (recs, stats) = generate::generate(&ctx, &self.settings(), n, crate::engine::pool::workers(self.workers))?;
         if stats.new_candidates > 0 {
             eprintln!("chess positions: {stats}");
         }

@@ -9,7 +9,7 @@ use cozy_chess::{
     Board, Move,
 };
 
-use crate::moves;
+use crate::board::moves;
 
 /// Strip what SAN allows around a move: annotations, check and mate marks, `e.p.`; castling with
 /// zeros becomes letter O's.

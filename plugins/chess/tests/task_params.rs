@@ -56,7 +56,7 @@ fn defaults_are_unchanged() {
     let settings = ChessPuzzlesParams::default().settings();
     assert_eq!(settings, ChessMovePairsParams::default().settings());
     assert_eq!(settings, ChessPuzzlesParams::default().pairs().settings());
-    assert_eq!(settings, w2s_chess::generate::GenSettings::default());
+    assert_eq!(settings, w2s_chess::data::positions::GenSettings::default());
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! Output (`output`):
 //! - `soft`: a softmax of the engine's scores divided by `temperature` (centipawns; a mate in n
 //!   counts as ±(10000 − 10 n)). For a next-move example the distribution is over the class slots
-//!   (the legal moves in [`crate::moves::legal_moves`] order; zero on padded slots); moves outside
+//!   (the legal moves in [`crate::board::moves::legal_moves`] order; zero on padded slots); moves outside
 //!   its `multipv` lines get the lowest line's score minus `unseen_penalty_cp`. For a move pair it
 //!   is the preference σ((score a − score b)/temperature), both moves searched with `searchmoves`.
 //! - `hard`: one-hot on the move the engine plays (for pairs, `searchmoves` a b).
@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use w2s_core::{params::check, Dataset, Env, Example, LabelerCtx, Params, WeakLabeler, WeakLabels};
 
 use crate::engine::{Analysis, Engine, EngineConfig, Limit, PvLine};
-use crate::{jsonl, moves, pool};
+use crate::{board::moves, data::jsonl, engine::pool};
 
 /// Search depth when neither `depth` nor `nodes` is given: this with `skill` or `elo` (which need
 /// some depth to weaken the choice among their lines), else depth 1 (the weakest rung).

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use w2s_chess::board::moves;
 use w2s_chess::engine::{self, Engine, EngineConfig, Limit, Score};
-use w2s_chess::moves;
 
 fn stockfish() -> PathBuf {
     engine::stockfish_path(&w2s_core::Env::from_env()).expect("Stockfish (run `bash scripts/bootstrap.sh`)")

@@ -3,8 +3,11 @@
 //! presets reuse them; `W2S_CHESS_N` positions, default 200), the speed-up of 2 workers over 1,
 //! and the accuracy of a ladder of engine rungs.
 
-use w2s_chess::engine_labeler::{ladder_report, EngineLabelerParams};
-use w2s_chess::generate::{generate, worker_speedup, GenContext, GenSettings, Source};
+use w2s_chess::data::{
+    generate::{generate, worker_speedup},
+    positions::{GenContext, GenSettings, Source},
+};
+use w2s_chess::labeler::{ladder_report, EngineLabelerParams};
 use w2s_chess::tasks::{ChessMovePairs, ChessPuzzles, ChessPuzzlesParams};
 use w2s_core::{Env, Task};
 
@@ -17,7 +20,8 @@ fn n_positions() -> usize {
 fn generation_statistics() {
     let env = Env::from_env();
     let ctx = GenContext::from_env(&env).unwrap();
-    let (recs, stats) = generate(&ctx, &GenSettings::default(), n_positions(), w2s_chess::pool::workers(None)).unwrap();
+    let (recs, stats) =
+        generate(&ctx, &GenSettings::default(), n_positions(), w2s_chess::engine::pool::workers(None)).unwrap();
     println!("{} positions; {stats}", recs.len());
     println!("rejections: {:?}", stats.reasons);
 }

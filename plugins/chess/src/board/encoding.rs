@@ -25,13 +25,13 @@
 //! `[vocabulary index, moved, captured, check]` ([`MOVE_GROUP`] numbers).
 //!
 //! A text is either a FEN (next-move mode: score every legal move, in
-//! [`crate::moves::legal_moves`] order) or `"<FEN> <uci move>"` (move-scoring mode: score that
+//! [`crate::board::moves::legal_moves`] order) or `"<FEN> <uci move>"` (move-scoring mode: score that
 //! one move).
 
 use anyhow::Context;
 use cozy_chess::{Board, Color, Move, Piece, Square};
 
-use crate::moves;
+use crate::board::moves;
 
 /// Size of the one-hot position features.
 pub const N_FEATURES: usize = 12 * 64 + 4 + 8 + 1;
