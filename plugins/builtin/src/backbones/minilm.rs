@@ -13,9 +13,10 @@ use w2s_core::{
     Backbone, Env, Model, Params,
 };
 
-use super::{
-    bert::BertConfig,
-    classifier::{BertClassifier, Mode, Pooling, Reading},
+use w2s_models::{
+    arch::bert::BertConfig,
+    heads::bert::{BertClassifier, Reading},
+    options::{Mode, Pooling},
 };
 
 /// Size of the fetched all-MiniLM-L6-v2 `model.safetensors`.

@@ -16,7 +16,7 @@
 //! texts through `Backbone::adapt_to_texts`, before any training; see `generative`).
 //! A probe reads only the GGUF header when built; the weights and the tokenizer are loaded on a
 //! feature-cache miss (see `DecoderClassifier::lazy_probe`), so fully cached jobs skip them.
-//! Also a language model for the `prompt` objective (see `language_model`).
+//! Also a language model for the `prompt` objective (see `w2s_models::heads::lm`).
 
 use std::path::{Path, PathBuf};
 
@@ -29,15 +29,21 @@ use w2s_core::{
     Backbone, Env, Model, Params,
 };
 
-use super::{
-    classifier::{Mode, Precision, TooLong},
-    decoder_classifier::{DecoderClassifier, Loader, Tokens, Trunk},
+use w2s_models::{
+    arch::llama::{Llama, LlamaConfig},
+    format::gguf::Gguf,
     generative::{self, GenerativeSpec},
-    gguf::Gguf,
-    hf::{self, check_top_k},
-    language_model::DecoderLm,
-    llama::{Llama, LlamaConfig},
+    heads::{
+        decoder::{DecoderClassifier, Loader},
+        lm::DecoderLm,
+    },
+    load,
+    options::{Mode, Precision, TooLong},
+    tokenize::Tokens,
+    trunk::Trunk,
 };
+
+use super::hf::check_top_k;
 
 /// The fetched GGUF file and its size.
 pub const SMOLLM2_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
@@ -187,7 +193,7 @@ impl Backbone for SmolLm2 {
         };
         let cfg = LlamaConfig::from_gguf(&g)?;
         let total = cfg.num_hidden_layers as usize;
-        let depth = hf::depth(p.layers, total as i64, &file)? as usize;
+        let depth = load::depth(p.layers, total as i64, &file)? as usize;
         let shares: Vec<usize> = match (&p.share_depths, p.mode) {
             // Adapted weights were trained at `layers` only.
             _ if self.adapted.is_some() => Vec::new(),
@@ -236,7 +242,7 @@ impl Backbone for SmolLm2 {
         let file = self.file(env)?;
         let g = Gguf::open(&file)?;
         let total = LlamaConfig::from_gguf(&g)?.num_hidden_layers as usize;
-        let depth = hf::depth(self.params.layers, total as i64, &file)? as usize;
+        let depth = load::depth(self.params.layers, total as i64, &file)? as usize;
         let key = self.cache_key(&file, depth, total);
         let build = |vs: &nn::VarStore| self.trunk(vs, &g, self.params.layers);
         let weights = generative::adapt(env, &key, &Tokens::gguf(&g)?, texts, spec, build)?;
@@ -256,6 +262,7 @@ w2s_core::register!(Backbone {
 #[cfg(test)]
 mod tests {
     use w2s_core::Inputs;
+    use w2s_models::{feature_cache, testing::peak_rss_mib};
 
     use super::*;
 
@@ -296,7 +303,7 @@ mod tests {
         println!(
             "cached smollm2 probe (layers 2), build + encode of 1000 texts: {:.3} / {:.3} / {:.3} s, peak RSS {:.0} MiB",
             times[0], times[1], times[2],
-            crate::backbones::feature_cache::tests::peak_rss_mib()
+            peak_rss_mib()
         );
     }
 
@@ -340,11 +347,7 @@ mod tests {
         let texts = ["one text", "and another"];
         let key = backbone.cache_key(&file, 2, 30);
         let cached = tch::Tensor::arange(2 * 576, tch::kind::FLOAT_CPU).view([2, 576]) / 1000.0;
-        crate::backbones::feature_cache::store(
-            &crate::backbones::feature_cache::path(&key, "16|last", &texts, &env).unwrap(),
-            &cached,
-        )
-        .unwrap();
+        feature_cache::store(&feature_cache::path(&key, "16|last", &texts, &env).unwrap(), &cached).unwrap();
         let mut model = backbone.build(&env, 2).unwrap();
         let Inputs::Features(f) = model.encode(&texts, &env).unwrap() else { panic!("probe gives features") };
         assert!(f.equal(&cached), "the cached features");
@@ -503,5 +506,28 @@ mod tests {
         };
         let err = train::train_and_predict(&env, &job, &mut w2s_core::objective::SoftXent).err().unwrap().to_string();
         assert!(err.contains("longer than the model's context"), "{err}");
+    }
+
+    #[test]
+    fn smollm2_prefers_paris_and_batches_like_single_prompts() {
+        let env = Env { show_progress: false, ..Env::from_env() };
+        let lm = SmolLm2::new(SmolLm2Params::default()).unwrap().language_model(&env).unwrap().unwrap();
+        let cands: Vec<i64> = [" Paris", " London"].iter().map(|w| lm.tokenize(w).unwrap()[0]).collect();
+        let prompts = [
+            "The capital of France is".to_string(),
+            "Q: What is the capital city of France?\nA: The capital of France is".to_string(),
+        ];
+        let batch = lm.next_token_logprobs(&prompts, &cands).unwrap();
+        eprintln!("log p(Paris), log p(London): {batch:?}");
+        for row in &batch {
+            assert!(row[0] > row[1], "{row:?}");
+        }
+        for (i, p) in prompts.iter().enumerate() {
+            let alone = lm.next_token_logprobs(std::slice::from_ref(p), &cands).unwrap();
+            for (a, b) in alone[0].iter().zip(&batch[i]) {
+                assert!((a - b).abs() < 1e-4, "prompt {i}: {a} alone, {b} batched");
+            }
+        }
+        assert!(lm.next_token_logprobs(&prompts, &[1 << 40]).is_err());
     }
 }
