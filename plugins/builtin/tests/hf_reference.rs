@@ -19,8 +19,8 @@ use std::{
 
 use tch::{nn, Device, Kind, Tensor};
 use w2s_builtin::backbones::{
+    decoder::HfDecoderParams,
     gpt2::{self, Gpt2Backbone},
-    hf::HfDecoderParams,
     hf_decoder::HfDecoder,
     minilm::{MiniLm, MiniLmParams},
 };

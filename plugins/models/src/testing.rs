@@ -73,6 +73,16 @@ pub fn write_tiny_tokenizer_json(dir: &Path) {
     tok.save(dir.join("tokenizer.json"), false).unwrap();
 }
 
+/// One row of token ids, `[1, t]`.
+pub fn ids(v: &[i64]) -> Tensor {
+    Tensor::from_slice(v).unsqueeze(0)
+}
+
+/// The largest absolute difference between `a` and `b`.
+pub fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
+    (a - b).abs().max().double_value(&[])
+}
+
 /// The fetched SmolLM2 GGUF, parsed once per test process.
 pub fn smollm2() -> &'static Gguf {
     static G: OnceLock<Gguf> = OnceLock::new();

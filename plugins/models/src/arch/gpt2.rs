@@ -178,15 +178,10 @@ mod tests {
     use tch::Kind;
 
     use super::*;
-    use crate::testing::gpt2::{random_gpt2, tiny_config};
-
-    fn ids(v: &[i64]) -> Tensor {
-        Tensor::from_slice(v).unsqueeze(0)
-    }
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
-        (a - b).abs().max().double_value(&[])
-    }
+    use crate::testing::{
+        gpt2::{random_gpt2, tiny_config},
+        ids, max_diff,
+    };
 
     /// GPT-2 written out by hand: explicit layer norm, per-head softmax attention with a causal
     /// mask, gelu_new's formula, tied output.

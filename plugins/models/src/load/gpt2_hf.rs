@@ -81,17 +81,13 @@ impl Gpt2 {
 
 #[cfg(test)]
 mod tests {
-    use tch::{Device, Tensor};
+    use tch::Device;
 
     use super::*;
     use crate::testing::{
         gpt2::{random_gpt2, tiny_config},
-        write_checkpoint,
+        ids, write_checkpoint,
     };
-
-    fn ids(v: &[i64]) -> Tensor {
-        Tensor::from_slice(v).unsqueeze(0)
-    }
 
     #[test]
     fn reloads_both_name_layouts_with_identical_logits() {
