@@ -17,9 +17,12 @@
 //! - [`feature_cache`]: frozen-trunk features cached on disk; [`generative`]: next-token
 //!   fine-tuning on a task's texts.
 //!
-//! Modules depend on each other in one direction only: `layers`, `options`, `format`, `trunk` and
-//! `feature_cache` on none of the others; `arch` on `layers` and `trunk`; `load` on `arch` and
-//! `format`; `tokenize` on `format`; `heads` and `generative` on all of these but `load`.
+//! Modules depend on each other in one direction only (no cycle): `layers`, `options`, `trunk`,
+//! `feature_cache`, `format::ggml`, `format::safetensors` and `tokenize::hf` on none of the
+//! others; `format::gguf` on `format::ggml`; `arch` on `layers` and `trunk`; `load` on `arch` and
+//! `format`; `tokenize` on `format::gguf`; `heads` on `layers`, `options`, `trunk`, `tokenize`,
+//! `feature_cache` (and `heads::bert` on `arch::bert`); `generative` on `trunk`, `tokenize` and
+//! `feature_cache`. No architecture imports a format, a head or a loader.
 
 pub mod arch;
 pub mod feature_cache;

@@ -54,7 +54,15 @@ impl Llama {
             let (tensor, permute) = gguf_name(name, &names).with_context(|| format!("no GGUF tensor for {name}"))?;
             let w = g.tensor(&tensor)?;
             Ok(match permute {
-                Some(heads) => unpermute_rows(&w, heads),
+                Some(heads) => {
+                    let rows = w.size().first().copied().unwrap_or(0);
+                    ensure!(
+                        w.dim() == 2 && heads > 0 && rows % (2 * heads) == 0,
+                        "{tensor}: shape {:?} is not {heads} heads of rotary pairs",
+                        w.size()
+                    );
+                    unpermute_rows(&w, heads)
+                }
                 None => w,
             })
         };
@@ -98,7 +106,8 @@ fn gguf_name(name: &str, cfg: &LlamaConfig) -> Option<(String, Option<i64>)> {
     Some((format!("blk.{n}.{g}.weight"), permute))
 }
 
-/// Undo llama.cpp's Q/K permutation: GGUF row `h*hd + 2i + j` is HF row `h*hd + j*hd/2 + i`.
+/// Undo llama.cpp's Q/K permutation: GGUF row `h*hd + 2i + j` is HF row `h*hd + j*hd/2 + i` (`w`
+/// a matrix whose rows are `heads` heads of pairs).
 fn unpermute_rows(w: &Tensor, heads: i64) -> Tensor {
     let (rows, cols) = w.size2().expect("a matrix");
     w.view([heads, rows / heads / 2, 2, cols]).transpose(1, 2).reshape([rows, cols])
