@@ -5,9 +5,9 @@
 use std::time::Instant;
 
 use tch::{nn::OptimizerConfig, Device, Kind, Tensor};
-use w2s_builtin::backbones::{
-    classifier::Mode,
-    minilm::{MiniLm, MiniLmParams},
+use w2s_builtin::{
+    backbones::minilm::{MiniLm, MiniLmParams},
+    models::options::Mode,
 };
 use w2s_core::objective::xent_step;
 use w2s_core::{Env, Inputs, Model, Task};
@@ -111,7 +111,7 @@ pub fn run(env: &Env, batch: usize, steps: usize) -> anyhow::Result<BenchReport>
         step(rows, &mut opt, &model)?;
     }
     let (mut real, mut padded, mut flops) = (0usize, 0usize, 0.0f64);
-    let cfg = w2s_builtin::backbones::bert::BertConfig::default();
+    let cfg = w2s_builtin::models::arch::bert::BertConfig::default();
     let t = Instant::now();
     for rows in &batches[2..2 + steps] {
         let len = rows.iter().map(|&r| tokens[r].len()).max().unwrap_or(0) as i64;

@@ -1,8 +1,8 @@
 //! The real MiniLM weights: sentence embeddings put related sentences closer than unrelated ones.
 
-use w2s_builtin::backbones::{
-    classifier::Mode,
-    minilm::{MiniLm, MiniLmParams},
+use w2s_builtin::{
+    backbones::minilm::{MiniLm, MiniLmParams},
+    models::options::Mode,
 };
 
 fn cosine(a: &tch::Tensor, b: &tch::Tensor) -> f64 {

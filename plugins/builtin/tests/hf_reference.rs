@@ -19,16 +19,23 @@ use std::{
 
 use tch::{nn, Device, Kind, Tensor};
 use w2s_builtin::backbones::{
-    bert::{Bert, BertConfig},
-    classifier::{Mode, Pooling},
-    decoder_classifier::Trunk,
-    gpt2::{self, Gpt2, Gpt2Backbone},
-    hf::{HfCheckpoint, HfDecoderParams},
-    hf_decoder::{self, HfDecoder},
+    decoder::HfDecoderParams,
+    gpt2::{self, Gpt2Backbone},
+    hf_decoder::HfDecoder,
     minilm::{MiniLm, MiniLmParams},
-    tokenizer,
 };
 use w2s_core::{Backbone, Env, Inputs};
+use w2s_models::{
+    arch::{
+        bert::{Bert, BertConfig},
+        gpt2::Gpt2,
+    },
+    format::safetensors::HfCheckpoint,
+    load::llama_hf,
+    options::{Mode, Pooling},
+    tokenize::hf as tokenizer,
+    trunk::Trunk,
+};
 
 /// The largest absolute difference allowed between w2s's and HF's outputs.
 const TOL: f64 = 1e-4;
@@ -139,7 +146,7 @@ fn load_gpt2(vs: &nn::VarStore, ck: &HfCheckpoint, layers: Option<usize>) -> any
 }
 
 fn load_hf_decoder(vs: &nn::VarStore, ck: &HfCheckpoint, layers: Option<usize>) -> anyhow::Result<Box<dyn Trunk>> {
-    Ok(Box::new(hf_decoder::load(vs, ck, layers)?))
+    Ok(Box::new(llama_hf::load(vs, ck, layers)?))
 }
 
 /// The token ids of w2s's tokenizer for a decoder fixture (special tokens added) are HF's.

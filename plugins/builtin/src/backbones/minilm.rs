@@ -13,10 +13,13 @@ use w2s_core::{
     Backbone, Env, Model, Params,
 };
 
-use super::{
-    bert::BertConfig,
-    classifier::{BertClassifier, Mode, Pooling, Reading},
+use w2s_models::{
+    arch::bert::BertConfig,
+    heads::bert::{BertClassifier, Reading},
+    options::{Mode, Pooling},
 };
+
+use super::path_files;
 
 /// Size of the fetched all-MiniLM-L6-v2 `model.safetensors`.
 pub const MINILM_WEIGHTS_SIZE: u64 = 90_868_376;
@@ -91,13 +94,10 @@ impl MiniLm {
 }
 
 impl Backbone for MiniLm {
-    fn data_files(&self) -> Vec<std::path::PathBuf> {
-        if self.params.path.is_empty() {
-            Vec::new()
-        } else {
-            vec![std::path::PathBuf::from(&self.params.path)]
-        }
+    fn data_files(&self) -> Vec<PathBuf> {
+        path_files(&self.params.path)
     }
+
     fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>> {
         let dir = self.folder(env)?;
         Ok(Box::new(self.load(env, &dir, n_classes)?))

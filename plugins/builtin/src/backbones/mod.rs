@@ -1,25 +1,19 @@
-//! Backbones: model families that build a classifier of a named size.
+//! Backbones: model families that build a classifier of a named size, each a thin registration
+//! over the model library `w2s_models` (architectures, formats, tokenizers and heads live there).
+//! The three decoder backbones (`smollm2`, `hf-decoder`, `gpt2`) share their parameters and their
+//! wiring (`decoder`).
 
-pub mod bert;
 pub mod bow;
-pub mod classifier;
-pub mod decoder_classifier;
-pub mod feature_cache;
-pub mod generative;
-pub mod gguf;
-pub mod gguf_tokenizer;
+pub mod decoder;
 pub mod gpt2;
-pub mod hf;
 pub mod hf_decoder;
-pub mod language_model;
-pub mod llama;
 pub mod minilm;
 pub mod smollm2;
-pub mod tokenizer;
 pub mod transformer;
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
-use tch::nn;
 
 /// The sizes of a from-scratch family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -31,12 +25,12 @@ pub enum Size {
     Base,
 }
 
-/// The classification head of the reference code: a bias-free linear layer initialised to zero.
-pub fn zero_head(p: nn::Path<'_>, hidden: i64, n_classes: usize) -> nn::Linear {
-    nn::linear(
-        p,
-        hidden,
-        n_classes as i64,
-        nn::LinearConfig { bias: false, ws_init: nn::Init::Const(0.0), ..Default::default() },
-    )
+/// `Backbone::data_files` of a backbone whose `path` parameter names a user's checkpoint (empty:
+/// a fetched asset, which is not a data file).
+pub fn path_files(path: &str) -> Vec<PathBuf> {
+    if path.is_empty() {
+        Vec::new()
+    } else {
+        vec![PathBuf::from(path)]
+    }
 }

@@ -16,83 +16,50 @@
 //! texts through `Backbone::adapt_to_texts`, before any training; see `generative`).
 //! A probe reads only the GGUF header when built; the weights and the tokenizer are loaded on a
 //! feature-cache miss (see `DecoderClassifier::lazy_probe`), so fully cached jobs skip them.
-//! Also a language model for the `prompt` objective (see `language_model`).
+//! Also a language model for the `prompt` objective (see `w2s_models::heads::lm`). The wiring is
+//! the decoder backbones' (`decoder`); the model is `w2s_models`' llama read from GGUF.
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use tch::nn;
 use w2s_core::{
     env::{verify_file, Expected},
     params::check,
-    prompting::LanguageModel,
-    Backbone, Env, Model, Params,
+    Backbone, Env, Params,
+};
+use w2s_models::{
+    arch::llama::{Llama, LlamaConfig},
+    format::gguf::Gguf,
+    generative::{self, GenerativeSpec},
+    load,
+    options::Mode,
+    trunk::Trunk,
 };
 
-use super::{
-    classifier::{Mode, Precision, TooLong},
-    decoder_classifier::{DecoderClassifier, Loader, Tokens, Trunk},
-    generative::{self, GenerativeSpec},
-    gguf::Gguf,
-    hf::{self, check_top_k},
-    language_model::DecoderLm,
-    llama::{Llama, LlamaConfig},
-};
+use super::decoder::{decoder_backbone, decoder_params, Decoder, DecoderSettings, Opened};
 
 /// The fetched GGUF file and its size.
 pub const SMOLLM2_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 pub const SMOLLM2_SIZE: u64 = 98_362_432;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SmolLm2Params {
-    /// A llama-type GGUF file; empty: the fetched SmolLM2-135M-Instruct.
-    pub path: String,
-    /// Keep only the first this many blocks (all when absent).
-    pub layers: Option<usize>,
-    /// Linear `probe` on frozen (cached) features, `full` fine-tuning, or `top`: the top `top_k`
-    /// blocks only.
-    pub mode: Mode,
-    /// The number of trained blocks of mode `top` (only with it).
-    pub top_k: Option<usize>,
-    /// Longer texts are cut to their first this many tokens.
-    pub max_len: usize,
-    /// Probe: depths whose features the same pass computes (absent: [`LADDER`]).
-    pub share_depths: Option<Vec<usize>>,
-    /// Generative fine-tuning on the task's unlabeled texts first (see `generative`; applied
-    /// through `Backbone::adapt_to_texts`).
-    pub generative: Option<GenerativeSpec>,
-    /// `f32` or `bf16`: the number format of a probe's frozen trunk.
-    pub precision: Precision,
-    /// Texts longer than `max_len`: `truncate` (keep the first tokens) or `drop` (do not train on
-    /// them); either way they are counted in the log.
-    pub too_long: TooLong,
+decoder_params! {
+    pub struct SmolLm2Params {
+        /// A llama-type GGUF file; empty: the fetched SmolLM2-135M-Instruct.
+        path,
+        /// Probe: depths whose features the same pass computes (absent: [`LADDER`]).
+        pub share_depths: Option<Vec<usize>> = None,
+        /// Generative fine-tuning on the task's unlabeled texts first (see `generative`; applied
+        /// through `Backbone::adapt_to_texts`).
+        pub generative: Option<GenerativeSpec> = None,
+    }
 }
 
 /// The default `share_depths`: the truncations of the sentiment ladder.
 pub const LADDER: [usize; 3] = [4, 8, 16];
 
-impl Default for SmolLm2Params {
-    fn default() -> Self {
-        SmolLm2Params {
-            path: String::new(),
-            layers: None,
-            mode: Mode::Probe,
-            top_k: None,
-            max_len: 128,
-            share_depths: None,
-            generative: None,
-            precision: Precision::F32,
-            too_long: TooLong::Truncate,
-        }
-    }
-}
-
 impl Params for SmolLm2Params {
     fn validate(&self) -> anyhow::Result<()> {
-        check(self.max_len >= 1 && self.max_len <= 8192, "max_len", "a number in [1, 8192]")?;
-        check(self.layers != Some(0), "layers", "at least 1 (or absent for all)")?;
-        check_top_k(self.mode, self.top_k, self.layers)?;
+        self.settings().validate(None)?;
         let shares = self.share_depths.as_deref().unwrap_or_default();
         check(shares.iter().all(|&d| d >= 1), "share_depths", "depths of at least 1")?;
         check(
@@ -100,15 +67,11 @@ impl Params for SmolLm2Params {
             "share_depths",
             "absent unless `mode` is `probe`",
         )?;
-        check(
-            self.precision == Precision::F32 || self.mode == Mode::Probe,
-            "precision",
-            "`f32` unless `mode` is `probe` (bf16 is for a frozen trunk)",
-        )?;
         self.generative.as_ref().map_or(Ok(()), |g| g.validate())
     }
 }
 
+#[derive(Clone)]
 pub struct SmolLm2 {
     pub params: SmolLm2Params,
     /// Generatively fine-tuned weights that replace the file's (from `adapt_to_texts`).
@@ -118,12 +81,6 @@ pub struct SmolLm2 {
 impl SmolLm2 {
     pub fn new(params: SmolLm2Params) -> anyhow::Result<Self> {
         Ok(SmolLm2 { params, adapted: None })
-    }
-
-    /// The first `layers` blocks of the model in `g` (all: `None`) in `vs`, with the adapted
-    /// weights if any.
-    fn trunk(&self, vs: &nn::VarStore, g: &Gguf, layers: Option<usize>) -> anyhow::Result<Box<dyn Trunk>> {
-        load_trunk(vs, g, layers, self.adapted.as_deref())
     }
 
     /// The GGUF file, checked: the fetched asset (size-verified) or the user's file.
@@ -138,12 +95,10 @@ impl SmolLm2 {
             Ok(file)
         }
     }
-}
 
-impl SmolLm2 {
     /// The cache key of the features of the first `depth` of `total` blocks of `file` (and of
     /// the adapted weights, if any).
-    fn cache_key(&self, file: &std::path::Path, depth: usize, total: usize) -> String {
+    fn cache_key(&self, file: &Path, depth: usize, total: usize) -> String {
         let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
         let file = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
         let key = format!("gguf|{}|{size}|layers={:?}", file.display(), (depth != total).then_some(depth));
@@ -154,95 +109,70 @@ impl SmolLm2 {
     }
 }
 
-/// The first `layers` blocks of the model in `g` (all: `None`) in `vs`, with `adapted` weights if
-/// any.
-fn load_trunk(
-    vs: &nn::VarStore,
-    g: &Gguf,
-    layers: Option<usize>,
-    adapted: Option<&Path>,
-) -> anyhow::Result<Box<dyn Trunk>> {
-    let llama = Llama::from_gguf(vs, g, layers)?;
-    if let Some(w) = adapted {
-        generative::load(vs, w)?;
-    }
-    Ok(Box::new(llama))
-}
+impl Decoder for SmolLm2 {
+    type Checkpoint = Gguf;
 
-impl Backbone for SmolLm2 {
-    fn data_files(&self) -> Vec<std::path::PathBuf> {
-        if self.params.path.is_empty() {
-            Vec::new()
+    fn settings(&self) -> DecoderSettings<'_> {
+        self.params.settings()
+    }
+
+    fn open(&self, env: &Env, header_only: bool) -> anyhow::Result<Gguf> {
+        let file = self.file(env)?;
+        if header_only {
+            Gguf::open_header(&file)
         } else {
-            vec![std::path::PathBuf::from(&self.params.path)]
+            Gguf::open(&file)
         }
     }
-    fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>> {
-        let file = self.file(env)?;
-        let p = &self.params;
-        // A probe needs only the header until a feature-cache miss; other modes train the trunk.
-        let g = match p.mode {
-            Mode::Probe => Gguf::open_header(&file)?,
-            Mode::Full | Mode::Top => Gguf::open(&file)?,
-        };
-        let cfg = LlamaConfig::from_gguf(&g)?;
-        let total = cfg.num_hidden_layers as usize;
-        let depth = hf::depth(p.layers, total as i64, &file)? as usize;
-        let shares: Vec<usize> = match (&p.share_depths, p.mode) {
+
+    fn shape(&self, g: &Gguf) -> anyhow::Result<(usize, i64)> {
+        let cfg = LlamaConfig::from_gguf(g)?;
+        Ok((cfg.num_hidden_layers as usize, cfg.hidden_size))
+    }
+
+    /// The first `layers` blocks of the model in `g` (all: `None`) in `vs`, with the adapted
+    /// weights if any.
+    fn trunk(&self, vs: &nn::VarStore, g: &Gguf, layers: Option<usize>) -> anyhow::Result<Box<dyn Trunk>> {
+        let llama = Llama::from_gguf(vs, g, layers)?;
+        if let Some(w) = &self.adapted {
+            generative::load(vs, w)?;
+        }
+        Ok(Box::new(llama))
+    }
+
+    fn feature_key(&self, g: &Gguf, depth: usize, total: usize) -> String {
+        self.cache_key(&g.path, depth, total)
+    }
+
+    fn share_depths(&self, g: &Gguf, total: usize) -> anyhow::Result<Vec<usize>> {
+        Ok(match (&self.params.share_depths, self.params.mode) {
             // Adapted weights were trained at `layers` only.
             _ if self.adapted.is_some() => Vec::new(),
             (_, Mode::Full | Mode::Top) => Vec::new(),
             (None, Mode::Probe) => LADDER.into_iter().filter(|&d| d <= total).collect(),
             (Some(list), Mode::Probe) => {
                 if let Some(d) = list.iter().find(|&&d| d > total) {
-                    anyhow::bail!("share_depths has {d}, but {} has {total} blocks", file.display());
+                    anyhow::bail!("share_depths has {d}, but {} has {total} blocks", g.path.display());
                 }
                 list.clone()
             }
-        };
-        let built = shares.iter().copied().chain([depth]).max().unwrap_or(depth);
-        let mut c = match p.mode {
-            Mode::Probe => {
-                let (path, adapted) = (file.clone(), self.adapted.clone());
-                let load: Loader = Box::new(move |vs: &nn::VarStore| {
-                    let g = Gguf::open(&path)?;
-                    Ok((Tokens::gguf(&g)?, load_trunk(vs, &g, Some(built), adapted.as_deref())?))
-                });
-                DecoderClassifier::lazy_probe(env, n_classes, p.max_len, (built, cfg.hidden_size), load)?
-            }
-            Mode::Full | Mode::Top => {
-                let build = |vs: &nn::VarStore| self.trunk(vs, &g, Some(built));
-                let train = (p.mode, p.top_k);
-                DecoderClassifier::with_trunk(env, Tokens::gguf(&g)?, n_classes, train, p.max_len, build)?
-            }
-        };
-        let keys = shares.into_iter().map(|d| (d, self.cache_key(&file, d, total))).collect();
-        c.share_depths(depth, keys)?;
-        c.set_precision(p.precision)?;
-        c.too_long = p.too_long;
-        c.cache_key = Some(self.cache_key(&file, depth, total));
-        Ok(Box::new(c))
-    }
-
-    fn language_model(&self, env: &Env) -> anyhow::Result<Option<Box<dyn LanguageModel>>> {
-        let g = Gguf::open(&self.file(env)?)?;
-        let build = |vs: &nn::VarStore| self.trunk(vs, &g, self.params.layers);
-        Ok(Some(Box::new(DecoderLm::new(env, Tokens::gguf(&g)?, build)?)))
+        })
     }
 
     /// Generative fine-tuning on `texts` when `generative` is set: a `SmolLm2` on the new weights.
-    fn adapt_to_texts(&self, env: &Env, texts: &[&str]) -> anyhow::Result<Option<Box<dyn Backbone>>> {
+    fn adapt(&self, env: &Env, texts: &[&str]) -> anyhow::Result<Option<Box<dyn Backbone>>> {
         let Some(spec) = &self.params.generative else { return Ok(None) };
-        let file = self.file(env)?;
-        let g = Gguf::open(&file)?;
-        let total = LlamaConfig::from_gguf(&g)?.num_hidden_layers as usize;
-        let depth = hf::depth(self.params.layers, total as i64, &file)? as usize;
-        let key = self.cache_key(&file, depth, total);
+        let g = self.open(env, false)?;
+        let (total, _) = self.shape(&g)?;
+        let depth = load::depth(self.params.layers, total as i64, &g.path)? as usize;
+        let key = self.cache_key(&g.path, depth, total);
         let build = |vs: &nn::VarStore| self.trunk(vs, &g, self.params.layers);
-        let weights = generative::adapt(env, &key, &Tokens::gguf(&g)?, texts, spec, build)?;
+        let weights = generative::adapt(env, &key, &g.tokens()?, texts, spec, build)?;
         Ok(Some(Box::new(SmolLm2 { params: self.params.clone(), adapted: Some(weights) })))
     }
 }
+
+decoder_backbone!(SmolLm2);
 
 w2s_core::register!(Backbone {
     name: "smollm2",
@@ -254,255 +184,4 @@ w2s_core::register!(Backbone {
 });
 
 #[cfg(test)]
-mod tests {
-    use w2s_core::Inputs;
-
-    use super::*;
-
-    /// Micro-benchmark (issue #10 item 15): `build` + `encode` of a `smollm2` probe (layers 2,
-    /// the default `share_depths`) whose features of 1,000 texts are all cached. The first run
-    /// (in `$W2S_BENCH_DIR`, default a fixed folder under /tmp) fills the cache and stops; the
-    /// next runs time three build + encode rounds and report this process's peak RSS.
-    /// `cargo test --release -p w2s-builtin bench_cached_probe -- --ignored --nocapture`
-    #[test]
-    #[ignore]
-    fn bench_cached_probe_build_and_encode() {
-        let dir = PathBuf::from(std::env::var("W2S_BENCH_DIR").unwrap_or("/tmp/w2s-bench-smollm2".into()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let assets = dir.join("assets");
-        if !assets.exists() {
-            std::os::unix::fs::symlink(Env::from_env().cache_dir.join("assets"), &assets).unwrap();
-        }
-        let env = Env { cache_dir: dir.clone(), show_progress: false, ..Env::from_env() };
-        let texts: Vec<String> = (0..1000).map(|i| format!("review {i}: a fine film")).collect();
-        let texts: Vec<&str> = texts.iter().map(|t| t.as_str()).collect();
-        let params = SmolLm2Params { layers: Some(2), max_len: 16, ..Default::default() };
-        let backbone = SmolLm2::new(params).unwrap();
-        let warm = dir.join("warm");
-        if !warm.exists() {
-            backbone.build(&env, 2).unwrap().encode(&texts, &env).unwrap();
-            std::fs::write(&warm, "").unwrap();
-            println!("cache filled; run again to time");
-            return;
-        }
-        let mut times = Vec::new();
-        for _ in 0..3 {
-            let t = std::time::Instant::now();
-            let mut m = backbone.build(&env, 2).unwrap();
-            let Inputs::Features(f) = m.encode(&texts, &env).unwrap() else { panic!("features") };
-            assert_eq!(f.size(), [1000, 576]);
-            times.push(t.elapsed().as_secs_f64());
-        }
-        println!(
-            "cached smollm2 probe (layers 2), build + encode of 1000 texts: {:.3} / {:.3} / {:.3} s, peak RSS {:.0} MiB",
-            times[0], times[1], times[2],
-            crate::backbones::feature_cache::tests::peak_rss_mib()
-        );
-    }
-
-    #[test]
-    fn probe_features_are_the_last_real_token_and_cached() {
-        let env = Env { show_progress: false, ..Env::from_env() };
-        let params = SmolLm2Params { layers: Some(2), ..Default::default() };
-        params.validate().unwrap();
-        let backbone = SmolLm2::new(params).unwrap();
-        let mut model = backbone.build(&env, 3).unwrap();
-        let texts = ["a short one", "a somewhat longer text with more tokens in it", "a short one"];
-        let Inputs::Features(f) = model.encode(&texts, &env).unwrap() else { panic!("probe gives features") };
-        assert_eq!(f.size(), [3, 576]);
-        // The same text alone or batched with a longer one (right padding): the same features.
-        let diff = (f.get(0) - f.get(2)).abs().max().double_value(&[]);
-        assert!(diff < 1e-4, "{diff}");
-        let again = model.encode(&texts, &env).unwrap();
-        let Inputs::Features(g) = again else { panic!() };
-        assert!(f.equal(&g));
-        // The zero head gives zero logits; only the head trains.
-        let logits = model.logits(&Inputs::Features(f), &[0, 1], true).unwrap();
-        assert_eq!(logits.size(), [2, 3]);
-        assert_eq!(logits.abs().sum(tch::Kind::Float).double_value(&[]), 0.0);
-        assert_eq!(model.var_store().trainable_variables().len(), 1);
-    }
-
-    #[test]
-    fn a_fully_cached_probe_reads_no_weights() {
-        // A GGUF cut after its first 8 MiB: the whole header (metadata, tokenizer, tensor infos)
-        // but not the weights, so loading the trunk fails. Its features of two texts are cached
-        // (under the key and settings the backbone uses): build + encode must not touch the weights.
-        let dir = tempfile::tempdir().unwrap();
-        let real = Env::from_env().asset_dir("smollm2").unwrap().join(SMOLLM2_FILE);
-        let file = dir.path().join("header-only.gguf");
-        let bytes = std::fs::read(&real).unwrap();
-        std::fs::write(&file, &bytes[..8 << 20]).unwrap();
-        let env = Env { cache_dir: dir.path().join("cache"), show_progress: false, ..Env::from_env() };
-        let params =
-            SmolLm2Params { path: file.display().to_string(), layers: Some(2), max_len: 16, ..Default::default() };
-        let backbone = SmolLm2::new(params).unwrap();
-        let texts = ["one text", "and another"];
-        let key = backbone.cache_key(&file, 2, 30);
-        let cached = tch::Tensor::arange(2 * 576, tch::kind::FLOAT_CPU).view([2, 576]) / 1000.0;
-        crate::backbones::feature_cache::store(
-            &crate::backbones::feature_cache::path(&key, "16|last", &texts, &env).unwrap(),
-            &cached,
-        )
-        .unwrap();
-        let mut model = backbone.build(&env, 2).unwrap();
-        let Inputs::Features(f) = model.encode(&texts, &env).unwrap() else { panic!("probe gives features") };
-        assert!(f.equal(&cached), "the cached features");
-        // A miss loads the weights, which this file lacks: an error naming the file, not a panic.
-        let err = format!("{:#}", model.encode(&["a text not cached"], &env).err().unwrap());
-        assert!(err.contains("header-only.gguf") && err.contains("beyond the end of the file"), "{err}");
-    }
-
-    #[test]
-    fn full_mode_trains_everything_and_bad_params_are_refused() {
-        let env = Env { show_progress: false, ..Env::from_env() };
-        let params = SmolLm2Params { layers: Some(1), mode: Mode::Full, max_len: 8, ..Default::default() };
-        let mut model = SmolLm2::new(params).unwrap().build(&env, 2).unwrap();
-        let inputs = model.encode(&["one", "two words"], &env).unwrap();
-        assert!(matches!(inputs, Inputs::Tokens(_)));
-        assert_eq!(model.logits(&inputs, &[0, 1], true).unwrap().size(), [2, 2]);
-        // Embeddings, 9 per block, the final norm, and the head.
-        assert_eq!(model.var_store().trainable_variables().len(), 1 + 9 + 1 + 1);
-        assert!(SmolLm2Params { layers: Some(0), ..Default::default() }.validate().is_err());
-        let missing = SmolLm2Params { path: "/nonexistent/model.gguf".into(), ..Default::default() };
-        let err = SmolLm2::new(missing).unwrap().build(&env, 2).err().unwrap().to_string();
-        assert!(err.contains("/nonexistent/model.gguf"), "{err}");
-    }
-
-    #[test]
-    fn one_pass_writes_the_features_of_shared_depths() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = Env::from_env().asset_dir("smollm2").unwrap().join(SMOLLM2_FILE).display().to_string();
-        let env_in = |sub: &str| Env { cache_dir: dir.path().join(sub), show_progress: false, ..Env::from_env() };
-        let texts = ["one text", "and a second, longer text"];
-        let params = |layers, share: Vec<usize>| SmolLm2Params {
-            path: file.clone(),
-            layers: Some(layers),
-            share_depths: Some(share),
-            max_len: 16,
-            ..Default::default()
-        };
-        let features = |env: &Env, p: SmolLm2Params| {
-            let Inputs::Features(f) = SmolLm2::new(p).unwrap().build(env, 2).unwrap().encode(&texts, env).unwrap()
-            else {
-                panic!("probe gives features")
-            };
-            f
-        };
-        let env = env_in("shared");
-        let files = || {
-            let dir = env.derived_dir("features").unwrap();
-            std::fs::read_dir(dir)
-                .unwrap()
-                .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "pt"))
-                .count()
-        };
-        let f4 = features(&env, params(4, vec![2, 4]));
-        assert_eq!(files(), 2, "depths 4 and 2 written by one pass");
-        // Depth 2 reads what the depth-4 pass wrote, and equals a cold depth-2 pass.
-        let f2 = features(&env, params(2, vec![]));
-        assert_eq!(files(), 2);
-        let cold = features(&env_in("cold"), params(2, vec![]));
-        let diff = (&f2 - &cold).abs().max().double_value(&[]);
-        assert!(diff < 1e-5, "shared depth-2 features differ from a cold pass by {diff}");
-        assert!((&f4 - &f2).abs().max().double_value(&[]) > 1e-3, "depths 4 and 2 differ");
-        // Bad shares: deeper than the model, or outside probe mode.
-        let err = SmolLm2::new(params(2, vec![31])).unwrap().build(&env, 2).err().unwrap().to_string();
-        assert!(err.contains("share_depths has 31") && err.contains("30 blocks"), "{err}");
-        let full = SmolLm2Params { mode: Mode::Full, ..params(2, vec![2]) };
-        assert!(full.validate().unwrap_err().to_string().contains("share_depths"));
-        let top = SmolLm2Params { mode: Mode::Top, top_k: Some(3), layers: Some(2), ..Default::default() };
-        assert!(top.validate().unwrap_err().to_string().contains("top_k"));
-    }
-
-    #[test]
-    fn generative_adaptation_gives_a_backbone_on_new_weights() {
-        let dir = tempfile::tempdir().unwrap();
-        let env = Env { cache_dir: dir.path().to_path_buf(), show_progress: false, ..Env::from_env() };
-        let file = Env::from_env().asset_dir("smollm2").unwrap().join(SMOLLM2_FILE).display().to_string();
-        let spec = GenerativeSpec { lr: 1e-3, batch_size: 4, max_len: 16, top_k: Some(1), ..Default::default() };
-        let params = SmolLm2Params {
-            path: file,
-            layers: Some(1),
-            max_len: 16,
-            share_depths: Some(vec![]),
-            ..Default::default()
-        };
-        let plain = SmolLm2::new(params.clone()).unwrap();
-        let texts = ["a fine film", "a dull film", "the plot is thin", "great acting"];
-        assert!(plain.adapt_to_texts(&env, &texts).unwrap().is_none(), "no `generative`: nothing to adapt");
-        let with = SmolLm2::new(SmolLm2Params { generative: Some(spec), ..params }).unwrap();
-        with.params.validate().unwrap();
-        let adapted = with.adapt_to_texts(&env, &texts).unwrap().expect("adapted");
-        let features = |b: &dyn Backbone| {
-            let Inputs::Features(f) = b.build(&env, 2).unwrap().encode(&texts, &env).unwrap() else { panic!() };
-            f
-        };
-        let (before, after) = (features(&plain), features(adapted.as_ref()));
-        assert!((&before - &after).abs().max().double_value(&[]) > 1e-4, "the adapted weights make other features");
-        assert!(adapted.language_model(&env).unwrap().is_some());
-    }
-
-    #[test]
-    fn bf16_probe_features_are_close_to_f32_and_cached_apart() {
-        let env = Env { show_progress: false, ..Env::from_env() };
-        let dir = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(env.cache_dir.join("assets"), dir.path().join("assets")).unwrap();
-        let env = Env { cache_dir: dir.path().to_path_buf(), ..env };
-        let texts = ["A wonderful, moving film.", "Dull and far too long."];
-        let features = |precision| {
-            let p = SmolLm2Params { layers: Some(2), share_depths: Some(vec![]), precision, ..Default::default() };
-            let mut m = SmolLm2::new(p).unwrap().build(&env, 2).unwrap();
-            match m.encode(&texts, &env).unwrap() {
-                w2s_core::Inputs::Features(f) => f,
-                _ => panic!("a probe gives features"),
-            }
-        };
-        let (f32s, bf16s) = (features(Precision::F32), features(Precision::Bf16));
-        assert_eq!(bf16s.kind(), tch::Kind::Float, "features are returned as f32");
-        let rel = (&f32s - &bf16s).norm().double_value(&[]) / f32s.norm().double_value(&[]);
-        assert!(rel > 0.0 && rel < 0.05, "bf16 features differ from f32 by {rel} (relative)");
-        let files = std::fs::read_dir(env.derived_dir("features").unwrap()).unwrap().count();
-        assert_eq!(files, 4, "two cache entries (tensor + checksum each): precisions are cached apart");
-        let bad = SmolLm2Params { mode: Mode::Full, precision: Precision::Bf16, ..Default::default() };
-        assert!(bad.validate().unwrap_err().to_string().contains("precision"));
-    }
-
-    #[test]
-    fn too_long_texts_are_dropped_from_training_when_asked() {
-        use w2s_core::{Example, TrainConfig};
-        use w2s_runtime::train;
-        let env = Env { show_progress: false, ..Env::from_env() };
-        let params = |too_long| SmolLm2Params {
-            layers: Some(1),
-            share_depths: Some(vec![]),
-            max_len: 6,
-            too_long,
-            ..Default::default()
-        };
-        let long = "this sentence has far more than six tokens in it, surely";
-        let drop = SmolLm2::new(params(TooLong::Drop)).unwrap();
-        let m = drop.build(&env, 2).unwrap();
-        assert_eq!(m.over_length(&["Fine.", long]).unwrap(), vec![false, true]);
-        let keep = SmolLm2::new(params(TooLong::Truncate)).unwrap().build(&env, 2).unwrap();
-        assert_eq!(keep.over_length(&["Fine.", long]).unwrap(), vec![false, false], "truncate keeps everything");
-        // Training on nothing but over-long texts is an error that says why.
-        let examples = [Example::new(long, 0), Example::new(long, 1)];
-        let refs: Vec<&Example> = examples.iter().collect();
-        let targets = train::one_hot(refs.iter().map(|e| e.label), 2);
-        let cfg = TrainConfig { epochs: 1, eval_every: 0, ..Default::default() };
-        let job = train::Job {
-            role: "student",
-            backbone: &drop,
-            n_classes: 2,
-            train: &refs,
-            targets: &targets,
-            test: &refs,
-            also_predict: None,
-            cfg: &cfg,
-            seed: 0,
-        };
-        let err = train::train_and_predict(&env, &job, &mut w2s_core::objective::SoftXent).err().unwrap().to_string();
-        assert!(err.contains("longer than the model's context"), "{err}");
-    }
-}
+mod tests;

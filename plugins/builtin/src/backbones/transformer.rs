@@ -1,14 +1,16 @@
-//! `transformer`: a small BERT-style encoder trained from scratch (random init), in three sizes,
-//! over the MiniLM WordPiece tokenizer.
+//! `transformer`: a small BERT-style encoder (Devlin et al. 2019) trained from scratch (random
+//! init), in three sizes, over the MiniLM WordPiece tokenizer.
 
 use serde::{Deserialize, Serialize};
 use w2s_core::{Backbone, Env, Model, Params};
 
-use super::{
-    bert::BertConfig,
-    classifier::{BertClassifier, Mode, Pooling, Reading},
-    Size,
+use w2s_models::{
+    arch::bert::BertConfig,
+    heads::bert::{BertClassifier, Reading},
+    options::{Mode, Pooling},
 };
+
+use super::Size;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -1,4 +1,5 @@
-//! Frozen-trunk features for linear probes: computed once (no gradient, batches of similar
+//! Frozen-trunk features for linear probes (the probes of Burns et al. 2023, "Weak-to-Strong
+//! Generalization", on frozen pretrained models): computed once (no gradient, batches of similar
 //! length) and cached on disk, keyed by the trunk, its settings and the texts; and the
 //! `Model::encode` / pooled input of a trunk + head classifier built on them.
 //!
@@ -159,11 +160,11 @@ macro_rules! pooled_head_model {
     ($t:ty) => {
         impl w2s_core::Model for $t {
             fn encode(&mut self, texts: &[&str], env: &w2s_core::Env) -> anyhow::Result<w2s_core::Inputs> {
-                $crate::backbones::feature_cache::encode(self, texts, env)
+                $crate::feature_cache::encode(self, texts, env)
             }
 
             fn logits(&self, inputs: &w2s_core::Inputs, rows: &[usize], _train: bool) -> anyhow::Result<tch::Tensor> {
-                let pooled = $crate::backbones::feature_cache::pooled(self, inputs, rows, self.trainable.device())?;
+                let pooled = $crate::feature_cache::pooled(self, inputs, rows, self.trainable.device())?;
                 Ok(tch::nn::Module::forward(&self.head, &pooled))
             }
 
@@ -180,22 +181,13 @@ pub(crate) fn row_index(rows: &[usize]) -> Tensor {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
+    use crate::testing::peak_rss_mib;
     use std::cell::Cell;
 
-    /// The peak resident set of this process (VmHWM), in MiB.
-    pub(crate) fn peak_rss_mib() -> f64 {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let kb = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok());
-        kb.unwrap_or(f64::NAN) / 1024.0
-    }
-
     /// Micro-benchmark (issue #10 item 14): assembling 20,000 rows × 576 features in chunks of 64.
-    /// `cargo test --release -p w2s-builtin bench_assembling -- --ignored --nocapture`
+    /// `cargo test --release -p w2s-models bench_assembling -- --ignored --nocapture`
     #[test]
     #[ignore]
     fn bench_assembling_20k_rows() {

@@ -1,5 +1,6 @@
 //! The causal language model behind a decoder backbone (`smollm2`, `gpt2`, `hf-decoder`), for
-//! prompting baselines (`w2s_core::prompting`): the trunk (cut to the backbone's `layers`, then
+//! prompting baselines (`w2s_core::prompting`; the zero-shot prompting of Burns et al. 2023,
+//! "Weak-to-Strong Generalization"): the trunk (cut to the backbone's `layers`, then
 //! its final norm and its tied or own output layer), read at each prompt's last real token.
 //!
 //! Prompts are tokenized as the backbone's classifier tokenizes texts (the special tokens its
@@ -13,10 +14,7 @@ use anyhow::{anyhow, ensure};
 use tch::{nn, Device, Kind, Tensor};
 use w2s_core::{backbone::pad_batch, prompting::LanguageModel, Env};
 
-use super::{
-    decoder_classifier::{Tokens, Trunk},
-    llama::last_real,
-};
+use crate::{layers::last_real, tokenize::Tokens, trunk::Trunk};
 
 /// The context of models that do not state one.
 const DEFAULT_CONTEXT: usize = 2048;
@@ -45,7 +43,7 @@ impl DecoderLm {
         let mut vs = nn::VarStore::new(env.device);
         let trunk = build(&vs)?;
         vs.freeze();
-        tokens.check_vocab(trunk.as_ref())?;
+        tokens.check_vocab(trunk.vocab_size())?;
         const PROBE: &str = "probe text";
         let with = (tokens.encode)(&tokens.tok, &[PROBE], usize::MAX)?.remove(0);
         let plain = ids(&tokens, PROBE)?;
@@ -130,36 +128,5 @@ impl Drop for DecoderLm {
                 self.context
             );
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use w2s_core::Backbone;
-
-    use super::*;
-    use crate::backbones::smollm2::{SmolLm2, SmolLm2Params};
-
-    #[test]
-    fn smollm2_prefers_paris_and_batches_like_single_prompts() {
-        let env = Env { show_progress: false, ..Env::from_env() };
-        let lm = SmolLm2::new(SmolLm2Params::default()).unwrap().language_model(&env).unwrap().unwrap();
-        let cands: Vec<i64> = [" Paris", " London"].iter().map(|w| lm.tokenize(w).unwrap()[0]).collect();
-        let prompts = [
-            "The capital of France is".to_string(),
-            "Q: What is the capital city of France?\nA: The capital of France is".to_string(),
-        ];
-        let batch = lm.next_token_logprobs(&prompts, &cands).unwrap();
-        eprintln!("log p(Paris), log p(London): {batch:?}");
-        for row in &batch {
-            assert!(row[0] > row[1], "{row:?}");
-        }
-        for (i, p) in prompts.iter().enumerate() {
-            let alone = lm.next_token_logprobs(std::slice::from_ref(p), &cands).unwrap();
-            for (a, b) in alone[0].iter().zip(&batch[i]) {
-                assert!((a - b).abs() < 1e-4, "prompt {i}: {a} alone, {b} batched");
-            }
-        }
-        assert!(lm.next_token_logprobs(&prompts, &[1 << 40]).is_err());
     }
 }

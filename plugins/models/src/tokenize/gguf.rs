@@ -12,7 +12,7 @@ use tokenizers::{
     AddedToken, Tokenizer,
 };
 
-use super::gguf::{Gguf, Value};
+use crate::format::gguf::{Gguf, Value};
 
 /// ggml's token type of control tokens (`<|im_start|>`, ...).
 const CONTROL: u64 = 3;
@@ -63,20 +63,9 @@ pub fn encode(tok: &Tokenizer, texts: &[&str], max_len: usize) -> anyhow::Result
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use std::{path::PathBuf, sync::OnceLock};
-
+mod tests {
     use super::*;
-
-    /// The fetched SmolLM2 GGUF, parsed once per test process.
-    pub(crate) fn smollm2() -> &'static Gguf {
-        static G: OnceLock<Gguf> = OnceLock::new();
-        G.get_or_init(|| {
-            let env = w2s_core::Env::from_env();
-            let path: PathBuf = env.asset_dir("smollm2").unwrap().join("SmolLM2-135M-Instruct.Q4_1.gguf");
-            Gguf::open(&path).unwrap()
-        })
-    }
+    use crate::testing::smollm2;
 
     #[test]
     fn round_trips_and_splits_like_smollm2() {

@@ -71,8 +71,8 @@ pub fn encode(tok: &Tokenizer, texts: &[&str], max_len: usize) -> anyhow::Result
         .map(|e| {
             let ids = e.get_ids();
             let mut out: Vec<i64> = ids.iter().map(|&i| i as i64).collect();
-            if out.len() > max_len && max_len >= 2 {
-                let last = *out.last().unwrap();
+            let last = out.last().copied().filter(|_| out.len() > max_len && max_len >= 2);
+            if let Some(last) = last {
                 out.truncate(max_len - 1);
                 out.push(last);
             }

@@ -21,9 +21,10 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, nn::OptimizerConfig, Kind, Tensor};
 use w2s_core::{backbone::pad_batch, params::check, progress, rng, Env, Params};
 
-use super::{
-    decoder_classifier::{share_top, Tokens, Trunk},
+use crate::{
     feature_cache::texts_hash,
+    tokenize::Tokens,
+    trunk::{share_top, Trunk},
 };
 
 /// Settings of generative fine-tuning.
@@ -142,10 +143,10 @@ pub fn load(vs: &nn::VarStore, path: &std::path::Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backbones::{
-        hf::{self, tests::write_tiny_vocab},
-        llama::{Llama, LlamaConfig},
-        tokenizer,
+    use crate::{
+        arch::llama::{Llama, LlamaConfig},
+        testing::{random_init, write_tiny_vocab},
+        tokenize::hf as tokenizer,
     };
     use tch::Device;
 
@@ -155,7 +156,7 @@ mod tests {
         let env = Env { cache_dir: dir.path().join("cache"), device: Device::Cpu, show_progress: false };
         write_tiny_vocab(dir.path());
         let tok = tokenizer::byte_level_bpe(&dir.path().join("vocab.json"), &dir.path().join("merges.txt")).unwrap();
-        let tokens = hf::tokens(tok);
+        let tokens = Tokens::hf(tok);
         let cfg = LlamaConfig {
             vocab_size: 300,
             hidden_size: 32,
@@ -173,7 +174,7 @@ mod tests {
         // `random_init` is keyed by parameter names, so both builds start from the same weights
         // even while other tests use libtorch's global generator.
         let build = |vs: &nn::VarStore| -> anyhow::Result<Box<dyn Trunk>> {
-            Ok(Box::new(Llama::new(vs.root(), &cfg, &mut hf::tests::random_init)?))
+            Ok(Box::new(Llama::new(vs.root(), &cfg, &mut random_init)?))
         };
         let texts = ["the cat sat on the mat", "the dog sat on the log", "the the the"];
         let loss_of = |vs: &nn::VarStore, trunk: &dyn Trunk, weights: Option<&std::path::Path>| {

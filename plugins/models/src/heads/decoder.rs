@@ -1,6 +1,7 @@
 //! A text classifier over a decoder trunk (llama-type from GGUF or HF, GPT-2, ...): the final
 //! hidden state of each text's last real token (the one that has seen the whole text) and a
-//! zero-initialised bias-free head. Three modes (`classifier::Mode`):
+//! zero-initialised bias-free head, as the linear probes and fine-tuning of Burns et al. 2023
+//! ("Weak-to-Strong Generalization"). Three modes (`options::Mode`):
 //! - `full`: every parameter trains (inputs are tokens);
 //! - `probe`: a linear probe on frozen features (cached, see `feature_cache`); the same pass can
 //!   also write the features of other depths of the same checkpoint (`share`), so that a ladder
@@ -13,134 +14,19 @@
 //! are loaded on first use, i.e. only on a feature-cache miss (or to tokenize, e.g. for
 //! `too_long = drop`), so that a probe whose features are all cached never reads the weights.
 
-use std::{cell::OnceCell, ops::Range, sync::Arc};
+use std::cell::OnceCell;
 
 use anyhow::{ensure, Context};
 use tch::{nn, nn::Module, Kind, Tensor};
-use tokenizers::Tokenizer;
 use w2s_core::{backbone::pad_batch, Env, Inputs, Model};
 
-use super::{
-    classifier::{Mode, Precision, TooLong},
+use crate::{
     feature_cache::{self, Pooler},
-    gguf::Gguf,
-    gguf_tokenizer,
-    llama::{last_real, Llama},
-    zero_head,
+    layers::{last_real, zero_head},
+    options::{Mode, Precision, TooLong},
+    tokenize::Tokens,
+    trunk::{share_top, Trunk},
 };
-
-/// A decoder: embeddings, a stack of blocks, a final norm and an output layer, run on right-padded
-/// token ids. `mask` `[b, t]` (1: real token) for right-padded batches, `None` when every
-/// position is real.
-pub trait Trunk {
-    /// Input embeddings `[b, t, d]` of ids `[b, t]` (positions `0..t`).
-    fn embed(&self, ids: &Tensor) -> Tensor;
-    /// Blocks `range` applied to hidden states `x` `[b, t, d]`.
-    fn blocks(&self, x: Tensor, mask: Option<&Tensor>, range: Range<usize>) -> Tensor;
-    fn final_norm(&self, x: &Tensor) -> Tensor;
-    /// Vocabulary logits of final-norm hidden states `[.., d]`.
-    fn lm_logits(&self, hidden: &Tensor) -> Tensor;
-    /// The number of blocks.
-    fn depth(&self) -> usize;
-    fn hidden_size(&self) -> i64;
-    /// Rows of the embedding matrix: every token id must be below it.
-    fn vocab_size(&self) -> i64;
-    /// The longest sequence the model was trained on, if known.
-    fn context_length(&self) -> Option<i64>;
-    /// Name prefixes (in its store) of the parameters of blocks `from..` and the final norm.
-    fn top_params(&self, from: usize) -> Vec<String>;
-
-    /// Final (normed) hidden states `[b, t, d]` of ids `[b, t]` after every block.
-    fn hidden_states(&self, ids: &Tensor, mask: Option<&Tensor>) -> Tensor {
-        self.hidden_at(ids, mask, &[self.depth()]).remove(0)
-    }
-
-    /// Final-norm hidden states after the first `depths[i]` blocks (in any order, each at most
-    /// `depth()`), from one pass through the blocks.
-    fn hidden_at(&self, ids: &Tensor, mask: Option<&Tensor>, depths: &[usize]) -> Vec<Tensor> {
-        let mut order: Vec<usize> = (0..depths.len()).collect();
-        order.sort_by_key(|&i| depths[i]);
-        let mut out: Vec<Option<Tensor>> = depths.iter().map(|_| None).collect();
-        let (mut x, mut at) = (self.embed(ids), 0);
-        for i in order {
-            x = self.blocks(x, mask, at..depths[i]);
-            at = depths[i];
-            out[i] = Some(self.final_norm(&x));
-        }
-        out.into_iter().map(|h| h.expect("every depth computed")).collect()
-    }
-}
-
-impl Trunk for Llama {
-    fn embed(&self, ids: &Tensor) -> Tensor {
-        Llama::embed(self, ids)
-    }
-
-    fn blocks(&self, x: Tensor, mask: Option<&Tensor>, range: Range<usize>) -> Tensor {
-        self.run_blocks(x, mask, range)
-    }
-
-    fn final_norm(&self, x: &Tensor) -> Tensor {
-        Llama::final_norm(self, x)
-    }
-
-    fn lm_logits(&self, hidden: &Tensor) -> Tensor {
-        self.logits(hidden)
-    }
-
-    fn depth(&self) -> usize {
-        self.config.num_hidden_layers as usize
-    }
-
-    fn hidden_size(&self) -> i64 {
-        self.config.hidden_size
-    }
-
-    fn vocab_size(&self) -> i64 {
-        self.config.vocab_size
-    }
-
-    fn context_length(&self) -> Option<i64> {
-        self.config.context_length
-    }
-
-    fn top_params(&self, from: usize) -> Vec<String> {
-        let mut p: Vec<String> = (from..self.depth()).map(|i| format!("model.layers.{i}.")).collect();
-        p.push("model.norm.".into());
-        p
-    }
-}
-
-/// Token ids of texts, cut to a maximum length.
-pub type Encode = fn(&Tokenizer, &[&str], usize) -> anyhow::Result<Vec<Vec<i64>>>;
-
-/// How a decoder classifier tokenizes.
-pub struct Tokens {
-    pub tok: Arc<Tokenizer>,
-    pub encode: Encode,
-    /// The id of padding positions (masked out: any id in the vocabulary).
-    pub pad_id: i64,
-}
-
-impl Tokens {
-    /// The tokenizer of the llama-type model in GGUF file `g` (no special tokens added).
-    pub fn gguf(g: &Gguf) -> anyhow::Result<Self> {
-        let tok = Arc::new(gguf_tokenizer::load(g)?);
-        let pad_id = g.get_u64("tokenizer.ggml.padding_token_id").unwrap_or(0) as i64;
-        Ok(Tokens { tok, encode: gguf_tokenizer::encode, pad_id })
-    }
-
-    /// Check that `trunk` has an embedding for every id of the tokenizer.
-    pub fn check_vocab(&self, trunk: &dyn Trunk) -> anyhow::Result<()> {
-        let vocab = self.tok.get_vocab(true).values().max().map_or(0, |&m| m as i64 + 1);
-        ensure!(
-            vocab <= trunk.vocab_size(),
-            "the tokenizer has {vocab} token ids but the model's vocab_size is {}: the tokenizer does not belong to this model",
-            trunk.vocab_size()
-        );
-        Ok(())
-    }
-}
 
 /// The tokenizer and trunk of a decoder classifier (and the frozen store of a probe's or `top`
 /// mode's trunk).
@@ -201,7 +87,7 @@ impl DecoderClassifier {
                 (Some(frozen), trunk)
             }
         };
-        tokens.check_vocab(trunk.as_ref())?;
+        tokens.check_vocab(trunk.vocab_size())?;
         let (depth, hidden) = (trunk.depth(), trunk.hidden_size());
         let top_k = match mode {
             Mode::Top => {
@@ -281,7 +167,7 @@ impl DecoderClassifier {
             self.built,
             self.hidden
         );
-        tokens.check_vocab(trunk.as_ref())?;
+        tokens.check_vocab(trunk.vocab_size())?;
         let _ = self.parts.set(Parts { frozen: Some(frozen), trunk, tokens });
         self.parts.get().context("the trunk was just loaded")
     }
@@ -406,23 +292,6 @@ impl DecoderClassifier {
         let h = trunk.blocks(f.f_narrow(2, 0, d)?, Some(&mask), self.depth - self.top_k..self.depth);
         Ok(last_real(&trunk.final_norm(&h), Some(&mask)))
     }
-}
-
-/// Add the parameters of the top `k` blocks and the final norm of `trunk`, whose store is
-/// `frozen` (frozen already), to `trainable` as trainable variables (shared, not copied).
-pub fn share_top(frozen: &nn::VarStore, trunk: &dyn Trunk, k: usize, trainable: &nn::VarStore) -> anyhow::Result<()> {
-    let depth = trunk.depth();
-    ensure!(k >= 1 && k <= depth, "top_k = {k}, but the model has {depth} blocks");
-    let prefixes = trunk.top_params(depth - k);
-    for (name, t) in frozen.variables() {
-        if prefixes.iter().any(|p| name.starts_with(p)) {
-            let mut parts: Vec<&str> = name.split('.').collect();
-            let last = parts.pop().expect("a variable name");
-            let path = parts.iter().fold(trainable.root(), |p, part| p / *part);
-            let _ = path.add(last, t, true);
-        }
-    }
-    Ok(())
 }
 
 /// Cut every token list to `max_len`; the number of lists that were longer.

@@ -1,68 +1,22 @@
-//! A text classifier over a BERT-type encoder: pooled hidden states and a zero-initialised
-//! bias-free head. Trained fully, or as a linear probe on frozen features (computed once and
-//! cached on disk, keyed by the encoder, its settings and the texts).
+//! A text classifier over a BERT-type encoder (Devlin et al. 2019; sentence-transformers' mean
+//! pooling, Reimers & Gurevych 2019): pooled hidden states and a zero-initialised bias-free head
+//! (as in OpenAI's `weak-to-strong` code). Trained fully, or as a linear probe on frozen features
+//! (computed once and cached on disk, keyed by the encoder, its settings and the texts).
 
 use std::sync::Arc;
 
 use anyhow::Context;
-use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
 use tokenizers::Tokenizer;
 use w2s_core::{backbone::masked_mean, backbone::pad_batch, Env};
 
-use super::{
-    bert::Bert,
+use crate::{
+    arch::bert::{Bert, BertConfig},
     feature_cache::{self, Pooler},
-    tokenizer, zero_head,
+    layers::zero_head,
+    options::{Mode, Pooling},
+    tokenize::hf,
 };
-
-/// How the encoder's hidden states become one vector per text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Pooling {
-    /// Mean over real tokens (sentence-transformers).
-    #[default]
-    Mean,
-    /// The first token (`[CLS]`).
-    Cls,
-}
-
-/// Which parameters train.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Every parameter (full fine-tuning).
-    #[default]
-    Full,
-    /// Only the head, on frozen features (linear probe).
-    Probe,
-    /// The top `top_k` blocks, the final norm and the head, on the frozen bottom's cached hidden
-    /// states (decoder backbones only).
-    Top,
-}
-
-/// The number format of a frozen trunk's weights and activations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    /// 32-bit floats.
-    #[default]
-    F32,
-    /// bfloat16 (half the memory; faster where the hardware has bf16 matmuls, e.g. GPUs and CPUs
-    /// with AMX / AVX-512 BF16; emulated, so slower, elsewhere). Features are returned as f32.
-    Bf16,
-}
-
-/// What a decoder does with a text longer than its `max_len`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TooLong {
-    /// Keep its first `max_len` tokens (counted in the log).
-    #[default]
-    Truncate,
-    /// Do not train on it (counted in the log); predictions still see it truncated.
-    Drop,
-}
 
 /// An encoder + head classifier.
 pub struct BertClassifier {
@@ -90,13 +44,13 @@ impl BertClassifier {
     /// Build the encoder from `cfg`, load `weights` (if any), and add a head for `n_classes`.
     pub fn new(
         env: &Env,
-        cfg: &super::bert::BertConfig,
+        cfg: &BertConfig,
         weights: Option<&std::path::Path>,
         tokenizer_path: &std::path::Path,
         n_classes: usize,
         Reading { mode, pooling, max_len }: Reading,
     ) -> anyhow::Result<Self> {
-        let tok = tokenizer::load(tokenizer_path)?;
+        let tok = hf::load(tokenizer_path)?;
         let device = env.device;
         let (trainable, frozen, trunk, head) = match mode {
             Mode::Full => {
@@ -134,7 +88,7 @@ impl BertClassifier {
 
 impl Pooler for BertClassifier {
     fn tokenize(&self, texts: &[&str]) -> anyhow::Result<Vec<Vec<i64>>> {
-        tokenizer::encode(&self.tok, texts, self.max_len)
+        hf::encode(&self.tok, texts, self.max_len)
     }
 
     fn pooled(&self, tokens: &[Vec<i64>], rows: &[usize]) -> anyhow::Result<Tensor> {

@@ -1,0 +1,6 @@
+//! Architectures: the models themselves, with HF parameter names, valued by any
+//! [`Init`](crate::layers::Init) (see `load` for reading them from checkpoint files).
+
+pub mod bert;
+pub mod gpt2;
+pub mod llama;

@@ -1,0 +1,186 @@
+//! A llama-type decoder ([`Llama`]) read from a GGUF file (llama.cpp's format; see
+//! `format::gguf`): its shape from the `llama.*` metadata, its weights under llama.cpp's tensor
+//! names (`blk.N.attn_q.weight`, ...) mapped to HF's. llama.cpp's `convert_hf_to_gguf.py` permutes
+//! the rows of Q and K for its adjacent-pair RoPE; loading un-permutes them into HF's layout, so
+//! the model applies HF's rotate-half RoPE.
+
+use std::path::Path;
+
+use anyhow::{ensure, Context};
+use tch::{nn, Device, Tensor};
+
+use crate::{
+    arch::llama::{Llama, LlamaConfig},
+    format::gguf::Gguf,
+};
+
+impl LlamaConfig {
+    /// From the `llama.*` metadata of a GGUF file.
+    pub fn from_gguf(g: &Gguf) -> anyhow::Result<Self> {
+        let arch = g.get_str("general.architecture")?;
+        ensure!(arch == "llama", "{}: general.architecture is {arch:?}, not llama", g.path.display());
+        let int = |k: &str| g.get_u64(&format!("llama.{k}")).map(|v| v as i64);
+        let vocab_size = match g.get_u64("llama.vocab_size") {
+            Ok(v) => v as i64,
+            Err(_) => g.get_array("tokenizer.ggml.tokens")?.len() as i64,
+        };
+        let cfg = LlamaConfig {
+            vocab_size,
+            hidden_size: int("embedding_length")?,
+            intermediate_size: int("feed_forward_length")?,
+            num_hidden_layers: int("block_count")?,
+            num_attention_heads: int("attention.head_count")?,
+            num_key_value_heads: int("attention.head_count_kv")?,
+            rope_theta: g.get_f64("llama.rope.freq_base").unwrap_or(10_000.0),
+            rms_norm_eps: g.get_f64("llama.attention.layer_norm_rms_epsilon")?,
+            tie_word_embeddings: g.info("output.weight").is_none(),
+            attention_bias: false,
+            o_proj_bias: false,
+            context_length: int("context_length").ok(),
+        };
+        cfg.check(&g.path)?;
+        Ok(cfg)
+    }
+}
+
+impl Llama {
+    /// Build the first `layers` blocks (all when `None`) of the model in GGUF file `g` in the root
+    /// of `vs`, with its weights. Other variables of `vs` (a head) are left alone.
+    pub fn from_gguf(vs: &nn::VarStore, g: &Gguf, layers: Option<usize>) -> anyhow::Result<Self> {
+        let mut cfg = LlamaConfig::from_gguf(g)?;
+        cfg.num_hidden_layers = super::depth(layers, cfg.num_hidden_layers, &g.path)?;
+        let names = cfg.clone();
+        let mut init = |name: &str, _: &[i64]| {
+            let (tensor, permute) = gguf_name(name, &names).with_context(|| format!("no GGUF tensor for {name}"))?;
+            let w = g.tensor(&tensor)?;
+            Ok(match permute {
+                Some(heads) => {
+                    let rows = w.size().first().copied().unwrap_or(0);
+                    ensure!(
+                        w.dim() == 2 && heads > 0 && rows % (2 * heads) == 0,
+                        "{tensor}: shape {:?} is not {heads} heads of rotary pairs",
+                        w.size()
+                    );
+                    unpermute_rows(&w, heads)
+                }
+                None => w,
+            })
+        };
+        Llama::new(vs.root(), &cfg, &mut init).with_context(|| format!("loading {}", g.path.display()))
+    }
+
+    /// The model in GGUF file `path` (first `layers` blocks, or all), on the CPU.
+    pub fn load(path: &Path, layers: Option<usize>) -> anyhow::Result<(nn::VarStore, Llama)> {
+        let g = Gguf::open(path)?;
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = Llama::from_gguf(&vs, &g, layers)?;
+        Ok((vs, model))
+    }
+}
+
+/// The GGUF tensor of an HF parameter name, and the head count whose rows to un-permute.
+fn gguf_name(name: &str, cfg: &LlamaConfig) -> Option<(String, Option<i64>)> {
+    let fixed = match name {
+        "model.embed_tokens.weight" => Some("token_embd.weight"),
+        "model.norm.weight" => Some("output_norm.weight"),
+        "lm_head.weight" => Some("output.weight"),
+        _ => None,
+    };
+    if let Some(f) = fixed {
+        return Some((f.to_string(), None));
+    }
+    let rest = name.strip_prefix("model.layers.")?;
+    let (n, param) = rest.split_once('.')?;
+    let (g, permute) = match param {
+        "self_attn.q_proj.weight" => ("attn_q", Some(cfg.num_attention_heads)),
+        "self_attn.k_proj.weight" => ("attn_k", Some(cfg.num_key_value_heads)),
+        "self_attn.v_proj.weight" => ("attn_v", None),
+        "self_attn.o_proj.weight" => ("attn_output", None),
+        "mlp.gate_proj.weight" => ("ffn_gate", None),
+        "mlp.up_proj.weight" => ("ffn_up", None),
+        "mlp.down_proj.weight" => ("ffn_down", None),
+        "input_layernorm.weight" => ("attn_norm", None),
+        "post_attention_layernorm.weight" => ("ffn_norm", None),
+        _ => return None,
+    };
+    Some((format!("blk.{n}.{g}.weight"), permute))
+}
+
+/// Undo llama.cpp's Q/K permutation: GGUF row `h*hd + 2i + j` is HF row `h*hd + j*hd/2 + i` (`w`
+/// a matrix whose rows are `heads` heads of pairs).
+fn unpermute_rows(w: &Tensor, heads: i64) -> Tensor {
+    let (rows, cols) = w.size2().expect("a matrix");
+    w.view([heads, rows / heads / 2, 2, cols]).transpose(1, 2).reshape([rows, cols])
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::{testing::smollm2, tokenize::gguf as gguf_tokenizer};
+
+    #[test]
+    fn unpermute_interleaved_pairs_into_halves() {
+        // One head of dim 4: GGUF rows (a0, b0, a1, b1) become HF rows (a0, a1, b0, b1).
+        let w = Tensor::from_slice(&[0f32, 10., 1., 11.]).view([4, 1]);
+        let hf = Vec::<f32>::try_from(unpermute_rows(&w, 1).flatten(0, -1)).unwrap();
+        assert_eq!(hf, [0., 1., 10., 11.]);
+    }
+
+    #[test]
+    fn smollm2_knows_paris_and_counts() {
+        let t0 = Instant::now();
+        let g = smollm2();
+        eprintln!("GGUF read and parsed in {:.2?} (if this test opened it first)", t0.elapsed());
+        let cfg = LlamaConfig::from_gguf(g).unwrap();
+        assert_eq!((cfg.num_hidden_layers, cfg.hidden_size, cfg.num_key_value_heads), (30, 576, 3));
+        assert!(cfg.tie_word_embeddings);
+        let t0 = Instant::now();
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = Llama::from_gguf(&vs, g, None).unwrap();
+        eprintln!("weights loaded in {:.2?}", t0.elapsed());
+        let tok = gguf_tokenizer::load(g).unwrap();
+        let prompts = ["The capital of France is", "One, two, three, four,"];
+        let ids = gguf_tokenizer::encode(&tok, &prompts, 64).unwrap();
+        let _guard = tch::no_grad_guard();
+        let mut answers = Vec::new();
+        for row in &ids {
+            let logits = model.next_token_logits(&Tensor::from_slice(row).unsqueeze(0), None);
+            answers.push(tok.decode(&[logits.argmax(-1, false).int64_value(&[0]) as u32], false).unwrap());
+        }
+        assert_eq!(answers, [" Paris", " five"]);
+        // The same in one right-padded batch, and equal logits.
+        let (batch, mask) = w2s_core::backbone::pad_batch(&ids, &[0, 1], 2, Device::Cpu);
+        let logits = model.next_token_logits(&batch, Some(&mask));
+        for (i, row) in ids.iter().enumerate() {
+            let alone = model.next_token_logits(&Tensor::from_slice(row).unsqueeze(0), None);
+            let diff = (logits.get(i as i64) - alone.get(0)).abs().max().double_value(&[]);
+            assert!(diff < 1e-3, "row {i}: padded batch differs by {diff}");
+        }
+        let sentences: Vec<String> = (0..8).map(|i| format!("Sentence number {i} is about a cat on a mat.")).collect();
+        let refs: Vec<&str> = sentences.iter().map(|s| s.as_str()).collect();
+        let ids = gguf_tokenizer::encode(&tok, &refs, 64).unwrap();
+        let (batch, mask) = w2s_core::backbone::pad_batch(&ids, &(0..8).collect::<Vec<_>>(), 2, Device::Cpu);
+        for _ in 0..2 {
+            let t0 = Instant::now();
+            let _ = model.forward(&batch, Some(&mask));
+            eprintln!("forward of 8 sentences ({:?} tokens) in {:.2?}", batch.size(), t0.elapsed());
+        }
+        let h = model.forward(&batch, Some(&mask));
+        assert_eq!(h.size(), [8, batch.size()[1], 576]);
+    }
+
+    #[test]
+    fn truncated_depth_and_bad_depth() {
+        let g = smollm2();
+        let vs = nn::VarStore::new(Device::Cpu);
+        let model = Llama::from_gguf(&vs, g, Some(2)).unwrap();
+        assert_eq!(model.blocks.len(), 2);
+        assert!(!vs.variables().keys().any(|k| k.starts_with("model.layers.2.")));
+        let h = model.forward(&Tensor::from_slice(&[504i64, 3458]).unsqueeze(0), None);
+        assert_eq!(h.size(), [1, 2, 576]);
+        let err = Llama::from_gguf(&nn::VarStore::new(Device::Cpu), g, Some(31)).err().unwrap().to_string();
+        assert!(err.contains("31") && err.contains("30 blocks"), "{err}");
+    }
+}
