@@ -89,3 +89,19 @@ pub unsafe fn register_into(call: *mut HostCall) {
         Err(payload) => call.error = Some(format!("panicked during registration: {}", panic_message(payload))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::FINGERPRINT;
+
+    #[test]
+    fn the_fingerprint_names_the_pinned_versions_of_every_crate_that_crosses_the_boundary() {
+        assert!(FINGERPRINT.starts_with(concat!("w2s-core ", env!("CARGO_PKG_VERSION"), " / ")), "{FINGERPRINT}");
+        for krate in ["anyhow", "erased-serde", "inventory", "serde", "serde_json", "tch", "torch-sys", "tracing"] {
+            let named = FINGERPRINT.split([',', '/']).map(str::trim).find(|p| p.starts_with(&format!("{krate} ")));
+            let version = named.unwrap_or_else(|| panic!("{krate} missing from {FINGERPRINT}"));
+            assert!(!version.ends_with("unpinned"), "{FINGERPRINT}");
+        }
+        assert!(FINGERPRINT.contains("tch 0.24.0") && FINGERPRINT.contains("rustc "), "{FINGERPRINT}");
+    }
+}
