@@ -21,105 +21,117 @@ use crate::data::{
     positions::{GenContext, GenSettings, Record, Source},
 };
 
-/// Parameters of `chess-puzzles`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ChessPuzzlesParams {
-    pub n_train: usize,
-    pub n_test: usize,
-    /// Where positions come from: "puzzles", "problems", "playouts" (round-robin).
-    pub sources: Vec<Source>,
-    /// Depth of the ground-truth searches.
-    pub depth: u32,
-    /// Minimum lead of the best move over the second (centipawns) for a position to be kept.
-    pub gap_cp: i32,
-    /// Engines run in parallel (default: one per core).
-    pub workers: Option<usize>,
-    /// Seed of the playouts (changes the positions).
-    pub seed: u64,
-    /// Seed of the shuffle and split (same positions).
-    pub data_seed: u64,
-}
-
-/// Parameters of `chess-move-pairs`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ChessMovePairsParams {
-    pub n_train: usize,
-    pub n_test: usize,
-    /// Where positions come from: "puzzles", "problems", "playouts" (round-robin).
-    pub sources: Vec<Source>,
-    /// Depth of the ground-truth searches.
-    pub depth: u32,
-    /// Minimum score difference between the two moves of a pair (centipawns).
-    pub min_gap_cp: i32,
-    /// Engines run in parallel (default: one per core).
-    pub workers: Option<usize>,
-    /// Seed of the playouts (changes the positions).
-    pub seed: u64,
-    /// Seed of the shuffle, split and pair choice (same positions).
-    pub data_seed: u64,
-}
-
-impl Default for ChessPuzzlesParams {
-    fn default() -> Self {
-        let g = GenSettings::default();
-        ChessPuzzlesParams {
-            n_train: 1000,
-            n_test: 300,
-            sources: g.sources,
-            depth: g.depth,
-            gap_cp: g.gap_cp,
-            workers: None,
-            seed: 0,
-            data_seed: 0,
+/// Writes the parameters of a task over generated positions: the common fields (sizes, sources,
+/// depth, workers, seeds; one definition, one default, one check) around the task's own gap
+/// field, with `Default`, `Params` (`workers` is result-neutral: the positions do not depend on
+/// the number of engines, see [`crate::data::generate`]) and `positions()`, what the task asks
+/// of generation.
+macro_rules! position_task_params {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $(#[$gap_doc:meta])*
+            pub $gap:ident: i32 = $gap_default:expr,
+            $(#[$seed_doc:meta])*
+            data_seed,
         }
-    }
-}
-
-impl Default for ChessMovePairsParams {
-    fn default() -> Self {
-        let g = GenSettings::default();
-        ChessMovePairsParams {
-            n_train: 1000,
-            n_test: 300,
-            sources: g.sources,
-            depth: g.depth,
-            min_gap_cp: 150,
-            workers: None,
-            seed: 0,
-            data_seed: 0,
+        generation gap: |$p:ident| $generation_gap:expr;
+        own checks: |$q:ident| $own_checks:expr;
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields, default)]
+        pub struct $name {
+            pub n_train: usize,
+            pub n_test: usize,
+            /// Where positions come from: "puzzles", "problems", "playouts" (round-robin).
+            pub sources: Vec<Source>,
+            /// Depth of the ground-truth searches.
+            pub depth: u32,
+            $(#[$gap_doc])*
+            pub $gap: i32,
+            /// Engines run in parallel (default: one per core).
+            pub workers: Option<usize>,
+            /// Seed of the playouts (changes the positions).
+            pub seed: u64,
+            $(#[$seed_doc])*
+            pub data_seed: u64,
         }
-    }
+
+        impl Default for $name {
+            fn default() -> Self {
+                let g = GenSettings::default();
+                $name {
+                    n_train: 1000,
+                    n_test: 300,
+                    sources: g.sources,
+                    depth: g.depth,
+                    $gap: $gap_default,
+                    workers: None,
+                    seed: 0,
+                    data_seed: 0,
+                }
+            }
+        }
+
+        impl Params for $name {
+            fn result_neutral_fields() -> &'static [&'static str] {
+                &["workers"]
+            }
+            fn validate(&self) -> anyhow::Result<()> {
+                let $q = self;
+                $own_checks?;
+                self.positions().validate()
+            }
+        }
+
+        impl $name {
+            /// The generation settings these parameters ask for.
+            pub fn settings(&self) -> GenSettings {
+                self.positions().settings()
+            }
+
+            fn positions(&self) -> Positions {
+                let $p = self;
+                Positions {
+                    n_train: self.n_train,
+                    n_test: self.n_test,
+                    sources: self.sources.clone(),
+                    depth: self.depth,
+                    gap_cp: $generation_gap,
+                    workers: self.workers,
+                    seed: self.seed,
+                }
+            }
+        }
+    };
 }
 
-impl Params for ChessPuzzlesParams {
-    /// The positions do not depend on the number of engines ([`crate::data::generate`]).
-    fn result_neutral_fields() -> &'static [&'static str] {
-        &["workers"]
+position_task_params! {
+    /// Parameters of `chess-puzzles`.
+    pub struct ChessPuzzlesParams {
+        /// Minimum lead of the best move over the second (centipawns) for a position to be kept.
+        pub gap_cp: i32 = GenSettings::default().gap_cp,
+        /// Seed of the shuffle and split (same positions).
+        data_seed,
     }
-    fn validate(&self) -> anyhow::Result<()> {
-        self.positions().validate()
-    }
+    generation gap: |p| p.gap_cp;
+    own checks: |_p| anyhow::Ok(());
 }
 
-impl Params for ChessMovePairsParams {
-    /// The positions do not depend on the number of engines ([`crate::data::generate`]).
-    fn result_neutral_fields() -> &'static [&'static str] {
-        &["workers"]
+position_task_params! {
+    /// Parameters of `chess-move-pairs`.
+    pub struct ChessMovePairsParams {
+        /// Minimum score difference between the two moves of a pair (centipawns).
+        pub min_gap_cp: i32 = 150,
+        /// Seed of the shuffle, split and pair choice (same positions).
+        data_seed,
     }
-    fn validate(&self) -> anyhow::Result<()> {
-        check(self.min_gap_cp >= 0, "min_gap_cp", "a non-negative number of centipawns")?;
-        self.positions().validate()
-    }
+    generation gap: |_p| GenSettings::default().gap_cp;
+    own checks: |p| check(p.min_gap_cp >= 0, "min_gap_cp", "a non-negative number of centipawns");
 }
 
 impl ChessPuzzlesParams {
-    /// The generation settings these parameters ask for.
-    pub fn settings(&self) -> GenSettings {
-        self.positions().settings()
-    }
-
     /// `chess-move-pairs` parameters with the same sizes, sources, depth, workers and seeds
     /// (`min_gap_cp` at its default). They use the same positions when `gap_cp` is the default.
     pub fn pairs(&self) -> ChessMovePairsParams {
@@ -132,37 +144,6 @@ impl ChessPuzzlesParams {
             seed: self.seed,
             data_seed: self.data_seed,
             ..Default::default()
-        }
-    }
-
-    fn positions(&self) -> Positions {
-        Positions {
-            n_train: self.n_train,
-            n_test: self.n_test,
-            sources: self.sources.clone(),
-            depth: self.depth,
-            gap_cp: self.gap_cp,
-            workers: self.workers,
-            seed: self.seed,
-        }
-    }
-}
-
-impl ChessMovePairsParams {
-    /// The generation settings these parameters ask for (`gap_cp` at its default).
-    pub fn settings(&self) -> GenSettings {
-        self.positions().settings()
-    }
-
-    fn positions(&self) -> Positions {
-        Positions {
-            n_train: self.n_train,
-            n_test: self.n_test,
-            sources: self.sources.clone(),
-            depth: self.depth,
-            gap_cp: GenSettings::default().gap_cp,
-            workers: self.workers,
-            seed: self.seed,
         }
     }
 }
