@@ -40,7 +40,6 @@ fn registered_presets_keep_their_run_ids() {
             }
         }
     }
-    for name in now.keys().filter(|n| !before.contains_key(*n)) {
-        panic!("preset `{name}` is new: add its ids with W2S_UPDATE_RUN_IDS=1");
-    }
+    let new: Vec<&String> = now.keys().filter(|n| !before.contains_key(*n)).collect();
+    assert!(new.is_empty(), "presets {new:?} are new: add their ids with W2S_UPDATE_RUN_IDS=1");
 }
