@@ -39,6 +39,14 @@ pub struct Aggregate {
     pub gap_resolved: bool,
     pub agreement: f64,
     pub agreement_weak_wrong: f64,
+    /// Median PGR on AUROC over the seeds where it is defined (two-class tasks), and their count.
+    pub pgr_auroc_median: f64,
+    pub pgr_auroc_defined: usize,
+    /// Mean expected calibration error of the student.
+    pub w2s_ece: f64,
+    /// Mean gain in squared error over the supervisor and mean squared misfit, on test.
+    pub gain_sq: f64,
+    pub misfit_sq_test: f64,
 }
 
 /// Group rows by configuration (in first-seen order) and aggregate over seeds.
@@ -86,9 +94,18 @@ pub fn aggregate(rows: &[SummaryRow]) -> Vec<Aggregate> {
                 gap_resolved: gap.is_finite() && gap_se.is_finite() && gap > 2.0 * gap_se,
                 agreement: metrics::mean(&col(|r| r.agreement)),
                 agreement_weak_wrong: metrics::mean(&col(|r| r.agreement_weak_wrong)),
+                pgr_auroc_median: metrics::median(&finite(col(|r| r.pgr_auroc))),
+                pgr_auroc_defined: finite(col(|r| r.pgr_auroc)).len(),
+                w2s_ece: metrics::mean(&finite(col(|r| r.w2s_ece))),
+                gain_sq: metrics::mean(&finite(col(|r| r.gain_sq))),
+                misfit_sq_test: metrics::mean(&finite(col(|r| r.misfit_sq_test))),
             }
         })
         .collect()
+}
+
+fn finite(values: Vec<f64>) -> Vec<f64> {
+    values.into_iter().filter(|x| x.is_finite()).collect()
 }
 
 fn fmt(x: f64) -> String {
@@ -99,9 +116,10 @@ fn fmt(x: f64) -> String {
     }
 }
 
-/// The aggregated table as aligned text.
+/// The aggregated table as aligned text. The columns beyond accuracy appear only where they apply:
+/// PGR on AUROC for two-class tasks, calibration and misfit where the runs recorded them.
 pub fn table(rows: &[SummaryRow]) -> String {
-    let header = [
+    let mut header = vec![
         "task",
         "weak",
         "strong",
@@ -118,6 +136,14 @@ pub fn table(rows: &[SummaryRow]) -> String {
         "agree|weak wrong",
     ];
     let aggregates = aggregate(rows);
+    let with_auroc = aggregates.iter().any(|a| a.pgr_auroc_defined > 0);
+    let with_soft = aggregates.iter().any(|a| a.w2s_ece.is_finite());
+    if with_auroc {
+        header.push("PGR AUROC (median defined/seeds)");
+    }
+    if with_soft {
+        header.extend(["ECE", "gain_sq / misfit_sq"]);
+    }
     let unresolved = aggregates.iter().any(|a| !a.gap_resolved);
     let body: Vec<Vec<String>> = aggregates
         .into_iter()
@@ -146,6 +172,11 @@ pub fn table(rows: &[SummaryRow]) -> String {
                 fmt(a.agreement),
                 fmt(a.agreement_weak_wrong),
             ]
+            .into_iter()
+            .chain(with_auroc.then(|| format!("{} {}/{}", fmt(a.pgr_auroc_median), a.pgr_auroc_defined, a.seeds)))
+            .chain(with_soft.then(|| fmt(a.w2s_ece)))
+            .chain(with_soft.then(|| format!("{} / {}", fmt(a.gain_sq), fmt(a.misfit_sq_test))))
+            .collect()
         })
         .collect();
     let widths: Vec<usize> = (0..header.len())
@@ -192,5 +223,21 @@ mod tests {
         let text = table(&noisy);
         assert!(!aggregate(&noisy)[0].gap_resolved);
         assert!(text.contains("1/1 ?") && text.contains("not 2 standard errors above zero"), "{text}");
+        assert!(!text.contains("AUROC") && !text.contains("ECE"), "no columns for figures no run recorded: {text}");
+    }
+
+    #[test]
+    fn auroc_and_calibration_columns_appear_where_runs_recorded_them() {
+        let with = |seed, pgr_auroc| SummaryRow {
+            pgr_auroc,
+            w2s_ece: 0.05,
+            gain_sq: 0.1,
+            misfit_sq_test: 0.02,
+            ..row(seed, 0.6, 0.8, 0.7, 0.5)
+        };
+        let rows = vec![with(0, 0.4), with(1, 0.6), with(2, f64::NAN)];
+        let text = table(&rows);
+        assert!(text.contains("PGR AUROC") && text.contains("0.500 2/3"), "{text}");
+        assert!(text.contains("0.050") && text.contains("0.100 / 0.020"), "{text}");
     }
 }

@@ -31,6 +31,15 @@ pub fn ensure_writable(dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("output folder {} is not writable; choose another with --out DIR", dir.display()))
 }
 
+/// A figure that a finished run's `summary.csv` does not hold (it was computed by an older w2s).
+fn not_recorded() -> f64 {
+    f64::NAN
+}
+
+fn not_recorded_note() -> String {
+    "not recorded: the run finished before w2s computed it (rerun with --force)".into()
+}
+
 /// One run's results: the row of `summary.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SummaryRow {
@@ -65,6 +74,41 @@ pub struct SummaryRow {
     pub label_acc: f64,
     /// Fraction of half B the labeler kept.
     pub label_coverage: f64,
+    /// Test AUROC of the supervisor, the ceiling and the student (two-class tasks and pairs), and
+    /// PGR on AUROC, as EleutherAI/w2s reports it; NaN elsewhere, with the reason in `auroc_note`.
+    #[serde(default = "not_recorded")]
+    pub weak_auroc: f64,
+    #[serde(default = "not_recorded")]
+    pub strong_auroc: f64,
+    #[serde(default = "not_recorded")]
+    pub w2s_auroc: f64,
+    #[serde(default = "not_recorded")]
+    pub pgr_auroc: f64,
+    #[serde(default = "not_recorded_note")]
+    pub auroc_note: String,
+    /// 95% percentile-bootstrap interval of PGR over test examples.
+    #[serde(default = "not_recorded")]
+    pub pgr_ci_low: f64,
+    #[serde(default = "not_recorded")]
+    pub pgr_ci_high: f64,
+    /// Expected calibration error of the student on the test set (10 bins).
+    #[serde(default = "not_recorded")]
+    pub w2s_ece: f64,
+    /// The student's misfit to the weak labels (Charikar et al. 2024): on the kept examples of B
+    /// it trained on and on the test set, as mean KL(weak ‖ student) and squared distance.
+    #[serde(default = "not_recorded")]
+    pub misfit_kl_b: f64,
+    #[serde(default = "not_recorded")]
+    pub misfit_sq_b: f64,
+    #[serde(default = "not_recorded")]
+    pub misfit_kl_test: f64,
+    #[serde(default = "not_recorded")]
+    pub misfit_sq_test: f64,
+    /// Gain over the supervisor in squared error on test (Brier score of the weak labels minus
+    /// the student's; positive when the student is closer to the truth), to set against
+    /// `misfit_sq_test`.
+    #[serde(default = "not_recorded")]
+    pub gain_sq: f64,
     pub seconds: f64,
     /// Where and with what the run was computed.
     pub device: String,
@@ -105,6 +149,19 @@ impl SummaryRow {
             agreement_weak_wrong: 0.5,
             label_acc: weak,
             label_coverage: 1.0,
+            weak_auroc: f64::NAN,
+            strong_auroc: f64::NAN,
+            w2s_auroc: f64::NAN,
+            pgr_auroc: f64::NAN,
+            auroc_note: String::new(),
+            pgr_ci_low: f64::NAN,
+            pgr_ci_high: f64::NAN,
+            w2s_ece: f64::NAN,
+            misfit_kl_b: f64::NAN,
+            misfit_sq_b: f64::NAN,
+            misfit_kl_test: f64::NAN,
+            misfit_sq_test: f64::NAN,
+            gain_sq: f64::NAN,
             seconds: 1.0,
             device: "cpu".into(),
             threads: 1,
@@ -214,6 +271,34 @@ mod tests {
         let (p, k) = read_labels(&f, "b").unwrap();
         assert_eq!((p, k), (probs.clone(), vec![true, false]));
         assert_eq!(read_labels(&f, "test").unwrap().0, vec![vec![0.25, 0.75]]);
+    }
+
+    #[test]
+    fn a_summary_written_before_the_soft_metrics_still_reads_with_them_not_recorded() {
+        // A finished run's summary.csv from before AUROC, calibration and misfit were recorded:
+        // the run is reused (not recomputed), and the figures it lacks are NaN with the reason.
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("summary.csv");
+        let mut old = serde_json::to_value(SummaryRow::example("xent", 0, 0.6, 0.8, 0.7)).unwrap();
+        let new_fields = ["weak_auroc", "strong_auroc", "w2s_auroc", "pgr_auroc", "auroc_note", "pgr_ci_low"];
+        for field in new_fields.iter().chain(&["pgr_ci_high", "w2s_ece", "misfit_kl_b", "misfit_sq_b"]) {
+            old.as_object_mut().unwrap().remove(*field);
+        }
+        for field in ["misfit_kl_test", "misfit_sq_test", "gain_sq"] {
+            old.as_object_mut().unwrap().remove(field);
+        }
+        let header: Vec<String> = old.as_object().unwrap().keys().cloned().collect();
+        let values: Vec<String> = old
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+            .collect();
+        std::fs::write(&f, format!("{}\n{}\n", header.join(","), values.join(","))).unwrap();
+        let rows: Vec<SummaryRow> = read_csv(&f).unwrap();
+        assert_eq!((rows[0].w2s_acc, rows[0].run_id.as_str()), (0.7, "r0"));
+        assert!(rows[0].pgr_auroc.is_nan() && rows[0].w2s_ece.is_nan() && rows[0].gain_sq.is_nan());
+        assert!(rows[0].auroc_note.contains("not recorded"), "{}", rows[0].auroc_note);
     }
 
     #[test]

@@ -89,6 +89,7 @@ pub(super) fn prompted_run(
              ceiling's, so w2s_acc = strong_acc by construction and PGR is undefined"
                 .to_string()
         }),
+        misfit_b: (f64::NAN, f64::NAN),
     };
     let probs = [&weak.weak_test[..n_test], gold_probs.as_slice(), weak_probs.as_slice()];
     let halves = (data.train.len() - b_len, b_len);

@@ -128,7 +128,8 @@ pub(super) fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow
             train: &student_set,
             targets: &student_targets,
             test: &test,
-            also_predict: None,
+            // The student's predictions on what it trained on, for its misfit to the weak labels.
+            also_predict: Some(&student_set),
             cfg: &rc.strong_train,
             seed: rc.seed,
         },
@@ -143,6 +144,13 @@ pub(super) fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow
         accuracy: metrics::accuracy(&kept_preds, &kept_truth).0,
         coverage: kept.len() as f64 / b.len() as f64,
         pgr_undefined: None,
+        misfit_b: match &student.extra {
+            Some(on_b) => (
+                metrics::misfit::kl_misfit(&student_targets, on_b),
+                metrics::misfit::squared_distance(on_b, &student_targets),
+            ),
+            None => (f64::NAN, f64::NAN),
+        },
     };
     let probs = [weak_test.as_slice(), ceiling_test.as_slice(), student.test.as_slice()];
     let (row, pred_rows) =

@@ -29,6 +29,43 @@ pub(super) struct LabelFigures {
     pub(super) coverage: f64,
     /// Why PGR is undefined whatever the accuracies (zero-shot prompting), if it is.
     pub(super) pgr_undefined: Option<String>,
+    /// The student's misfit to the weak labels it trained on (kept examples of B): mean KL and
+    /// squared distance ([`metrics::misfit`]); NaN where the student trains on none (prompting).
+    pub(super) misfit_b: (f64, f64),
+}
+
+/// The figures of a run beyond accuracy: AUROC and its PGR, the bootstrap interval of PGR, the
+/// student's calibration, and misfit and gain on the test set (see [`metrics`]).
+struct SoftFigures {
+    auroc: [f64; 3],
+    pgr_auroc: f64,
+    auroc_note: String,
+    pgr_ci: (f64, f64),
+    w2s_ece: f64,
+    misfit_test: (f64, f64),
+    gain_sq: f64,
+}
+
+fn soft_figures(rc: &RunConfig, [weak, ceiling, student]: [&[Vec<f32>]; 3], labels: &[usize]) -> SoftFigures {
+    use metrics::{auroc::auroc_of_probs, misfit};
+    let aurocs = [weak, ceiling, student].map(|p| auroc_of_probs(p, labels));
+    let (auroc, pgr_auroc, auroc_note) = match aurocs {
+        [Some(w), Some(s), Some(t)] => {
+            let (pgr, why) = metrics::pgr(w, s, t);
+            ([w, s, t], pgr, why.map(|w| format!("PGR on AUROC: {w}")).unwrap_or_default())
+        }
+        _ => ([f64::NAN; 3], f64::NAN, "AUROC is defined for two-class tasks (and pairs) only".to_string()),
+    };
+    let right = |p: &[Vec<f32>]| -> Vec<bool> { preds(p).iter().zip(labels).map(|(a, b)| a == b).collect() };
+    SoftFigures {
+        auroc,
+        pgr_auroc,
+        auroc_note,
+        pgr_ci: metrics::bootstrap::pgr_interval(&right(weak), &right(ceiling), &right(student), rc.seed),
+        w2s_ece: metrics::calibration::expected_calibration_error(student, labels),
+        misfit_test: (misfit::kl_misfit(weak, student), misfit::squared_distance(student, weak)),
+        gain_sq: misfit::squared_error(weak, labels) - misfit::squared_error(student, labels),
+    }
 }
 
 /// `cpu`, `cuda:0`, ...
@@ -74,6 +111,7 @@ pub(super) fn summary(
         tracing::warn!("PGR of run {}: {why}", rc.id());
     }
     let agree = metrics::agreement(&stud_p, &weak_p, test_labels);
+    let soft = soft_figures(rc, [weak, ceiling, student], test_labels);
     let row = SummaryRow {
         task: rc.task.label(),
         weak: rc.weak.label(),
@@ -100,6 +138,19 @@ pub(super) fn summary(
         agreement_weak_wrong: agree.weak_wrong,
         label_acc: labels.accuracy,
         label_coverage: labels.coverage,
+        weak_auroc: soft.auroc[0],
+        strong_auroc: soft.auroc[1],
+        w2s_auroc: soft.auroc[2],
+        pgr_auroc: soft.pgr_auroc,
+        auroc_note: soft.auroc_note,
+        pgr_ci_low: soft.pgr_ci.0,
+        pgr_ci_high: soft.pgr_ci.1,
+        w2s_ece: soft.w2s_ece,
+        misfit_kl_b: labels.misfit_b.0,
+        misfit_sq_b: labels.misfit_b.1,
+        misfit_kl_test: soft.misfit_test.0,
+        misfit_sq_test: soft.misfit_test.1,
+        gain_sq: soft.gain_sq,
         seconds: start.elapsed().as_secs_f64(),
         device: device_name(env.device),
         threads: tch::get_num_threads(),

@@ -1,5 +1,11 @@
 //! The metrics of the protocol: accuracy with its standard error, performance gap recovered
-//! (PGR), and agreement between student and supervisor.
+//! (PGR) with its bootstrap interval, and agreement between student and supervisor; AUROC
+//! ([`auroc`]), calibration ([`calibration`]), and misfit and gain ([`misfit`]).
+
+pub mod auroc;
+pub mod bootstrap;
+pub mod calibration;
+pub mod misfit;
 
 /// Index of the largest probability (the first one on ties).
 pub fn argmax(p: &[f32]) -> usize {
