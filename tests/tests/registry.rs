@@ -28,6 +28,7 @@ fn exact_set_of_registered_names() {
     assert_eq!(
         r.objectives.names(),
         [
+            "adaptconf",
             "bradley-terry",
             "entropy",
             "entropy-detached",

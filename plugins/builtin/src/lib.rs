@@ -3,7 +3,7 @@
 //! The components that ship with w2s, each registered with [`w2s_core::register!`]:
 //! - objectives: `xent`, `logconf` (auxiliary confidence loss with the correct linear warm-up),
 //!   `logconf-openai` (the reference code's warm-up), `logconf-buffered`, `entropy`, `product`,
-//!   `kl`, `window`;
+//!   `kl`, `window`, `adaptconf` (per-example weak label vs own argmax by relative confidence);
 //! - weak labelers: `ground-truth`, `model`, `noise`, `flip` (systematic errors), and the filters
 //!   `confident` and `easy` around any other labeler;
 //! - backbones: `bow` and `transformer` (from scratch, three sizes each), `minilm` (BERT-type,

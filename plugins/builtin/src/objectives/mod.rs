@@ -1,5 +1,6 @@
 //! Training objectives (formulas in `shared/design/science.md`).
 
+pub mod adaptconf;
 pub mod bradley_terry;
 pub mod entropy;
 pub mod entropy_detached;
