@@ -24,7 +24,10 @@ fn exact_set_of_registered_names() {
         r.backbones.names(),
         ["bow", "chess-net", "chess-text", "gpt2", "hf-decoder", "minilm", "smollm2", "transformer"]
     );
-    assert_eq!(r.labelers.names(), ["confident", "easy", "engine", "flip", "ground-truth", "model", "noise"]);
+    assert_eq!(
+        r.labelers.names(),
+        ["confident", "easy", "engine", "ensemble", "flip", "ground-truth", "model", "noise"]
+    );
     assert_eq!(
         r.objectives.names(),
         [

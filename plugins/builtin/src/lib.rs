@@ -4,8 +4,9 @@
 //! - objectives: `xent`, `logconf` (auxiliary confidence loss with the correct linear warm-up),
 //!   `logconf-openai` (the reference code's warm-up), `logconf-buffered`, `entropy`, `product`,
 //!   `kl`, `window`, `adaptconf` (per-example weak label vs own argmax by relative confidence);
-//! - weak labelers: `ground-truth`, `model`, `noise`, `flip` (systematic errors), and the filters
-//!   `confident` and `easy` around any other labeler;
+//! - weak labelers: `ground-truth`, `model`, `noise`, `flip` (systematic errors), the filters
+//!   `confident` and `easy` around any other labeler, and `ensemble` (several labelers combined by
+//!   mean, vote or weights learned from their agreement);
 //! - backbones: `bow` and `transformer` (from scratch, three sizes each), `minilm` (BERT-type,
 //!   pretrained, fine-tuned fully or as a linear probe), `smollm2` (llama-type decoder read from
 //!   GGUF, truncatable to its first k blocks; linear probe on the last real token or full),

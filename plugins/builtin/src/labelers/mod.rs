@@ -5,6 +5,7 @@ use w2s_core::{rng, LabelerCtx, Spec, WeakLabels};
 
 pub mod confident;
 pub mod easy;
+pub mod ensemble;
 pub mod flip;
 pub mod ground_truth;
 pub mod model;
@@ -50,6 +51,11 @@ pub fn accuracy_of(ctx: &mut LabelerCtx<'_>, spec: &Spec) -> anyhow::Result<f64>
 /// the training pool), so that ties favour no class or position and do not depend on B's order.
 pub fn tie_keys(ctx: &LabelerCtx<'_>, stream: &str) -> Vec<u64> {
     ctx.b.iter().map(|&i| rng::key(ctx.seed, stream, i as u64)).collect()
+}
+
+/// Tie-breaking keys for the test examples, as [`tie_keys`] for B: (seed, stream, test index).
+pub fn test_tie_keys(ctx: &LabelerCtx<'_>, stream: &str) -> Vec<u64> {
+    (0..ctx.data.test.len()).map(|i| rng::key(ctx.seed, stream, i as u64)).collect()
 }
 
 /// Of the `eligible` examples, mark the `fraction` (rounded, at least one when any is eligible)
