@@ -112,6 +112,7 @@ pub fn run(
         targets: &targets,
         test: &test,
         also_predict: None,
+        record: None,
         cfg: &cfg,
         seed: 0,
     };

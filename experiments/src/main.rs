@@ -38,7 +38,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List every registered task, backbone, labeler, objective and preset, with parameters.
+    /// List every registered task, backbone, labeler, objective, stopping criterion and preset, with parameters.
     List {
         /// Machine-readable JSON instead of text.
         #[arg(long)]
@@ -64,6 +64,19 @@ enum Command {
         /// Recompute runs even if finished results exist.
         #[arg(long)]
         force: bool,
+    },
+    /// Score finished runs with every registered stopping criterion (plugins' too), from their
+    /// logged evaluations, without training: a table per (labeler, objective, criterion).
+    Criteria {
+        /// Run folders, or results folders holding them.
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        /// Score only this criterion, strictly (a name or a JSON spec; repeatable).
+        #[arg(long = "criterion", value_name = "SPEC")]
+        criterion: Vec<String>,
+        /// Machine-readable JSON rows instead of the table.
+        #[arg(long)]
+        json: bool,
     },
     /// SmolLM2 frozen-feature figures: extraction tokens/s and share of the matmul peak, cache
     /// speed-up of a probe run, padding of length-grouped batches.
@@ -265,6 +278,9 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
     tracing::debug!("device: {:?}", env.device);
     match cli.command {
         Command::List { json } => list(&registry, json)?,
+        Command::Criteria { runs, criterion, json } => {
+            w2s::criteria_cmd::run(&registry, &runs, &criterion, json)?;
+        }
         Command::Show { preset, set } => {
             let (_, p, _) = load_preset(&registry, &env, &preset, &set)?;
             println!("{}", serde_json::to_string_pretty(&p)?);

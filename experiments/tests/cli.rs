@@ -18,7 +18,10 @@ fn list_json_names_every_kind() {
     let rows: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let kinds: std::collections::BTreeSet<&str> =
         rows.as_array().unwrap().iter().map(|r| r["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds.into_iter().collect::<Vec<_>>(), ["backbone", "labeler", "objective", "preset", "task"]);
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        ["backbone", "criterion", "labeler", "objective", "preset", "task"]
+    );
     let (code, text, _) = w2s(&["list"]);
     assert_eq!(code, 0);
     assert!(text.contains("logconf") && text.contains("{\"aux_coef\":0.5,\"warmup_frac\":0.1}"), "{text}");

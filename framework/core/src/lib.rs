@@ -28,6 +28,7 @@ pub mod prompting;
 pub mod registry;
 pub mod rng;
 pub mod spec;
+pub mod stopping;
 pub mod task;
 pub mod train_config;
 
@@ -39,6 +40,7 @@ pub use params::Params;
 pub use preset::Preset;
 pub use registry::{Registration, Registry};
 pub use spec::Spec;
+pub use stopping::StoppingCriterion;
 pub use task::{Dataset, Example, Task};
 pub use train_config::TrainConfig;
 

@@ -92,6 +92,20 @@ pub struct Preset {
     pub strong_train: TrainConfig,
     #[serde(default)]
     pub ceiling_on: Half,
+    /// The fraction of the kept examples of half B held out from the student's training, with
+    /// their weak labels, for stopping criteria that read a weak-labelled validation slice
+    /// (`weak_val_loss`, `weak_val_agreement`). 0: none (the student trains on all of B).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub weak_val_frac: f64,
+    /// Stopping criteria to score every run with, besides every registered criterion with its
+    /// default parameters (e.g. `{"kind": "churn", "threshold": 0.05}`). They choose among logged
+    /// evaluations after training, so they are not part of any id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "one_or_many")]
+    pub criteria: Vec<Spec>,
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }
 
 /// One cell of a preset's grid: everything that determines one run's results.
@@ -106,6 +120,12 @@ pub struct RunConfig {
     pub weak_train: TrainConfig,
     pub strong_train: TrainConfig,
     pub ceiling_on: Half,
+    /// See [`Preset::weak_val_frac`].
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub weak_val_frac: f64,
+    /// See [`Preset::criteria`] (not part of the id).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub criteria: Vec<Spec>,
     /// What the ids hash: the resolved specs and the contents of the user files they read.
     pub identity: Identity,
 }
@@ -145,10 +165,15 @@ fn result_settings(cfg: &TrainConfig) -> Value {
 impl RunConfig {
     /// Short hash of the resolved config: the run's folder name.
     pub fn id(&self) -> String {
-        crate::spec::short_hash(&serde_json::json!({
+        let mut id = serde_json::json!({
             "identity": self.identity, "seed": self.seed, "weak_train": result_settings(&self.weak_train),
             "strong_train": result_settings(&self.strong_train), "ceiling_on": self.ceiling_on,
-        }))
+        });
+        // Only when set, so that the ids of runs without a held-out slice stay as they were.
+        if self.weak_val_frac > 0.0 {
+            id["weak_val_frac"] = self.weak_val_frac.into();
+        }
+        crate::spec::short_hash(&id)
     }
     /// What determines the weak labels (shared by all objectives and students).
     pub fn weak_stage_id(&self) -> String {
@@ -219,6 +244,13 @@ impl Preset {
         ];
         self.weak_train.validate("weak_train")?;
         self.strong_train.validate("strong_train")?;
+        if !(0.0..0.9).contains(&self.weak_val_frac) {
+            bail!(PresetFieldError {
+                field: "weak_val_frac".into(),
+                message: format!("{} is not a fraction in [0, 0.9) of half B", self.weak_val_frac),
+            });
+        }
+        resolve("criteria", Kind::Criterion, &self.criteria)?;
         Ok(self.grid(lists))
     }
 
@@ -240,6 +272,8 @@ impl Preset {
                                     weak_train: self.weak_train.clone(),
                                     strong_train: self.strong_train.clone(),
                                     ceiling_on: self.ceiling_on,
+                                    weak_val_frac: self.weak_val_frac,
+                                    criteria: self.criteria.clone(),
                                     identity: Identity {
                                         version: RESULTS_VERSION,
                                         task: task_id.clone(),

@@ -8,6 +8,7 @@
 //! ([`progress`]), preset files ([`preset_file`]), the compute device ([`device`]) and the host
 //! side of dynamic plugins ([`plugin_host`]). Plugins never link this crate.
 
+pub mod criteria;
 pub mod device;
 pub mod plot;
 pub mod plugin_host;

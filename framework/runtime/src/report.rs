@@ -69,8 +69,7 @@ pub fn aggregate(rows: &[SummaryRow]) -> Vec<Aggregate> {
             let gaps: Vec<f64> = col(|r| r.strong_acc - r.weak_acc).into_iter().filter(|x| x.is_finite()).collect();
             let gap = metrics::mean(&gaps);
             let gap_se = if gaps.len() >= 2 {
-                let var = gaps.iter().map(|g| (g - gap).powi(2)).sum::<f64>() / (gaps.len() - 1) as f64;
-                (var / gaps.len() as f64).sqrt()
+                metrics::standard_error(&gaps)
             } else {
                 g.first().map_or(f64::NAN, |r| metrics::gap_se(r.weak_acc_se, r.strong_acc_se))
             };
@@ -179,8 +178,22 @@ pub fn table(rows: &[SummaryRow]) -> String {
             .collect()
         })
         .collect();
+    let mut out = aligned(&header, &body);
+    if unresolved {
+        let _ = writeln!(
+            out,
+            "? the gap strong - weak is not clearly positive (not 2 standard errors above zero): PGR there is undefined or divides by noise"
+        );
+    }
+    out
+}
+
+/// Rows of cells as text in aligned columns under `header`, with a rule below it.
+pub fn aligned(header: &[&str], body: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..header.len())
-        .map(|c| body.iter().map(|r| r[c].chars().count()).chain([header[c].len()]).max().unwrap_or(0))
+        .map(|c| {
+            body.iter().map(|r| r.get(c).map_or(0, |s| s.chars().count())).chain([header[c].len()]).max().unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     let line = |cells: Vec<String>, out: &mut String| {
@@ -190,13 +203,7 @@ pub fn table(rows: &[SummaryRow]) -> String {
     line(header.iter().map(|s| s.to_string()).collect(), &mut out);
     line(widths.iter().map(|w| "-".repeat(*w)).collect(), &mut out);
     for r in body {
-        line(r, &mut out);
-    }
-    if unresolved {
-        let _ = writeln!(
-            out,
-            "? the gap strong - weak is not clearly positive (not 2 standard errors above zero): PGR there is undefined or divides by noise"
-        );
+        line(r.clone(), &mut out);
     }
     out
 }

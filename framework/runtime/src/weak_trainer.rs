@@ -28,6 +28,7 @@ impl WeakTrainer for LoopTrainer {
                 targets: &targets,
                 test: &ctx.data.test.iter().collect::<Vec<_>>(),
                 also_predict: Some(&b_set),
+                record: None,
                 cfg: ctx.weak_train,
                 seed: ctx.seed,
             },

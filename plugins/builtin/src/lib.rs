@@ -16,6 +16,7 @@
 //! Call [`link`] from a binary so that the linker keeps this crate (and its registrations).
 
 pub mod backbones;
+pub mod criteria;
 pub mod labelers;
 pub mod objectives;
 

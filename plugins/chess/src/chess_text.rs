@@ -235,6 +235,7 @@ mod tests {
             targets: &targets,
             test: &refs,
             also_predict: None,
+            record: None,
             cfg: &cfg,
             seed: 0,
         };

@@ -122,9 +122,28 @@ pub fn mean(values: &[f64]) -> f64 {
     }
 }
 
+/// Standard error of the mean of the finite values, sd/√n with the n − 1 sample variance (NaN
+/// for fewer than two).
+pub fn standard_error(values: &[f64]) -> f64 {
+    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.len() < 2 {
+        return f64::NAN;
+    }
+    let m = mean(&v);
+    let var = v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64;
+    (var / v.len() as f64).sqrt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn standard_error_known_answer() {
+        // [1, 2, 3]: sample variance 1, se = 1/√3.
+        assert!((standard_error(&[1.0, 2.0, 3.0]) - 1.0 / 3f64.sqrt()).abs() < 1e-12);
+        assert!(standard_error(&[1.0]).is_nan());
+    }
 
     #[test]
     fn pgr_known_answers() {

@@ -14,7 +14,7 @@ use serde_json::Value;
 pub use registration::*;
 pub use table::*;
 
-use crate::{Backbone, Objective, Spec, Task, WeakLabeler};
+use crate::{Backbone, Objective, Spec, StoppingCriterion, Task, WeakLabeler};
 
 /// The outermost nested specs inside `value`: objects with a string `kind`.
 fn collect_specs(value: &Value, out: &mut Vec<Spec>) {
@@ -30,13 +30,15 @@ fn collect_specs(value: &Value, out: &mut Vec<Spec>) {
     }
 }
 
-/// The four kinds of component, naming a table of the [`Registry`].
+/// The kinds of component, naming a table of the [`Registry`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Task,
     Backbone,
     Labeler,
     Objective,
+    /// Early-stopping criteria ([`StoppingCriterion`]).
+    Criterion,
 }
 
 /// All registered components and presets.
@@ -44,6 +46,7 @@ pub struct Registry {
     pub tasks: Table<Entry<dyn Task>>,
     pub labelers: Table<Entry<dyn WeakLabeler>>,
     pub objectives: Table<Entry<dyn Objective>>,
+    pub criteria: Table<Entry<dyn StoppingCriterion>>,
     pub backbones: Table<Entry<dyn Backbone>>,
     pub presets: Table<PresetEntry>,
     /// Subcommands of `w2s` that component crates add (see [`register_command!`](crate::register_command)).
@@ -76,6 +79,7 @@ impl Registry {
             tasks: Table::new("task"),
             labelers: Table::new("labeler"),
             objectives: Table::new("objective"),
+            criteria: Table::new("criterion"),
             backbones: Table::new("backbone"),
             presets: Table::new("preset"),
             commands: Table::new("command"),
@@ -102,6 +106,11 @@ impl Registry {
         self.objectives.build_in(self, spec)
     }
 
+    /// Build the early-stopping criterion of `spec`.
+    pub fn criterion(&self, spec: &Spec) -> anyhow::Result<Box<dyn StoppingCriterion>> {
+        self.criteria.build_in(self, spec)
+    }
+
     /// A registry holding every component that the linked crates submitted through `inventory`.
     pub fn with_builtins() -> anyhow::Result<Self> {
         let mut r = Self::empty();
@@ -123,6 +132,9 @@ impl Registry {
         }
         for r in inventory::iter::<Registration<dyn Backbone>> {
             self.backbones.insert(Entry::from_registration(r, origin(r.module)))?;
+        }
+        for r in inventory::iter::<Registration<dyn StoppingCriterion>> {
+            self.criteria.insert(Entry::from_registration(r, origin(r.module)))?;
         }
         for r in inventory::iter::<PresetRegistration> {
             self.presets.insert(PresetEntry {
@@ -163,12 +175,14 @@ impl Registry {
         clashes(&self.tasks, &other.tasks)?;
         clashes(&self.labelers, &other.labelers)?;
         clashes(&self.objectives, &other.objectives)?;
+        clashes(&self.criteria, &other.criteria)?;
         clashes(&self.backbones, &other.backbones)?;
         clashes(&self.presets, &other.presets)?;
         clashes(&self.commands, &other.commands)?;
         self.tasks.entries.extend(other.tasks.entries);
         self.labelers.entries.extend(other.labelers.entries);
         self.objectives.entries.extend(other.objectives.entries);
+        self.criteria.entries.extend(other.criteria.entries);
         self.backbones.entries.extend(other.backbones.entries);
         self.presets.entries.extend(other.presets.entries);
         self.commands.entries.extend(other.commands.entries);
@@ -187,6 +201,7 @@ impl Registry {
             Kind::Backbone => self.backbones.checked(self, spec),
             Kind::Labeler => self.labelers.checked(self, spec),
             Kind::Objective => self.objectives.checked(self, spec),
+            Kind::Criterion => self.criteria.checked(self, spec),
         }?;
         let mut resolved = Spec::new(&name);
         if let Value::Object(map) = params {
@@ -253,7 +268,7 @@ impl Registry {
         let mut files = match kind {
             Kind::Task => self.task(spec)?.data_files(),
             Kind::Backbone => self.backbone(spec)?.data_files(),
-            Kind::Labeler | Kind::Objective => Vec::new(),
+            Kind::Labeler | Kind::Objective | Kind::Criterion => Vec::new(),
         };
         let mut nested = Vec::new();
         collect_specs(&Value::Object(spec.params().clone()), &mut nested);
@@ -275,6 +290,7 @@ impl Registry {
             Kind::Backbone => self.backbones.contains(name),
             Kind::Labeler => self.labelers.contains(name),
             Kind::Objective => self.objectives.contains(name),
+            Kind::Criterion => self.criteria.contains(name),
         }
     }
 
@@ -285,6 +301,7 @@ impl Registry {
             Kind::Backbone => self.backbones.names(),
             Kind::Labeler => self.labelers.names(),
             Kind::Objective => self.objectives.names(),
+            Kind::Criterion => self.criteria.names(),
         }
     }
 
@@ -306,6 +323,7 @@ impl Registry {
         out.extend(rows(&self.backbones));
         out.extend(rows(&self.labelers));
         out.extend(rows(&self.objectives));
+        out.extend(rows(&self.criteria));
         out.extend(self.presets.iter().map(|p| Listing {
             kind: "preset".into(),
             name: p.name.clone(),

@@ -5,7 +5,7 @@
 use anyhow::anyhow;
 use serde_json::Value;
 
-use crate::{Backbone, Env, Objective, Params, Preset, Task, WeakLabeler};
+use crate::{Backbone, Env, Objective, Params, Preset, StoppingCriterion, Task, WeakLabeler};
 
 use super::Registry;
 
@@ -74,6 +74,7 @@ pub struct PresetRegistration {
 inventory::collect!(Registration<dyn Task>);
 inventory::collect!(Registration<dyn WeakLabeler>);
 inventory::collect!(Registration<dyn Objective>);
+inventory::collect!(Registration<dyn StoppingCriterion>);
 inventory::collect!(Registration<dyn Backbone>);
 inventory::collect!(PresetRegistration);
 inventory::collect!(CommandRegistration);
@@ -127,7 +128,8 @@ pub fn defaults_of<P: Params>() -> Value {
     serde_json::to_value(P::default()).unwrap_or(Value::Null)
 }
 
-/// Register a component of one of the four kinds at compile time.
+/// Register a component of one of the kinds (`Task`, `Backbone`, `WeakLabeler`, `Objective`,
+/// `StoppingCriterion`) at compile time.
 ///
 /// ```ignore
 /// w2s_core::register!(Objective {

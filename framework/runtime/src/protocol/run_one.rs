@@ -8,10 +8,17 @@ use w2s_core::{
     metrics,
     objective::SoftXent,
     preset::{Half, RunConfig},
+    rng,
+    stopping::{EvalLog, WeakVal},
     Example, LabelerCtx,
 };
 
 use crate::{
+    criteria::{
+        self,
+        evals_file::{self, SliceInfo},
+        rescore::{CRITERIA_FILE, EVALS_FILE},
+    },
     results::{self, LabelSection, SummaryRow},
     train,
 };
@@ -88,6 +95,7 @@ pub(super) fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow
                     targets: &targets,
                     test: &test,
                     also_predict: None,
+                    record: None,
                     cfg: &rc.strong_train,
                     seed: rc.seed,
                 },
@@ -117,8 +125,10 @@ pub(super) fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow
     if kept.is_empty() {
         bail!("labeler {} kept no examples of half B: nothing to train the student on", rc.labeler.label());
     }
+    let (kept, held_out) = weak_val_split(&kept, rc.weak_val_frac, rc.seed)?;
     let student_set: Vec<&Example> = kept.iter().map(|&i| &data.train[b[i]]).collect();
     let student_targets: Vec<Vec<f32>> = kept.iter().map(|&i| weak_b[i].clone()).collect();
+    let watch_set: Vec<&Example> = held_out.iter().map(|&i| &data.train[b[i]]).collect();
     let student = train::train_and_predict(
         env,
         &train::Job {
@@ -130,6 +140,7 @@ pub(super) fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow
             test: &test,
             // The student's predictions on what it trained on, for its misfit to the weak labels.
             also_predict: Some(&student_set),
+            record: Some(train::Record { watch: (!held_out.is_empty()).then_some(&watch_set[..]) }),
             cfg: &rc.strong_train,
             seed: rc.seed,
         },
@@ -155,5 +166,48 @@ pub(super) fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow
     let probs = [weak_test.as_slice(), ceiling_test.as_slice(), student.test.as_slice()];
     let (row, pred_rows) =
         summary(env, rc, (a.len(), b.len()), format!("{:?}", rc.ceiling_on), probs, &test_labels, labels, start);
+    let log = eval_log(&student.snapshots, &held_out, &weak_b);
+    let slice_labels: Vec<usize> = held_out.iter().map(|&i| data.train[b[i]].label).collect();
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let slice = SliceInfo { index: &held_out, labels: &slice_labels };
+    evals_file::write(&dir.join(EVALS_FILE), &log, &test_labels, log.weak_val.is_some().then_some(slice))?;
+    let specs = criteria::criteria_specs(registry, &rc.criteria);
+    let scored =
+        criteria::score(registry, &specs, &row.run_id, &log, &test_labels, (row.weak_acc, row.strong_acc), false)?;
+    results::write_csv(&dir.join(CRITERIA_FILE), &scored)?;
     write_run(dir, rc, &wdir, &curves, &pred_rows, row)
+}
+
+/// The kept examples of B split into those the student trains on and a held-out weak-labelled
+/// slice of `frac` of them (seeded; none when `frac` is 0), both in B's order.
+fn weak_val_split(kept: &[usize], frac: f64, seed: u64) -> anyhow::Result<(Vec<usize>, Vec<usize>)> {
+    let n_out = (kept.len() as f64 * frac).round() as usize;
+    if frac > 0.0 && (n_out == 0 || n_out >= kept.len()) {
+        bail!(
+            "weak_val_frac {frac} of the {} kept examples of B leaves {} to train on and {n_out} held out: both need \
+             at least one",
+            kept.len(),
+            kept.len() - n_out.min(kept.len())
+        );
+    }
+    let mut out = vec![false; kept.len()];
+    for &j in rng::permutation(kept.len(), seed, "weak-val").iter().take(n_out) {
+        out[j] = true;
+    }
+    let pick = |held: bool| kept.iter().zip(&out).filter(|(_, &o)| o == held).map(|(&i, _)| i).collect();
+    Ok((pick(false), pick(true)))
+}
+
+/// The student's evaluation log: test predictions at every evaluation, and the held-out slice's
+/// predictions with its weak labels (positions `held_out` of B) when it has one.
+fn eval_log(snapshots: &[train::Snapshot], held_out: &[usize], weak_b: &[Vec<f32>]) -> EvalLog {
+    let weak_val = (!held_out.is_empty()).then(|| WeakVal {
+        targets: held_out.iter().map(|&i| weak_b[i].clone()).collect(),
+        preds: snapshots.iter().map(|s| s.watch.clone().unwrap_or_default()).collect(),
+    });
+    EvalLog {
+        steps: snapshots.iter().map(|s| s.step).collect(),
+        test: snapshots.iter().map(|s| s.test.clone()).collect(),
+        weak_val,
+    }
 }

@@ -122,6 +122,17 @@ pub(super) fn finished_row(dir: &Path, id: &str) -> Option<SummaryRow> {
 /// after every finished run, so that an interrupted preset keeps the rows of what it finished.
 pub(super) fn write_collected(out: &Path, rows: &[SummaryRow]) -> anyhow::Result<()> {
     results::write_csv(&out.join("summary.csv"), rows)?;
+    // Every run's stopping criteria (runs finished before evaluations were logged have none).
+    let mut criteria = Vec::new();
+    for r in rows {
+        let path = out.join(&r.run_id).join(crate::criteria::rescore::CRITERIA_FILE);
+        if path.is_file() {
+            criteria.extend(results::read_csv::<crate::criteria::CriterionRow>(&path)?);
+        }
+    }
+    if !criteria.is_empty() {
+        crate::criteria::rescore::write_collected(out, &criteria)?;
+    }
     if !rows.is_empty() {
         let title = out.file_name().and_then(|n| n.to_str()).unwrap_or("w2s");
         write_atomic(&out.join("accuracy.svg"), crate::plot::accuracy_svg(rows, title).as_bytes())?;

@@ -8,18 +8,26 @@ use w2s_core::{curves::CurveRow, metrics, progress, rng, Env, Model, Objective, 
 use super::{
     batches::{batches_for, row_index},
     encoded::{from_tensor, predict, to_tensor, Encoded},
-    Job,
+    Job, Snapshot,
 };
 
+/// What each evaluation looks at: the test set with its labels (for the curves), and the
+/// held-out slice to record predictions of, if any.
+pub(crate) struct EvalSets<'a> {
+    pub(crate) test: &'a Encoded,
+    pub(crate) labels: &'a [usize],
+    pub(crate) watch: Option<&'a Encoded>,
+}
+
+/// Train, and return the curves and (if the job records) the predictions of every evaluation.
 pub(crate) fn fit(
     env: &Env,
     model: &mut dyn Model,
     objective: &mut dyn Objective,
     job: &Job<'_>,
     train_in: &Encoded,
-    test_in: &Encoded,
-    test_labels: &[usize],
-) -> anyhow::Result<Vec<CurveRow>> {
+    sets: &EvalSets<'_>,
+) -> anyhow::Result<(Vec<CurveRow>, Vec<Snapshot>)> {
     let cfg = job.cfg;
     let n = train_in.len();
     let steps_per_epoch = n.div_ceil(cfg.batch_size);
@@ -28,6 +36,7 @@ pub(crate) fn fit(
     let mut opt = tch::nn::Adam::default().build(model.var_store(), cfg.lr)?;
     let bar = progress::bar(env, total as u64, format!("training {}", job.role));
     let mut curves = Vec::new();
+    let mut snapshots = Vec::new();
     let mut losses = LossSum::new(env.device)?;
     let mut step = 0;
     for epoch in 0..cfg.epochs {
@@ -61,8 +70,15 @@ pub(crate) fn fit(
             }
             if eval {
                 let train_loss = losses.take_mean()?;
-                let probs = predict(model, test_in, cfg.eval_batch)?;
-                let (test_acc, test_loss) = evaluate(&probs, test_labels)?;
+                let probs = predict(model, sets.test, cfg.eval_batch)?;
+                let (test_acc, test_loss) = evaluate(&probs, sets.labels)?;
+                if job.record.is_some() {
+                    let watch = match sets.watch {
+                        Some(w) => Some(from_tensor(&predict(model, w, cfg.eval_batch)?)?),
+                        None => None,
+                    };
+                    snapshots.push(Snapshot { step, test: from_tensor(&probs)?, watch });
+                }
                 curves.push(CurveRow {
                     role: job.role.to_string(),
                     step,
@@ -80,7 +96,7 @@ pub(crate) fn fit(
     if let Some(last) = curves.last() {
         tracing::info!(role = job.role, steps = total, test_acc = last.test_acc, "trained");
     }
-    Ok(curves)
+    Ok((curves, snapshots))
 }
 
 /// The training loss is checked for NaN at least this often (in steps), besides every evaluation.

@@ -35,8 +35,25 @@ pub struct Job<'a> {
     pub test: &'a [&'a Example],
     /// More examples to predict after training (e.g. half B for a weak supervisor).
     pub also_predict: Option<&'a [&'a Example]>,
+    /// Keep the test predictions of every evaluation (and of `watch`) for stopping criteria.
+    pub record: Option<Record<'a>>,
     pub cfg: &'a TrainConfig,
     pub seed: u64,
+}
+
+/// What to record at every evaluation besides the curves: the test predictions always, and the
+/// predictions of `watch` (a held-out weak-labelled slice) when given.
+#[derive(Clone, Copy)]
+pub struct Record<'a> {
+    pub watch: Option<&'a [&'a Example]>,
+}
+
+/// The predictions recorded at one evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub step: usize,
+    pub test: Vec<Vec<f32>>,
+    pub watch: Option<Vec<Vec<f32>>>,
 }
 
 /// Predictions and curves of a trained model.
@@ -44,6 +61,8 @@ pub struct Trained {
     pub test: Vec<Vec<f32>>,
     pub extra: Option<Vec<Vec<f32>>>,
     pub curves: Vec<CurveRow>,
+    /// One per evaluation when the job asked to [`Record`].
+    pub snapshots: Vec<Snapshot>,
 }
 
 /// The job's training examples (and targets) without those the model drops as too long for its
@@ -91,7 +110,12 @@ pub fn train_and_predict(env: &Env, job: &Job<'_>, objective: &mut dyn Objective
     let train_in = Encoded::new(model.as_mut(), job.train, env)?;
     let test_in = Encoded::new(model.as_mut(), job.test, env)?;
     let test_labels: Vec<usize> = job.test.iter().map(|e| e.label).collect();
-    let curves = fit(env, model.as_mut(), objective, job, &train_in, &test_in, &test_labels)?;
+    let watch_in = match job.record.and_then(|r| r.watch) {
+        Some(ex) => Some(Encoded::new(model.as_mut(), ex, env)?),
+        None => None,
+    };
+    let eval_sets = fit::EvalSets { test: &test_in, labels: &test_labels, watch: watch_in.as_ref() };
+    let (curves, snapshots) = fit(env, model.as_mut(), objective, job, &train_in, &eval_sets)?;
     let test = from_tensor(&predict(model.as_ref(), &test_in, job.cfg.eval_batch)?)?;
     let extra = match job.also_predict {
         Some(ex) => {
@@ -100,7 +124,7 @@ pub fn train_and_predict(env: &Env, job: &Job<'_>, objective: &mut dyn Objective
         }
         None => None,
     };
-    Ok(Trained { test, extra, curves })
+    Ok(Trained { test, extra, curves, snapshots })
 }
 
 #[cfg(test)]
@@ -191,6 +215,7 @@ mod tests {
             targets: &targets,
             test: &refs[..8],
             also_predict: None,
+            record: None,
             cfg: &cfg,
             seed: 0,
         };
@@ -262,6 +287,7 @@ mod tests {
             targets: &targets,
             test: &refs,
             also_predict: None,
+            record: None,
             cfg: &cfg,
             seed: 0,
         };

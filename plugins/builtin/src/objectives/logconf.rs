@@ -219,6 +219,7 @@ pub(crate) mod tests {
             targets: &targets,
             test: &refs[..64.min(n)],
             also_predict: None,
+            record: None,
             cfg: &cfg,
             seed: 0,
         };

@@ -98,6 +98,7 @@ fn fit(job_train: &[&Example], n: usize, size: ChessSize, epochs: usize) -> trai
         targets: &targets,
         test: job_train,
         also_predict: None,
+        record: None,
         cfg: &cfg,
         seed: 0,
     };

@@ -242,6 +242,7 @@ fn too_long_texts_are_dropped_from_training_when_asked() {
         targets: &targets,
         test: &refs,
         also_predict: None,
+        record: None,
         cfg: &cfg,
         seed: 0,
     };
