@@ -65,8 +65,8 @@ pub fn accuracy_svg(rows: &[SummaryRow], title: &str) -> String {
         let members: Vec<&SummaryRow> = rows
             .iter()
             .filter(|r| {
-                (&r.task, &r.weak, &r.strong, &r.labeler, &r.objective)
-                    == (&a.task, &a.weak, &a.strong, &a.labeler, &a.objective)
+                (&r.task, &r.weak, &r.strong, &r.labeler, &r.objective, &r.chain)
+                    == (&a.task, &a.weak, &a.strong, &a.labeler, &a.objective, &a.chain)
             })
             .collect();
         for (i, (mean, pick)) in [
@@ -98,7 +98,11 @@ pub fn accuracy_svg(rows: &[SummaryRow], title: &str) -> String {
         }
         let pgr = if a.pgr_median.is_finite() { format!("PGR {:.2}", a.pgr_median) } else { "PGR NaN".into() };
         let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="middle">{pgr}</text>"#, gx + 1.5 * bar_w, top - 4.0);
-        let label = format!("{} / {}", a.labeler, a.objective);
+        let label = if a.chain.is_empty() {
+            format!("{} / {}", a.labeler, a.objective)
+        } else {
+            format!("{} / {} via {}", a.labeler, a.objective, a.chain)
+        };
         let lx = gx + 1.5 * bar_w;
         let ly = top + plot_h + 12.0;
         let _ = writeln!(s, r#"<text x="{lx}" y="{ly}" transform="rotate(35 {lx} {ly})">{}</text>"#, esc(&label));

@@ -20,6 +20,8 @@ pub struct Aggregate {
     pub strong: String,
     pub labeler: String,
     pub objective: String,
+    /// The bootstrapping chain's intermediate links (empty: direct).
+    pub chain: String,
     pub seeds: usize,
     /// Accuracy of the weak labels on half B.
     pub label_acc: f64,
@@ -51,9 +53,10 @@ pub struct Aggregate {
 
 /// Group rows by configuration (in first-seen order) and aggregate over seeds.
 pub fn aggregate(rows: &[SummaryRow]) -> Vec<Aggregate> {
-    let mut keys: Vec<(String, String, String, String, String)> = Vec::new();
+    let mut keys: Vec<(String, String, String, String, String, String)> = Vec::new();
     for r in rows {
-        let k = (r.task.clone(), r.weak.clone(), r.strong.clone(), r.labeler.clone(), r.objective.clone());
+        let k =
+            (r.task.clone(), r.weak.clone(), r.strong.clone(), r.labeler.clone(), r.objective.clone(), r.chain.clone());
         if !keys.contains(&k) {
             keys.push(k);
         }
@@ -62,7 +65,10 @@ pub fn aggregate(rows: &[SummaryRow]) -> Vec<Aggregate> {
         .map(|k| {
             let g: Vec<&SummaryRow> = rows
                 .iter()
-                .filter(|r| (&r.task, &r.weak, &r.strong, &r.labeler, &r.objective) == (&k.0, &k.1, &k.2, &k.3, &k.4))
+                .filter(|r| {
+                    (&r.task, &r.weak, &r.strong, &r.labeler, &r.objective, &r.chain)
+                        == (&k.0, &k.1, &k.2, &k.3, &k.4, &k.5)
+                })
                 .collect();
             let col = |f: fn(&SummaryRow) -> f64| g.iter().map(|r| f(r)).collect::<Vec<f64>>();
             let pgrs: Vec<f64> = col(|r| r.pgr).into_iter().filter(|x| x.is_finite()).collect();
@@ -79,6 +85,7 @@ pub fn aggregate(rows: &[SummaryRow]) -> Vec<Aggregate> {
                 strong: k.2,
                 labeler: k.3,
                 objective: k.4,
+                chain: k.5,
                 seeds: g.len(),
                 label_acc: metrics::mean(&col(|r| r.label_acc)),
                 weak_acc: metrics::mean(&col(|r| r.weak_acc)),
@@ -137,6 +144,11 @@ pub fn table(rows: &[SummaryRow]) -> String {
     let aggregates = aggregate(rows);
     let with_auroc = aggregates.iter().any(|a| a.pgr_auroc_defined > 0);
     let with_soft = aggregates.iter().any(|a| a.w2s_ece.is_finite());
+    // Bootstrapping chains: which links, `direct` for the plain transfer beside them.
+    let with_chain = aggregates.iter().any(|a| !a.chain.is_empty());
+    if with_chain {
+        header.insert(5, "chain");
+    }
     if with_auroc {
         header.push("PGR AUROC (median defined/seeds)");
     }
@@ -148,7 +160,8 @@ pub fn table(rows: &[SummaryRow]) -> String {
         .into_iter()
         .map(|a| {
             let mark = if a.gap_resolved { "" } else { " ?" };
-            vec![
+            let chain = if a.chain.is_empty() { "direct".to_string() } else { a.chain.clone() };
+            let mut cells: Vec<String> = vec![
                 a.task,
                 a.weak,
                 a.strong,
@@ -175,7 +188,11 @@ pub fn table(rows: &[SummaryRow]) -> String {
             .chain(with_auroc.then(|| format!("{} {}/{}", fmt(a.pgr_auroc_median), a.pgr_auroc_defined, a.seeds)))
             .chain(with_soft.then(|| fmt(a.w2s_ece)))
             .chain(with_soft.then(|| format!("{} / {}", fmt(a.gain_sq), fmt(a.misfit_sq_test))))
-            .collect()
+            .collect();
+            if with_chain {
+                cells.insert(5, chain);
+            }
+            cells
         })
         .collect();
     let mut out = aligned(&header, &body);

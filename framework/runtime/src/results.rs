@@ -48,6 +48,9 @@ pub struct SummaryRow {
     pub strong: String,
     pub labeler: String,
     pub objective: String,
+    /// The intermediate links of the run's bootstrapping chain, `a > b` (empty: direct).
+    #[serde(default)]
+    pub chain: String,
     pub seed: u64,
     pub run_id: String,
     pub n_a: usize,
@@ -129,6 +132,7 @@ impl SummaryRow {
             strong: "s".into(),
             labeler: "model".into(),
             objective: objective.into(),
+            chain: String::new(),
             seed,
             run_id: format!("r{seed}"),
             n_a: 1000,

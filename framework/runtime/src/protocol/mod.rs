@@ -10,6 +10,7 @@
 //! named by the hash of what determines it; a folder with its final file is reused, never
 //! recomputed, unless forced.
 
+pub mod chain;
 mod prompted;
 mod run_one;
 mod session;
@@ -29,6 +30,7 @@ use w2s_core::{atomic_file::write_atomic, preset::RunConfig, rng, Env, Preset, R
 use crate::results::{self, SummaryRow};
 
 use run_one::run_one;
+pub use run_one::CHAIN_FILE;
 use session::{claim_folder, finished_row, write_collected, Session};
 pub use summary::device_name;
 

@@ -24,10 +24,11 @@ use crate::{
 };
 
 use super::{
+    chain::{run_chain, student_link, ChainInput},
     prompted::{prompted_run, WeakRun},
     session::Session,
     split_halves,
-    stages::{check_labels, read_ceiling_stage, read_weak_stage, refs, write_weak_labels, WeakStage},
+    stages::{check_labels, preds, read_ceiling_stage, read_weak_stage, refs, write_weak_labels, WeakStage},
     summary::{summary, write_run, LabelFigures},
 };
 
@@ -73,6 +74,9 @@ pub(super) fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow
 
     let mut objective = registry.objective(&rc.objective)?;
     if let Some(spec) = objective.prompting() {
+        if !rc.chain.is_empty() {
+            bail!("objective {}: a prompted student cannot be the end of a bootstrapping chain", rc.objective.label());
+        }
         let weak_run = WeakRun { wdir: &wdir, weak_b: &weak_b, keep: &keep, weak_test: &weak_test, curves };
         return prompted_run(env, strong_bb.as_ref(), rc, dir, &data, &b, &spec, weak_run, start);
     }
@@ -120,14 +124,39 @@ pub(super) fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow
     let ceiling_test = ceiling.test;
     curves.extend(ceiling.curves);
 
-    // 3. Student on B with weak labels.
+    // 3. The chain's intermediate links, if any, then the student on B with its supervisor's labels.
     let kept: Vec<usize> = (0..b.len()).filter(|&i| keep[i]).collect();
     if kept.is_empty() {
         bail!("labeler {} kept no examples of half B: nothing to train the student on", rc.labeler.label());
     }
-    let (kept, held_out) = weak_val_split(&kept, rc.weak_val_frac, rc.seed)?;
-    let student_set: Vec<&Example> = kept.iter().map(|&i| &data.train[b[i]]).collect();
-    let student_targets: Vec<Vec<f32>> = kept.iter().map(|&i| weak_b[i].clone()).collect();
+    let ends = (
+        metrics::accuracy(&preds(&weak_test), &test_labels).0,
+        metrics::accuracy(&preds(&ceiling_test), &test_labels).0,
+    );
+    let chain_in = ChainInput {
+        env,
+        registry,
+        rc,
+        train: &data.train,
+        b: &b,
+        kept: &kept,
+        weak_b: &weak_b,
+        weak_test: &weak_test,
+        test: &test,
+        test_labels: &test_labels,
+        ends,
+    };
+    let chained = if rc.chain.is_empty() { None } else { Some(run_chain(&chain_in)?) };
+    let (student_pos, labels_b) = match &chained {
+        Some(c) => {
+            curves.extend(c.curves.iter().cloned());
+            (c.student_pos.clone(), &c.labels_b)
+        }
+        None => (kept.clone(), &weak_b),
+    };
+    let (trained_on, held_out) = weak_val_split(&student_pos, rc.weak_val_frac, rc.seed)?;
+    let student_set: Vec<&Example> = trained_on.iter().map(|&i| &data.train[b[i]]).collect();
+    let student_targets: Vec<Vec<f32>> = trained_on.iter().map(|&i| labels_b[i].clone()).collect();
     let watch_set: Vec<&Example> = held_out.iter().map(|&i| &data.train[b[i]]).collect();
     let student = train::train_and_predict(
         env,
@@ -147,8 +176,14 @@ pub(super) fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow
         objective.as_mut(),
     )?;
     curves.extend(student.curves.iter().cloned());
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    if let Some(c) = &chained {
+        let mut links = c.links.clone();
+        links.push(student_link(c, &chain_in, &student.test));
+        results::write_csv(&dir.join(CHAIN_FILE), &links)?;
+    }
 
-    // 4. Metrics.
+    // 4. Metrics. The label figures are the weak labels' on all kept examples of B.
     let kept_preds: Vec<usize> = kept.iter().map(|&i| metrics::argmax(&weak_b[i])).collect();
     let kept_truth: Vec<usize> = kept.iter().map(|&i| data.train[b[i]].label).collect();
     let labels = LabelFigures {
@@ -166,9 +201,8 @@ pub(super) fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow
     let probs = [weak_test.as_slice(), ceiling_test.as_slice(), student.test.as_slice()];
     let (row, pred_rows) =
         summary(env, rc, (a.len(), b.len()), format!("{:?}", rc.ceiling_on), probs, &test_labels, labels, start);
-    let log = eval_log(&student.snapshots, &held_out, &weak_b);
+    let log = eval_log(&student.snapshots, &held_out, labels_b);
     let slice_labels: Vec<usize> = held_out.iter().map(|&i| data.train[b[i]].label).collect();
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let slice = SliceInfo { index: &held_out, labels: &slice_labels };
     evals_file::write(&dir.join(EVALS_FILE), &log, &test_labels, log.weak_val.is_some().then_some(slice))?;
     let specs = criteria::criteria_specs(registry, &rc.criteria);
@@ -177,6 +211,9 @@ pub(super) fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow
     results::write_csv(&dir.join(CRITERIA_FILE), &scored)?;
     write_run(dir, rc, &wdir, &curves, &pred_rows, row)
 }
+
+/// The name of a chained run's per-link figures.
+pub const CHAIN_FILE: &str = "chain.csv";
 
 /// The kept examples of B split into those the student trains on and a held-out weak-labelled
 /// slice of `frac` of them (seeded; none when `frac` is 0), both in B's order.

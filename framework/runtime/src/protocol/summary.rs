@@ -118,6 +118,7 @@ pub(super) fn summary(
         strong: rc.strong.label(),
         labeler: rc.labeler.label(),
         objective: rc.objective.label(),
+        chain: w2s_core::preset::chain_label(&rc.chain),
         seed: rc.seed,
         run_id: rc.id(),
         n_a,

@@ -6,6 +6,11 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+mod chain;
+
+use chain::ResolvedChain;
+pub use chain::{chain_label, ChainData};
+
 use crate::{
     fingerprint::{self, Fingerprint},
     registry::{self, Kind},
@@ -102,6 +107,14 @@ pub struct Preset {
     /// evaluations after training, so they are not part of any id.
     #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "one_or_many")]
     pub criteria: Vec<Spec>,
+    /// Bootstrapping chains, a grid dimension: each entry lists the intermediate backbones
+    /// between the weak supervisor and the strong student (`[]`: the direct transfer). Empty: the
+    /// direct transfer only. See [`ChainData`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<Vec<Spec>>,
+    /// Which part of half B each link trains on and labels.
+    #[serde(default, skip_serializing_if = "ChainData::is_default")]
+    pub chain_data: ChainData,
 }
 
 fn is_zero(x: &f64) -> bool {
@@ -126,6 +139,11 @@ pub struct RunConfig {
     /// See [`Preset::criteria`] (not part of the id).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub criteria: Vec<Spec>,
+    /// The intermediate links of the run's bootstrapping chain (empty: weak → strong directly).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<Spec>,
+    #[serde(default, skip_serializing_if = "ChainData::is_default")]
+    pub chain_data: ChainData,
     /// What the ids hash: the resolved specs and the contents of the user files they read.
     pub identity: Identity,
 }
@@ -151,6 +169,11 @@ pub struct Identity {
     pub labeler_files: Vec<Fingerprint>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub objective_files: Vec<Fingerprint>,
+    /// The resolved intermediate links of the chain, and the files they read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain_files: Vec<Fingerprint>,
 }
 
 /// Training settings without those that cannot change results (`eval_batch`).
@@ -172,6 +195,9 @@ impl RunConfig {
         // Only when set, so that the ids of runs without a held-out slice stay as they were.
         if self.weak_val_frac > 0.0 {
             id["weak_val_frac"] = self.weak_val_frac.into();
+        }
+        if !self.chain.is_empty() {
+            id["chain_data"] = serde_json::to_value(self.chain_data).unwrap_or(Value::Null);
         }
         crate::spec::short_hash(&id)
     }
@@ -208,7 +234,19 @@ impl Preset {
         let raw = |list: &[Spec]| ResolvedList {
             entries: list.iter().map(|s| (s.clone(), Value::from(s.clone()), Vec::new())).collect(),
         };
-        self.grid([raw(&self.task), raw(&self.weak), raw(&self.strong), raw(&self.labeler), raw(&self.objective)])
+        let chains = self
+            .chains()
+            .iter()
+            .map(|links| ResolvedChain {
+                links: links.clone(),
+                ids: links.iter().map(|s| Value::from(s.clone())).collect(),
+                files: Vec::new(),
+            })
+            .collect();
+        self.grid(
+            [raw(&self.task), raw(&self.weak), raw(&self.strong), raw(&self.labeler), raw(&self.objective)],
+            chains,
+        )
     }
 
     /// Every run of the grid, with ids of the *resolved* specs (see [`Registry::resolve`]) and of the
@@ -251,17 +289,46 @@ impl Preset {
             });
         }
         resolve("criteria", Kind::Criterion, &self.criteria)?;
-        Ok(self.grid(lists))
+        let mut chains: Vec<ResolvedChain> = Vec::new();
+        for (i, links) in self.chains().iter().enumerate() {
+            // Links may repeat (strong-to-strong is the strong backbone several times).
+            let mut chain = ResolvedChain { links: links.clone(), ..Default::default() };
+            for (j, spec) in links.iter().enumerate() {
+                let at = format!("chain[{i}][{j}]");
+                let resolved = registry.resolve(Kind::Backbone, spec).map_err(|e| field_error(&at, e))?;
+                let files = registry.data_files(Kind::Backbone, &resolved).map_err(|e| field_error(&at, e))?;
+                chain.files.extend(fingerprint::fingerprints(env, &files).map_err(|e| field_error(&at, e))?);
+                chain.ids.push(Value::from(resolved));
+            }
+            if let Some(j) = chains.iter().position(|c| c.ids == chain.ids) {
+                bail!("preset field `chain`: entries {j} and {i} are the same chain once defaults are filled in");
+            }
+            chains.push(chain);
+        }
+        Ok(self.grid(lists, chains))
     }
 
-    fn grid(&self, [tasks, weaks, strongs, labelers, objectives]: [ResolvedList; 5]) -> Vec<RunConfig> {
+    /// The chain dimension: `[[]]` (direct only) when the preset lists none.
+    fn chains(&self) -> Vec<Vec<Spec>> {
+        if self.chain.is_empty() {
+            vec![Vec::new()]
+        } else {
+            self.chain.clone()
+        }
+    }
+
+    fn grid(
+        &self,
+        [tasks, weaks, strongs, labelers, objectives]: [ResolvedList; 5],
+        chains: Vec<ResolvedChain>,
+    ) -> Vec<RunConfig> {
         let mut out = Vec::new();
         for (task, task_id, task_files) in &tasks.entries {
             for (weak, weak_id, weak_files) in &weaks.entries {
                 for (strong, strong_id, strong_files) in &strongs.entries {
                     for (labeler, labeler_id, labeler_files) in &labelers.entries {
                         for (objective, objective_id, objective_files) in &objectives.entries {
-                            for &seed in &self.seeds {
+                            for (chain, &seed) in chains.iter().flat_map(|c| self.seeds.iter().map(move |s| (c, s))) {
                                 out.push(RunConfig {
                                     task: task.clone(),
                                     weak: weak.clone(),
@@ -274,6 +341,8 @@ impl Preset {
                                     ceiling_on: self.ceiling_on,
                                     weak_val_frac: self.weak_val_frac,
                                     criteria: self.criteria.clone(),
+                                    chain: chain.links.clone(),
+                                    chain_data: self.chain_data,
                                     identity: Identity {
                                         version: RESULTS_VERSION,
                                         task: task_id.clone(),
@@ -286,6 +355,8 @@ impl Preset {
                                         strong_files: strong_files.clone(),
                                         labeler_files: labeler_files.clone(),
                                         objective_files: objective_files.clone(),
+                                        chain: chain.ids.clone(),
+                                        chain_files: chain.files.clone(),
                                     },
                                 });
                             }
@@ -397,73 +468,4 @@ pub fn apply_override(root: &mut Value, assignment: &str) -> anyhow::Result<()> 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn overrides_reach_nested_fields_and_lists() {
-        let mut v = json!({"strong_train": {"lr": 1.0}, "seeds": [0, 1], "task": {"kind": "sentiment"}});
-        apply_override(&mut v, "strong_train.lr=1e-4").unwrap();
-        apply_override(&mut v, "seeds=[3]").unwrap();
-        apply_override(&mut v, "task.n_train=200").unwrap();
-        apply_override(&mut v, "weak.kind=bow").unwrap();
-        let mut listed = json!({"task": [{"kind": "sentiment"}], "objective": ["xent", "logconf"]});
-        apply_override(&mut listed, "task.n_test=50").unwrap();
-        assert_eq!(listed["task"][0]["n_test"], json!(50));
-        let err = apply_override(&mut listed, "objective.aux_coef=1").unwrap_err().to_string();
-        assert!(err.contains("list of 2") && err.contains("objective.0.aux_coef"), "{err}");
-        assert_eq!(v["strong_train"]["lr"], json!(1e-4));
-        assert_eq!(v["seeds"], json!([3]));
-        assert_eq!(v["task"]["n_train"], json!(200));
-        assert_eq!(v["weak"]["kind"], json!("bow"));
-        assert!(apply_override(&mut v, "seeds.5=1").unwrap_err().to_string().contains("out of range"));
-        assert!(apply_override(&mut v, "novalue").is_err());
-    }
-
-    #[test]
-    fn one_or_many_and_grid_order() {
-        let p: Preset = serde_json::from_value(json!({
-            "task": "sentiment", "weak": "bow", "strong": "minilm",
-            "labeler": "model", "objective": ["xent", "logconf"], "seeds": [0, 1]
-        }))
-        .unwrap();
-        let runs = p.runs();
-        assert_eq!(runs.len(), 4);
-        assert_eq!((runs[0].objective.kind(), runs[0].seed), ("xent", 0));
-        assert_eq!((runs[3].objective.kind(), runs[3].seed), ("logconf", 1));
-        assert_eq!(runs[0].weak_stage_id(), runs[2].weak_stage_id(), "objectives share weak labels");
-        assert_ne!(runs[0].id(), runs[2].id());
-    }
-
-    #[test]
-    fn type_errors_name_their_field_and_file_position() {
-        let base = json!({"task": "t", "weak": "w", "strong": "s", "labeler": "l", "objective": "o", "seeds": 0});
-        let err = |v: Value| {
-            let e = Preset::from_value(v, &[]).unwrap_err();
-            e.chain().find_map(|c| c.downcast_ref::<PresetFieldError>()).cloned().unwrap()
-        };
-        let mut v = base.clone();
-        v["strong_train"] = json!({"lr": "fast"});
-        let e = err(v);
-        assert_eq!(e.field, "strong_train.lr");
-        assert!(e.message.contains("invalid type: string \"fast\", expected f64"), "{e}");
-        let mut v = base.clone();
-        v["seeds"] = json!([0, "a"]);
-        let e = err(v);
-        assert_eq!(e.field, "seeds[1]", "{e}");
-        assert!(e.message.contains("expected u64"), "{e}");
-    }
-
-    #[test]
-    fn unknown_preset_field_is_named() {
-        let err = Preset::from_value(
-            json!({"task": "t", "weak": "w", "strong": "s", "labeler": "l",
-            "objective": "o", "seeds": 0, "strong_trian": {}}),
-            &[],
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("strong_trian"), "{err}");
-    }
-}
+mod tests;
