@@ -48,8 +48,11 @@ fn exact_set_of_registered_names() {
     assert_eq!(
         r.presets.names(),
         [
+            "bootstrap-chain",
             "chess-engine-ladder",
             "chess-pairs",
+            "early-stopping",
+            "ensembles",
             "quickstart",
             "reward-pairs",
             "sentiment-finetune",
@@ -57,6 +60,10 @@ fn exact_set_of_registered_names() {
             "smoke",
             "synthetic-vs-model"
         ]
+    );
+    assert_eq!(
+        r.criteria.names(),
+        ["churn", "confidence-plateau", "final", "oracle", "weak-val-agreement", "weak-val-loss"]
     );
     for row in r.listing() {
         assert!(!row.description.is_empty(), "{} has no description", row.name);
@@ -129,6 +136,8 @@ fn old_snake_case_names_are_aliases_of_the_new_ones() {
             Kind::Task
         } else if r.labelers.get(new).is_ok() {
             Kind::Labeler
+        } else if r.criteria.get(new).is_ok() {
+            Kind::Criterion
         } else {
             Kind::Objective
         };
@@ -138,7 +147,7 @@ fn old_snake_case_names_are_aliases_of_the_new_ones() {
             assert_eq!(r.resolve(kind, &spec(old)).unwrap(), r.resolve(kind, &spec(new)).unwrap(), "{old}");
         }
     }
-    for list in [r.tasks.names(), r.labelers.names(), r.objectives.names(), r.backbones.names()] {
+    for list in [r.tasks.names(), r.labelers.names(), r.objectives.names(), r.backbones.names(), r.criteria.names()] {
         assert!(list.iter().all(|n| !n.contains('_')), "one naming style: {list:?}");
     }
     assert!(r.tasks.get("user_data").is_ok() && r.tasks.get("preference_pairs").is_ok());

@@ -31,17 +31,17 @@ fn runs_log_evaluations_and_every_criterion_is_scored() {
         let oracle = by(rows, "oracle");
         assert!(oracle.cheating && oracle.w2s_acc >= fin.w2s_acc);
         assert!(rows.iter().filter(|c| c.cheating).all(|c| c.criterion == "oracle"));
-        for name in ["churn", "confidence_plateau"] {
+        for name in ["churn", "confidence-plateau"] {
             assert!(by(rows, name).step.is_some(), "{name} is scored from test predictions alone");
         }
     }
     // Without a slice the weak-validation criteria are not scored, and say why.
-    let missing = by(&rows_a, "weak_val_loss");
+    let missing = by(&rows_a, "weak-val-loss");
     assert!(
         missing.step.is_none() && missing.w2s_acc.is_nan() && missing.note.contains("weak_val_frac"),
         "{missing:?}"
     );
-    assert!(by(&rows_b, "weak_val_loss").step.is_some() && by(&rows_b, "weak_val_agreement").step.is_some());
+    assert!(by(&rows_b, "weak-val-loss").step.is_some() && by(&rows_b, "weak-val-agreement").step.is_some());
     // The collected file holds the rows of the runs of the last invocation, as summary.csv does.
     let all: Vec<CriterionRow> = w2s_runtime::results::read_csv(&dir.path().join(rescore::CRITERIA_FILE)).unwrap();
     assert_eq!(format!("{all:?}"), format!("{rows_b:?}"));
@@ -57,7 +57,7 @@ fn runs_log_evaluations_and_every_criterion_is_scored() {
     // Asked for strictly, a criterion the run cannot feed is an error naming the run and the fix.
     let e = format!(
         "{:#}",
-        rescore::rescore_run(&r, &dir.path().join(&a.run_id), &[w2s_core::Spec::new("weak_val_loss")]).unwrap_err()
+        rescore::rescore_run(&r, &dir.path().join(&a.run_id), &[w2s_core::Spec::new("weak-val-loss")]).unwrap_err()
     );
     assert!(e.contains(&a.run_id) && e.contains("weak_val_frac"), "{e}");
 }

@@ -6,7 +6,7 @@
 //! The talk: "if we were able to do early stopping and stop at the best possible time, then we
 //! would do quite a bit better". EleutherAI/w2s (`w2s/sft.py`) selects the checkpoint with the
 //! best loss on a weak-labelled validation split (`load_best_model_at_end`,
-//! `metric_for_best_model`); the same is `weak_val_loss` here. Because the log keeps the test
+//! `metric_for_best_model`); the same is `weak-val-loss` here. Because the log keeps the test
 //! predictions of every evaluation, any criterion, plugins' too, can be scored afterwards without
 //! retraining (`w2s criteria`).
 

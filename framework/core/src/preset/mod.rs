@@ -99,7 +99,7 @@ pub struct Preset {
     pub ceiling_on: Half,
     /// The fraction of the kept examples of half B held out from the student's training, with
     /// their weak labels, for stopping criteria that read a weak-labelled validation slice
-    /// (`weak_val_loss`, `weak_val_agreement`). 0: none (the student trains on all of B).
+    /// (`weak-val-loss`, `weak-val-agreement`). 0: none (the student trains on all of B).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub weak_val_frac: f64,
     /// Stopping criteria to score every run with, besides every registered criterion with its

@@ -91,6 +91,10 @@ pub const RENAMED: &[(&str, &str)] = &[
     ("logconf_openai", "logconf-openai"),
     ("logconf_buffered", "logconf-buffered"),
     ("entropy_detached", "entropy-detached"),
+    // Stopping criteria, as issue #12 spells them.
+    ("weak_val_loss", "weak-val-loss"),
+    ("weak_val_agreement", "weak-val-agreement"),
+    ("confidence_plateau", "confidence-plateau"),
 ];
 
 /// The current name for `name` (itself unless it is an old name in [`RENAMED`]); an old name is

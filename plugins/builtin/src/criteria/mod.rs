@@ -4,10 +4,10 @@
 //! - `final`: the last evaluation (what the protocol reports without early stopping);
 //! - `oracle`: the best test accuracy. It reads the test labels: an upper bound on what any
 //!   stopping rule could give, marked as cheating everywhere it appears;
-//! - `weak_val_loss`, `weak_val_agreement`: the lowest cross-entropy against, or the highest
+//! - `weak-val-loss`, `weak-val-agreement`: the lowest cross-entropy against, or the highest
 //!   agreement with, the weak labels of a held-out slice of half B (EleutherAI/w2s's checkpoint
 //!   selection);
-//! - `confidence_plateau`, `churn`: unsupervised rules on the unlabelled test predictions alone
+//! - `confidence-plateau`, `churn`: unsupervised rules on the unlabelled test predictions alone
 //!   (`unsupervised.rs`).
 //!
 //! Ties go to the earliest evaluation (as HF Trainer's `load_best_model_at_end`, which keeps a

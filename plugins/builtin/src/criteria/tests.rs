@@ -110,7 +110,7 @@ fn ties_go_to_the_earliest_and_nan_is_never_best() {
 #[test]
 fn the_criteria_are_registered() {
     let r = w2s_core::Registry::with_builtins().unwrap();
-    for name in ["final", "oracle", "weak_val_loss", "weak_val_agreement", "confidence_plateau", "churn"] {
+    for name in ["final", "oracle", "weak-val-loss", "weak-val-agreement", "confidence-plateau", "churn"] {
         let c = r.criterion(&w2s_core::Spec::new(name)).unwrap();
         assert_eq!(c.needs().ground_truth, name == "oracle", "{name}");
     }

@@ -1,7 +1,7 @@
 //! Two stopping rules of our own design that read only the student's unlabelled test
 //! predictions (no weak or true labels).
 //!
-//! - `confidence_plateau`: the student's mean confidence `c_e = mean_i max_c p_eic` rises while it
+//! - `confidence-plateau`: the student's mean confidence `c_e = mean_i max_c p_eic` rises while it
 //!   fits its labels. Stop at the first evaluation `e ≥ patience` at which it has moved by less
 //!   than `tolerance` over each of the last `patience` evaluations (`|c_e − c_{e−j}| < tolerance`
 //!   for `j = 1..=patience`); the last evaluation if it never settles. The idea: the weak labels'
@@ -99,7 +99,7 @@ impl StoppingCriterion for Churn {
 }
 
 w2s_core::register!(StoppingCriterion {
-    name: "confidence_plateau",
+    name: "confidence-plateau",
     description: "unsupervised: the first evaluation after which the student's mean test confidence has settled (within `tolerance` for `patience` evaluations)",
     params: PlateauParams,
     build: |p: PlateauParams| Ok::<_, anyhow::Error>(ConfidencePlateau(p)),

@@ -56,14 +56,14 @@ impl StoppingCriterion for WeakValAgreement {
 }
 
 w2s_core::register!(StoppingCriterion {
-    name: "weak_val_loss",
+    name: "weak-val-loss",
     description: "lowest cross-entropy against the weak labels of a held-out slice of B (EleutherAI/w2s; needs weak_val_frac > 0)",
     params: NoParams,
     build: |_: NoParams| Ok::<_, anyhow::Error>(WeakValLoss),
 });
 
 w2s_core::register!(StoppingCriterion {
-    name: "weak_val_agreement",
+    name: "weak-val-agreement",
     description: "highest agreement with the weak labels of a held-out slice of B (needs weak_val_frac > 0)",
     params: NoParams,
     build: |_: NoParams| Ok::<_, anyhow::Error>(WeakValAgreement),
