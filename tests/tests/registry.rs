@@ -26,7 +26,19 @@ fn exact_set_of_registered_names() {
     );
     assert_eq!(
         r.labelers.names(),
-        ["confident", "easy", "engine", "ensemble", "flip", "ground-truth", "model", "noise"]
+        [
+            "confident",
+            "confident_learning",
+            "easy",
+            "engine",
+            "ensemble",
+            "flip",
+            "ground-truth",
+            "model",
+            "noise",
+            "probe_filter",
+            "probe_relabel"
+        ]
     );
     assert_eq!(
         r.objectives.names(),

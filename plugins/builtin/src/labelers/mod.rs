@@ -4,6 +4,7 @@ use anyhow::Context;
 use w2s_core::{rng, LabelerCtx, Spec, WeakLabels};
 
 pub mod confident;
+pub mod denoise;
 pub mod easy;
 pub mod ensemble;
 pub mod flip;
