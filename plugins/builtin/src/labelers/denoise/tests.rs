@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use w2s_core::{metrics::argmax, rng, Dataset, Example, Spec, WeakLabels};
 
-use crate::labelers::{label_for_test, test_dataset, test_spec};
+use crate::labelers::{label_for_test, label_for_test_in, test_dataset, test_spec};
 
 /// `n` training (and test) examples over `k` classes: each text has three words of its class's
 /// five and three of twenty shared filler words, so that word counts separate the classes.
@@ -172,4 +172,87 @@ fn bad_input_names_the_field_and_what_was_expected() {
     }
     let e = error("confident_learning", base(json!({"filter_by": "both"})));
     assert!(e.contains("filter_by") && e.contains("unknown variant `both`"), "{e}");
+}
+
+/// An environment whose cache links the fetched assets but keeps its derived files (features)
+/// in `dir`.
+fn env_with_assets(dir: &std::path::Path) -> w2s_core::Env {
+    let real = w2s_core::Env::from_env();
+    std::os::unix::fs::symlink(real.cache_dir.join("assets"), dir.join("assets")).unwrap();
+    w2s_core::Env { cache_dir: dir.to_path_buf(), show_progress: false, ..real }
+}
+
+/// `features` of a pretrained backbone, whatever its `mode`, are the (cached) features its
+/// probe-mode classifier trains on; a backbone trained from scratch has none.
+#[test]
+fn backbone_features_are_the_probe_students_features() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_with_assets(dir.path());
+    let registry = w2s_core::Registry::with_builtins().unwrap();
+    let texts = ["a wonderful film", "dull and far too long", "the the the"];
+    let specs = [
+        (
+            json!({"kind": "minilm", "mode": "full", "max_len": 16}),
+            json!({"kind": "minilm", "mode": "probe", "max_len": 16}),
+        ),
+        (json!({"kind": "smollm2", "layers": 2, "mode": "full"}), json!({"kind": "smollm2", "layers": 2})),
+    ];
+    for (asked, probe) in specs {
+        let bb = registry.backbone(&serde_json::from_value(asked.clone()).unwrap()).unwrap();
+        let f = bb.features(&env, &texts).unwrap().expect("a pretrained backbone gives features");
+        let again = bb.features(&env, &texts).unwrap().unwrap();
+        let student = registry.backbone(&serde_json::from_value(probe).unwrap()).unwrap();
+        let w2s_core::Inputs::Features(want) = student.build(&env, 2).unwrap().encode(&texts, &env).unwrap() else {
+            panic!("a probe encodes features")
+        };
+        assert_eq!(f.size(), want.size(), "{asked}");
+        assert_eq!(f.size()[0], 3);
+        assert!(f.equal(&want) && again.equal(&want), "{asked}: the probe student's features");
+    }
+    let cached = std::fs::read_dir(env.derived_dir("features").unwrap()).unwrap().count();
+    assert!(cached >= 2, "features are cached on disk ({cached} files)");
+    let scratch = registry.backbone(&Spec::new("transformer")).unwrap();
+    assert!(scratch.features(&env, &texts).unwrap().is_none());
+    let bow = registry.backbone(&Spec::new("bow")).unwrap().features(&env, &texts).unwrap().unwrap();
+    assert_eq!(bow.size(), [3, crate::backbones::bow::HASHED_DIM as i64]);
+}
+
+/// With MiniLM's features, the denoisers undo planted noise on short reviews.
+#[test]
+fn minilm_features_undo_planted_noise_on_reviews() {
+    let good = ["wonderful", "delightful", "brilliant", "moving", "superb", "charming"];
+    let bad = ["terrible", "boring", "awful", "dreadful", "tedious", "painful"];
+    let what = ["film", "movie", "story", "cast", "script", "ending"];
+    let make = |i: usize| {
+        let c = i % 2;
+        let adj = if c == 1 { good } else { bad };
+        let pick = |s: &str, n: usize| (rng::key(9, s, i as u64) % n as u64) as usize;
+        Example::new(format!("the {} was {}", what[pick("what", 6)], adj[pick("adj", 6)]), c)
+    };
+    let data = Dataset {
+        n_classes: 2,
+        class_names: vec!["negative".into(), "positive".into()],
+        train: (0..150).map(make).collect(),
+        test: (0..20).map(make).collect(),
+    };
+    let b: Vec<usize> = (0..150).filter(|i| i % 3 != 0).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let env = env_with_assets(dir.path());
+    let label = |v: Value| label_for_test_in(&env, &serde_json::from_value(v).unwrap(), &data, &b, 2).unwrap();
+    let noisy = label(noisy_inner());
+    let flipped: Vec<bool> = b.iter().enumerate().map(|(j, &i)| argmax(&noisy.b[j]) != data.train[i].label).collect();
+    let features = json!({"kind": "minilm", "mode": "probe"});
+    let relabelled = label(json!({"kind": "probe_relabel", "inner": noisy_inner(), "features": features, "k": 10}));
+    let fixed = (0..b.len()).filter(|&j| flipped[j] && argmax(&relabelled.b[j]) == data.train[b[j]].label).count();
+    let flips = flipped.iter().filter(|&&f| f).count();
+    let filtered = label(
+        json!({"kind": "probe_filter", "inner": noisy_inner(), "features": features, "k": 10, "contamination": 0.2}),
+    );
+    let (p, r) = precision_recall(&filtered, &flipped);
+    let cl = label(json!({"kind": "confident_learning", "inner": noisy_inner(), "features": features, "k": 10}));
+    let (cp, cr) = precision_recall(&cl, &flipped);
+    println!("minilm: relabel fixed {fixed} of {flips} flips; filter precision {p:.3} recall {r:.3}; CL precision {cp:.3} recall {cr:.3}");
+    assert!(fixed as f64 >= 0.8 * flips as f64, "relabel fixed {fixed} of {flips}");
+    assert!(p >= 0.8 && r >= 0.8, "filter: precision {p}, recall {r}");
+    assert!(cp >= 0.8 && cr >= 0.8, "confident learning: precision {cp}, recall {cr}");
 }
