@@ -28,7 +28,7 @@ fn exact_set_of_registered_names() {
         r.labelers.names(),
         [
             "confident",
-            "confident_learning",
+            "confident-learning",
             "easy",
             "engine",
             "ensemble",
@@ -36,8 +36,8 @@ fn exact_set_of_registered_names() {
             "ground-truth",
             "model",
             "noise",
-            "probe_filter",
-            "probe_relabel"
+            "probe-filter",
+            "probe-relabel"
         ]
     );
     assert_eq!(

@@ -6,8 +6,8 @@
 //!   `kl`, `window`, `adaptconf` (per-example weak label vs own argmax by relative confidence);
 //! - weak labelers: `ground-truth`, `model`, `noise`, `flip` (systematic errors), the filters
 //!   `confident` and `easy` around any other labeler, `ensemble` (several labelers combined by
-//!   mean, vote or weights learned from their agreement), and the denoisers `probe_filter`,
-//!   `probe_relabel` and `confident_learning` (a cross-fitted probe on a backbone's features);
+//!   mean, vote or weights learned from their agreement), and the denoisers `probe-filter`,
+//!   `probe-relabel` and `confident-learning` (a cross-fitted probe on a backbone's features);
 //! - backbones: `bow` and `transformer` (from scratch, three sizes each), `minilm` (BERT-type,
 //!   pretrained, fine-tuned fully or as a linear probe), `smollm2` (llama-type decoder read from
 //!   GGUF, truncatable to its first k blocks; linear probe on the last real token or full),

@@ -1,4 +1,4 @@
-//! `confident_learning`: Northcutt, Jiang & Chuang 2021, "Confident Learning: Estimating
+//! `confident-learning`: Northcutt, Jiang & Chuang 2021, "Confident Learning: Estimating
 //! Uncertainty in Dataset Labels" (JAIR 70), natively ([`super::cl`], following cleanlab's
 //! `find_label_issues`). The noisy labels are the hard inner labels (argmax of the inner soft
 //! labels) of the examples of B the inner labeler keeps; the out-of-sample predicted
@@ -65,7 +65,7 @@ impl WeakLabeler for ConfidentLearning {
         }
         let dropped = issues.mask.iter().filter(|&&m| m).count();
         tracing::info!(
-            "confident_learning ({:?}): dropped {dropped} of {} kept examples of B as label issues; \
+            "confident-learning ({:?}): dropped {dropped} of {} kept examples of B as label issues; \
              calibrated confident joint C[given][true] {}; estimated noise matrix P(given | true) {}",
             self.params.filter_by,
             kept.len(),
@@ -77,7 +77,7 @@ impl WeakLabeler for ConfidentLearning {
 }
 
 w2s_core::register!(WeakLabeler {
-    name: "confident_learning",
+    name: "confident-learning",
     description: "confident learning (Northcutt et al. 2021): drops the label issues of an inner labeler found from a cross-fitted probe's predictions on a backbone's `features` (cleanlab's `find_label_issues`)",
     params: ConfidentLearningParams,
     build_with_registry: ConfidentLearning::new,

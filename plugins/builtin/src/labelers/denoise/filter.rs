@@ -1,4 +1,4 @@
-//! `probe_filter`: drops the examples of B whose weak label the strong model's features
+//! `probe-filter`: drops the examples of B whose weak label the strong model's features
 //! contradict. Follows EleutherAI/w2s `Probe.filter` (`w2s/probe.py`, used by `w2s/sft.py` with
 //! `probe_filter` and `contamination`): the disagreement of an example is `|pred − label|` on
 //! P(class 1), here generalised to any number of classes as the total variation distance
@@ -65,7 +65,7 @@ impl WeakLabeler for ProbeFilter {
         wl.keep = drop_top(&scores, &wl.keep, self.params.contamination, &tie_keys(ctx, "probe-filter-ties"));
         let after = wl.keep.iter().filter(|&&k| k).count();
         tracing::info!(
-            "probe_filter: dropped {} of {before} kept examples of B (contamination {})",
+            "probe-filter: dropped {} of {before} kept examples of B (contamination {})",
             before - after,
             self.params.contamination
         );
@@ -74,7 +74,7 @@ impl WeakLabeler for ProbeFilter {
 }
 
 w2s_core::register!(WeakLabeler {
-    name: "probe_filter",
+    name: "probe-filter",
     description: "drops the `contamination` share of B whose inner label disagrees most with a cross-fitted probe (`knn`/`logreg`) on a backbone's `features` (EleutherAI's probe filter)",
     params: ProbeFilterParams,
     build_with_registry: ProbeFilter::new,

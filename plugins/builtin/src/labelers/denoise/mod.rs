@@ -5,11 +5,11 @@
 //! labels with cross-fitting ([`probe`]: each fold of B predicted by a probe fitted on the
 //! others), and use its out-of-fold predictions:
 //!
-//! - `probe_filter` ([`filter`]): drops the `contamination` share of B whose weak label
+//! - `probe-filter` ([`filter`]): drops the `contamination` share of B whose weak label
 //!   disagrees most with the probe (EleutherAI/w2s `Probe.filter`);
-//! - `probe_relabel` ([`relabel`]): the probe's predictions become the labels (EleutherAI/w2s
+//! - `probe-relabel` ([`relabel`]): the probe's predictions become the labels (EleutherAI/w2s
 //!   `probe_relabel`);
-//! - `confident_learning` ([`confident_learning`]): drops the label issues that confident
+//! - `confident-learning` ([`confident_learning`]): drops the label issues that confident
 //!   learning (Northcutt et al. 2021; cleanlab) finds from the probe's predicted probabilities
 //!   ([`cl`]).
 //!

@@ -1,4 +1,4 @@
-//! `probe_relabel`: the labels of B become the out-of-fold predictions of a probe fitted on the
+//! `probe-relabel`: the labels of B become the out-of-fold predictions of a probe fitted on the
 //! strong model's features and the inner labels. Follows EleutherAI/w2s `w2s/sft.py` with
 //! `probe_relabel`: the probe's soft predictions replace the labels outright (neither mixed with
 //! the weak labels nor hardened). Deviations: the predictions are out-of-fold (EleutherAI's are
@@ -38,7 +38,7 @@ impl WeakLabeler for ProbeRelabel {
         let mut wl = d.labels;
         let changed = (0..wl.b.len()).filter(|&i| wl.keep[i] && argmax(&wl.b[i]) != argmax(&d.pred[i])).count();
         tracing::info!(
-            "probe_relabel: the hard label of {changed} of {} kept examples of B changes",
+            "probe-relabel: the hard label of {changed} of {} kept examples of B changes",
             wl.keep.iter().filter(|&&k| k).count()
         );
         wl.b = d.pred;
@@ -47,7 +47,7 @@ impl WeakLabeler for ProbeRelabel {
 }
 
 w2s_core::register!(WeakLabeler {
-    name: "probe_relabel",
+    name: "probe-relabel",
     description: "replaces the labels of B with the out-of-fold predictions of a probe (`knn`/`logreg`) fitted on a backbone's `features` and an inner labeler's labels (EleutherAI's probe relabel)",
     params: ProbeRelabelParams,
     build_with_registry: ProbeRelabel::new,

@@ -71,7 +71,7 @@ fn probe_filter_drops_mostly_the_planted_flips() {
     for probe in [json!({"probe": "knn", "k": 10}), json!({"probe": "logreg"})] {
         let mut params = json!({"inner": noisy_inner(), "features": bow(), "contamination": 0.2});
         params.as_object_mut().unwrap().extend(probe.as_object().unwrap().clone());
-        let wl = run("probe_filter", params, &s);
+        let wl = run("probe-filter", params, &s);
         let (p, r) = precision_recall(&wl, &s.flipped);
         let dropped = wl.keep.iter().filter(|&&k| !k).count();
         println!("probe_filter {probe}: dropped {dropped}, precision {p:.3}, recall {r:.3}");
@@ -84,12 +84,12 @@ fn probe_filter_drops_mostly_the_planted_flips() {
 #[test]
 fn probe_relabel_fixes_most_of_the_planted_flips() {
     let s = setup(300, 2);
-    let wl = run("probe_relabel", json!({"inner": noisy_inner(), "features": bow(), "k": 10}), &s);
+    let wl = run("probe-relabel", json!({"inner": noisy_inner(), "features": bow(), "k": 10}), &s);
     let truth = |j: usize| s.data.train[s.b[j]].label;
     let flips: Vec<usize> = (0..s.b.len()).filter(|&j| s.flipped[j]).collect();
     let fixed = flips.iter().filter(|&&j| argmax(&wl.b[j]) == truth(j)).count() as f64 / flips.len() as f64;
     let right = (0..s.b.len()).filter(|&j| argmax(&wl.b[j]) == truth(j)).count() as f64 / s.b.len() as f64;
-    println!("probe_relabel: fixed {fixed:.3} of the flips; accuracy on B {right:.3}");
+    println!("probe-relabel: fixed {fixed:.3} of the flips; accuracy on B {right:.3}");
     assert!(fixed >= 0.8 && right >= 0.9, "fixed {fixed}, accuracy {right}");
     assert_eq!((&wl.keep, &wl.test), (&s.noisy.keep, &s.noisy.test));
     assert!(wl.b.iter().all(|p| (p.iter().sum::<f32>() - 1.0).abs() < 1e-5), "soft distributions");
@@ -102,7 +102,7 @@ fn confident_learning_finds_most_of_the_planted_flips() {
         for filter_by in ["prune_by_noise_rate", "confident_joint"] {
             let mut params = json!({"inner": noisy_inner(), "features": bow(), "filter_by": filter_by});
             params.as_object_mut().unwrap().extend(probe.as_object().unwrap().clone());
-            let wl = run("confident_learning", params, &s);
+            let wl = run("confident-learning", params, &s);
             let (p, r) = precision_recall(&wl, &s.flipped);
             println!("confident_learning {k} classes {probe} {filter_by}: precision {p:.3}, recall {r:.3}");
             assert!(p >= 0.8 && r >= 0.8, "{k} classes, {probe}, {filter_by}: precision {p}, recall {r}");
@@ -118,7 +118,7 @@ fn the_inner_labelers_abstentions_stay_and_are_not_fitted_on() {
     let b: Vec<usize> = (0..60).filter(|i| i % 2 == 0).collect();
     let easy = json!({"kind": "easy", "inner": "ground-truth", "fraction": 0.6});
     let inner = label_for_test(&serde_json::from_value(easy.clone()).unwrap(), &data, &b, 1).unwrap();
-    let spec = test_spec("probe_filter", json!({"inner": easy, "features": bow(), "k": 3}));
+    let spec = test_spec("probe-filter", json!({"inner": easy, "features": bow(), "k": 3}));
     let wl = label_for_test(&spec, &data, &b, 1).unwrap();
     assert!(wl.keep.iter().zip(&inner.keep).all(|(&k, &i)| i || !k), "abstentions stay");
     let before = inner.keep.iter().filter(|&&k| k).count();
@@ -139,10 +139,10 @@ fn bad_input_names_the_field_and_what_was_expected() {
         p
     };
     for c in [0.0, 1.0, 1.5, -0.1] {
-        let e = error("probe_filter", base(json!({"contamination": c})));
+        let e = error("probe-filter", base(json!({"contamination": c})));
         assert!(e.contains("parameter `contamination`: expected a share of B to drop in (0, 1)"), "{c}: {e}");
     }
-    for kind in ["probe_filter", "probe_relabel", "confident_learning"] {
+    for kind in ["probe-filter", "probe-relabel", "confident-learning"] {
         // The default inner labeler (the weak model) never trains: features are read first.
         let e = error(kind, json!({"features": {"kind": "transformer", "size": "tiny"}}));
         assert!(
@@ -170,7 +170,7 @@ fn bad_input_names_the_field_and_what_was_expected() {
         let e = error(kind, base(json!({"features": {"kind": "no-such-backbone"}})));
         assert!(e.contains("parameter `features`"), "{kind}: {e}");
     }
-    let e = error("confident_learning", base(json!({"filter_by": "both"})));
+    let e = error("confident-learning", base(json!({"filter_by": "both"})));
     assert!(e.contains("filter_by") && e.contains("unknown variant `both`"), "{e}");
 }
 
@@ -242,14 +242,14 @@ fn minilm_features_undo_planted_noise_on_reviews() {
     let noisy = label(noisy_inner());
     let flipped: Vec<bool> = b.iter().enumerate().map(|(j, &i)| argmax(&noisy.b[j]) != data.train[i].label).collect();
     let features = json!({"kind": "minilm", "mode": "probe"});
-    let relabelled = label(json!({"kind": "probe_relabel", "inner": noisy_inner(), "features": features, "k": 10}));
+    let relabelled = label(json!({"kind": "probe-relabel", "inner": noisy_inner(), "features": features, "k": 10}));
     let fixed = (0..b.len()).filter(|&j| flipped[j] && argmax(&relabelled.b[j]) == data.train[b[j]].label).count();
     let flips = flipped.iter().filter(|&&f| f).count();
     let filtered = label(
-        json!({"kind": "probe_filter", "inner": noisy_inner(), "features": features, "k": 10, "contamination": 0.2}),
+        json!({"kind": "probe-filter", "inner": noisy_inner(), "features": features, "k": 10, "contamination": 0.2}),
     );
     let (p, r) = precision_recall(&filtered, &flipped);
-    let cl = label(json!({"kind": "confident_learning", "inner": noisy_inner(), "features": features, "k": 10}));
+    let cl = label(json!({"kind": "confident-learning", "inner": noisy_inner(), "features": features, "k": 10}));
     let (cp, cr) = precision_recall(&cl, &flipped);
     println!("minilm: relabel fixed {fixed} of {flips} flips; filter precision {p:.3} recall {r:.3}; CL precision {cp:.3} recall {cr:.3}");
     assert!(fixed as f64 >= 0.8 * flips as f64, "relabel fixed {fixed} of {flips}");
