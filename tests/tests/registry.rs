@@ -26,7 +26,19 @@ fn exact_set_of_registered_names() {
     );
     assert_eq!(
         r.labelers.names(),
-        ["confident", "easy", "engine", "ensemble", "flip", "ground-truth", "model", "noise"]
+        [
+            "confident",
+            "confident-learning",
+            "easy",
+            "engine",
+            "ensemble",
+            "flip",
+            "ground-truth",
+            "model",
+            "noise",
+            "probe-filter",
+            "probe-relabel"
+        ]
     );
     assert_eq!(
         r.objectives.names(),

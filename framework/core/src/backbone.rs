@@ -63,6 +63,13 @@ pub trait Backbone {
     fn adapt_to_texts(&self, _env: &Env, _texts: &[&str]) -> anyhow::Result<Option<Box<dyn Backbone>>> {
         Ok(None)
     }
+    /// Fixed features `[texts.len(), d]` (float, on the CPU) of `texts`, for probes outside
+    /// training (e.g. the denoising labelers): for a pretrained backbone, the frozen-trunk
+    /// features its linear-probe mode trains on (cached the same way). `None` (the default): this
+    /// backbone cannot give features (e.g. one trained from scratch).
+    fn features(&self, _env: &Env, _texts: &[&str]) -> anyhow::Result<Option<Tensor>> {
+        Ok(None)
+    }
 }
 
 /// Pad the token lists of `rows` to a `[b, max_len]` id tensor and a 0/1 mask of the same shape.

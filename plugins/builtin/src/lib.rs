@@ -5,8 +5,9 @@
 //!   `logconf-openai` (the reference code's warm-up), `logconf-buffered`, `entropy`, `product`,
 //!   `kl`, `window`, `adaptconf` (per-example weak label vs own argmax by relative confidence);
 //! - weak labelers: `ground-truth`, `model`, `noise`, `flip` (systematic errors), the filters
-//!   `confident` and `easy` around any other labeler, and `ensemble` (several labelers combined by
-//!   mean, vote or weights learned from their agreement);
+//!   `confident` and `easy` around any other labeler, `ensemble` (several labelers combined by
+//!   mean, vote or weights learned from their agreement), and the denoisers `probe-filter`,
+//!   `probe-relabel` and `confident-learning` (a cross-fitted probe on a backbone's features);
 //! - backbones: `bow` and `transformer` (from scratch, three sizes each), `minilm` (BERT-type,
 //!   pretrained, fine-tuned fully or as a linear probe), `smollm2` (llama-type decoder read from
 //!   GGUF, truncatable to its first k blocks; linear probe on the last real token or full),

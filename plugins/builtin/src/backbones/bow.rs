@@ -54,6 +54,34 @@ impl Backbone for Bow {
         let head = zero_head(vs.root() / "head", if h > 0 { h } else { d }, n_classes);
         Ok(Box::new(BowModel { vs, embed, hidden, head, tok }))
     }
+
+    /// Not the model's (trained) embeddings: a fixed bag of words for probes outside training,
+    /// cheap and needing no asset. See [`hashed_word_counts`].
+    fn features(&self, _env: &Env, texts: &[&str]) -> anyhow::Result<Option<Tensor>> {
+        let rows: Vec<f32> = texts.iter().flat_map(|t| hashed_word_counts(t)).collect();
+        Ok(Some(Tensor::f_from_slice(&rows)?.f_view([texts.len() as i64, HASHED_DIM as i64])?))
+    }
+}
+
+/// The width of [`hashed_word_counts`].
+pub const HASHED_DIM: usize = 256;
+
+/// The counts of the lowercased alphanumeric words of `text` hashed (FNV-1a) into
+/// [`HASHED_DIM`] buckets, scaled to unit length (all zeros for a text without words).
+pub fn hashed_word_counts(text: &str) -> Vec<f32> {
+    let mut v = vec![0f32; HASHED_DIM];
+    for word in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in word.to_lowercase().bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        v[(h % HASHED_DIM as u64) as usize] += 1.0;
+    }
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    v
 }
 
 impl Model for BowModel {

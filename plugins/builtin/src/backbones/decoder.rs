@@ -8,9 +8,9 @@
 use std::{path::Path, sync::Arc};
 
 use anyhow::Context;
-use tch::nn;
+use tch::{nn, Tensor};
 use tokenizers::Tokenizer;
-use w2s_core::{params::check, prompting::LanguageModel, Backbone, Env, Model, Params};
+use w2s_core::{params::check, prompting::LanguageModel, Backbone, Env, Inputs, Model, Params};
 use w2s_models::{
     format::{
         gguf::Gguf,
@@ -217,6 +217,9 @@ pub trait Decoder: Clone + 'static {
     fn share_depths(&self, _ck: &Self::Checkpoint, _total: usize) -> anyhow::Result<Vec<usize>> {
         Ok(Vec::new())
     }
+    /// This backbone in `mode` (without `top_k`), the rest of its parameters unchanged: how
+    /// [`features`] reads the frozen trunk of a backbone configured to train.
+    fn in_mode(&self, mode: Mode) -> Self;
     /// `Backbone::adapt_to_texts` (nothing to adapt by default).
     fn adapt(&self, _env: &Env, _texts: &[&str]) -> anyhow::Result<Option<Box<dyn Backbone>>> {
         Ok(None)
@@ -267,6 +270,17 @@ pub fn language_model<D: Decoder>(d: &D, env: &Env) -> anyhow::Result<Option<Box
     Ok(Some(Box::new(lm)))
 }
 
+/// `Backbone::features` of a decoder backbone: the features its linear probe trains on (the
+/// last real token's hidden state at `layers`), through the same classifier and feature cache,
+/// whatever its `mode`.
+pub fn features<D: Decoder>(d: &D, env: &Env, texts: &[&str]) -> anyhow::Result<Option<Tensor>> {
+    let mut probe = classifier(&d.in_mode(Mode::Probe), env, 2)?;
+    match probe.encode(texts, env)? {
+        Inputs::Features(f) => Ok(Some(f)),
+        Inputs::Tokens(_) => anyhow::bail!("a decoder probe gave token inputs, not features"),
+    }
+}
+
 /// `impl Backbone` for a [`Decoder`].
 macro_rules! decoder_backbone {
     ($t:ty) => {
@@ -292,6 +306,10 @@ macro_rules! decoder_backbone {
                 texts: &[&str],
             ) -> anyhow::Result<Option<Box<dyn w2s_core::Backbone>>> {
                 $crate::backbones::decoder::Decoder::adapt(self, env, texts)
+            }
+
+            fn features(&self, env: &w2s_core::Env, texts: &[&str]) -> anyhow::Result<Option<tch::Tensor>> {
+                $crate::backbones::decoder::features(self, env, texts)
             }
         }
     };

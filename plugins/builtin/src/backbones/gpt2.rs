@@ -30,6 +30,7 @@ use w2s_core::Env;
 use w2s_models::{
     arch::gpt2::{Gpt2, Gpt2Config},
     format::safetensors::HfCheckpoint,
+    options::Mode,
     tokenize::hf as tokenizer,
     trunk::Trunk,
 };
@@ -74,6 +75,10 @@ impl Decoder for Gpt2Backbone {
 
     fn settings(&self) -> DecoderSettings<'_> {
         self.params.settings()
+    }
+
+    fn in_mode(&self, mode: Mode) -> Self {
+        Gpt2Backbone { params: HfDecoderParams { mode, top_k: None, ..self.params.clone() } }
     }
 
     /// The checkpoint folder and its tokenizer.

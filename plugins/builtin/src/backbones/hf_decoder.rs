@@ -32,6 +32,7 @@ use w2s_core::Env;
 use w2s_models::{
     format::safetensors::HfCheckpoint,
     load::llama_hf::{llama_config, load},
+    options::Mode,
     tokenize::hf as tokenizer,
     trunk::Trunk,
 };
@@ -54,6 +55,10 @@ impl Decoder for HfDecoder {
 
     fn settings(&self) -> DecoderSettings<'_> {
         self.params.settings()
+    }
+
+    fn in_mode(&self, mode: Mode) -> Self {
+        HfDecoder { params: HfDecoderParams { mode, top_k: None, ..self.params.clone() } }
     }
 
     /// The checkpoint folder and its tokenizer.

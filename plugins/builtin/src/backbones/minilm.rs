@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use w2s_core::{
     env::{verify_file, Expected},
     params::check,
-    Backbone, Env, Model, Params,
+    Backbone, Env, Inputs, Model, Params,
 };
 
 use w2s_models::{
@@ -101,6 +101,17 @@ impl Backbone for MiniLm {
     fn build(&self, env: &Env, n_classes: usize) -> anyhow::Result<Box<dyn Model>> {
         let dir = self.folder(env)?;
         Ok(Box::new(self.load(env, &dir, n_classes)?))
+    }
+
+    /// The pooled features of the frozen encoder that its `probe` mode trains on (same pooling,
+    /// `max_len` and feature cache), whatever its `mode`.
+    fn features(&self, env: &Env, texts: &[&str]) -> anyhow::Result<Option<tch::Tensor>> {
+        let probe = MiniLm { params: MiniLmParams { mode: Mode::Probe, ..self.params.clone() } };
+        let dir = probe.folder(env)?;
+        match probe.load(env, &dir, 2)?.encode(texts, env)? {
+            Inputs::Features(f) => Ok(Some(f)),
+            Inputs::Tokens(_) => anyhow::bail!("a BERT probe gave token inputs, not features"),
+        }
     }
 }
 

@@ -116,6 +116,10 @@ impl Decoder for SmolLm2 {
         self.params.settings()
     }
 
+    fn in_mode(&self, mode: Mode) -> Self {
+        SmolLm2 { params: SmolLm2Params { mode, top_k: None, ..self.params.clone() }, adapted: self.adapted.clone() }
+    }
+
     fn open(&self, env: &Env, header_only: bool) -> anyhow::Result<Gguf> {
         let file = self.file(env)?;
         if header_only {

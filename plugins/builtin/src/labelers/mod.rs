@@ -4,6 +4,7 @@ use anyhow::Context;
 use w2s_core::{rng, LabelerCtx, Spec, WeakLabels};
 
 pub mod confident;
+pub mod denoise;
 pub mod easy;
 pub mod ensemble;
 pub mod flip;
@@ -81,12 +82,24 @@ pub(crate) fn label_for_test(
     seed: u64,
 ) -> anyhow::Result<WeakLabels> {
     let env = w2s_core::Env { cache_dir: std::env::temp_dir(), device: tch::Device::Cpu, show_progress: false };
+    label_for_test_in(&env, spec, data, b, seed)
+}
+
+/// [`label_for_test`] in `env` (e.g. one whose cache holds the fetched assets).
+#[cfg(test)]
+pub(crate) fn label_for_test_in(
+    env: &w2s_core::Env,
+    spec: &Spec,
+    data: &w2s_core::Dataset,
+    b: &[usize],
+    seed: u64,
+) -> anyhow::Result<WeakLabels> {
     let registry = w2s_core::Registry::with_builtins()?;
     let weak = crate::backbones::bow::Bow::new(Default::default())?;
     let weak_train = w2s_core::TrainConfig::default();
     let a: Vec<usize> = (0..data.train.len()).filter(|i| !b.contains(i)).collect();
     let mut ctx = LabelerCtx {
-        env: &env,
+        env,
         registry: &registry,
         data,
         a: &a,
