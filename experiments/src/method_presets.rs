@@ -69,6 +69,30 @@ pub fn ensembles() -> Preset {
     }))
 }
 
+/// Denoising the weak labels with the strong model's features (MiniLM, the student's own
+/// frozen features): probe filter at two contaminations, probe relabel, confident learning, all
+/// with out-of-fold kNN probes, against the raw weak labels.
+pub fn denoise() -> Preset {
+    let features = json!({"kind": "minilm", "mode": "probe"});
+    quickstart_with(json!({
+        "description": "denoising weak labels with MiniLM features: probe-filter (contamination 0.1, 0.3), probe-relabel, confident-learning vs raw weak labels; xent, 3 seeds",
+        "objective": "xent",
+        "seeds": [0, 1, 2],
+        "labeler": [
+            "model",
+            {"kind": "probe-filter", "features": features, "contamination": 0.1},
+            {"kind": "probe-filter", "features": features, "contamination": 0.3},
+            {"kind": "probe-relabel", "features": features},
+            {"kind": "confident-learning", "features": features}
+        ]
+    }))
+}
+
+w2s_core::register_preset!(
+    "denoise",
+    "weak labels denoised with the strong model's features (probe filter / relabel, confident learning) vs raw (quickstart setting; 3 seeds)",
+    denoise
+);
 w2s_core::register_preset!(
     "bootstrap-chain",
     "bootstrapping chains and strong-to-strong vs the direct weak -> strong transfer (quickstart setting; 3 seeds)",

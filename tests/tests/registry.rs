@@ -63,6 +63,7 @@ fn exact_set_of_registered_names() {
             "bootstrap-chain",
             "chess-engine-ladder",
             "chess-pairs",
+            "denoise",
             "early-stopping",
             "ensembles",
             "quickstart",
