@@ -5,7 +5,7 @@
 //! Supervision").
 //!
 //! This is the thin crate that every plugin links, and whose types cross the plugin boundary: the
-//! four kinds of component ([`Task`], [`WeakLabeler`], [`Objective`], [`Backbone`]), [`Spec`] and
+//! five kinds of component ([`Task`], [`WeakLabeler`], [`Objective`], [`Backbone`], [`StoppingCriterion`]), [`Spec`] and
 //! [`Params`], the [`Registry`] that collects them from every linked crate through `inventory`
 //! (and, at run time, from plugins), the [`Preset`] format with its run ids, [`Example`] and
 //! [`Dataset`], metrics, the one atomic file writer, the reporting side of progress bars and the
