@@ -24,9 +24,15 @@ pub fn run(registry: &Registry, paths: &[PathBuf], criteria: &[String], json: bo
     let started = std::time::Instant::now();
     let mut scored = Vec::new();
     for path in paths {
+        let mut here = Vec::new();
         for dir in rescore::run_folders(path)? {
-            scored.push(rescore::rescore_run(registry, &dir, &only)?);
+            here.push(rescore::rescore_run(registry, &dir, &only)?);
         }
+        // A results folder gets its collected criteria.csv and criteria.svg anew.
+        if !path.join("config.json").is_file() {
+            rescore::write_collected(path, &here)?;
+        }
+        scored.extend(here);
     }
     if json {
         let rows: Vec<&CriterionRow> = scored.iter().flat_map(|(_, rows)| rows).collect();

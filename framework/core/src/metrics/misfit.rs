@@ -25,14 +25,14 @@ pub fn squared_distance(p: &[Vec<f32>], q: &[Vec<f32>]) -> f64 {
 
 /// The Brier score: the squared distance of the distributions from the one-hot labels.
 pub fn squared_error(p: &[Vec<f32>], labels: &[usize]) -> f64 {
+    if labels.len() != p.len() {
+        return f64::NAN;
+    }
     let one_hot: Vec<Vec<f32>> = p
         .iter()
         .zip(labels)
         .map(|(row, &l)| (0..row.len()).map(|c| if c == l { 1.0 } else { 0.0 }).collect())
         .collect();
-    if labels.len() != p.len() {
-        return f64::NAN;
-    }
     squared_distance(p, &one_hot)
 }
 

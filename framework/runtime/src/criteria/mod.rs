@@ -5,6 +5,7 @@
 //! plugins' included, without training.
 
 pub mod evals_file;
+pub mod figure;
 pub mod rescore;
 
 use serde::{Deserialize, Serialize};

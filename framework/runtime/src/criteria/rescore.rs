@@ -45,8 +45,8 @@ pub fn rescore_run(registry: &Registry, dir: &Path, only: &[Spec]) -> anyhow::Re
     let evals = dir.join(EVALS_FILE);
     if !evals.is_file() {
         bail!(
-            "run {} ({}) has no {EVALS_FILE}: it finished before evaluations were logged (w2s < 0.2 of December \
-             2026); rerun it with --force to record them",
+            "run {} ({}) has no {EVALS_FILE}: it finished before w2s logged students' evaluations, or it is a \
+             prompting run (no training to stop); rerun it with --force to record them",
             row.run_id,
             dir.display()
         );
@@ -126,11 +126,14 @@ pub fn table(runs: &[(SummaryRow, Vec<CriterionRow>)]) -> String {
     out
 }
 
-/// Write `criteria.csv` for a results folder: every run's rows, in run order.
-pub fn write_collected(out: &Path, rows: &[CriterionRow]) -> anyhow::Result<()> {
+/// Write `criteria.csv` and `criteria.svg` for a results folder: every run's rows, in run order.
+pub fn write_collected(out: &Path, runs: &[(SummaryRow, Vec<CriterionRow>)]) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    for r in rows {
+    for r in runs.iter().flat_map(|(_, rows)| rows) {
         w.serialize(r)?;
     }
-    write_atomic(&out.join(CRITERIA_FILE), &w.into_inner()?)
+    write_atomic(&out.join(CRITERIA_FILE), &w.into_inner()?)?;
+    let title = out.file_name().and_then(|n| n.to_str()).unwrap_or("w2s");
+    let svg = super::figure::criteria_svg(runs, &format!("{title}: stopping criteria"));
+    write_atomic(&out.join("criteria.svg"), svg.as_bytes())
 }

@@ -120,6 +120,8 @@ pub(super) fn run_chain(x: &ChainInput<'_>) -> anyhow::Result<ChainOutcome> {
         agreement_with_supervisor: f64::NAN,
     }];
     let mut curves = Vec::new();
+    let texts: Vec<&str> =
+        x.train.iter().flat_map(|e| std::iter::once(e.text.as_str()).chain(e.pair.as_deref())).collect();
     for (j, spec) in rc.chain.iter().enumerate() {
         let (on, next) = (&parts[j], &parts[j + 1]);
         anyhow::ensure!(
@@ -133,7 +135,12 @@ pub(super) fn run_chain(x: &ChainInput<'_>) -> anyhow::Result<ChainOutcome> {
         );
         // Seeded as the student (see the module header); the curves are renamed below.
         let role = "student";
-        let backbone = x.registry.backbone(spec)?;
+        // Adapted to the task's unlabeled texts when it asks, as the strong backbone is.
+        let built = x.registry.backbone(spec)?;
+        let backbone = match built.adapt_to_texts(x.env, &texts)? {
+            Some(adapted) => adapted,
+            None => built,
+        };
         let mut objective = x.registry.objective(&rc.objective)?;
         let train_set: Vec<&Example> = on.iter().map(|&i| &x.train[x.b[i]]).collect();
         let targets: Vec<Vec<f32>> = on.iter().map(|&i| labels_b[i].clone()).collect();

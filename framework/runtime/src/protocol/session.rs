@@ -127,7 +127,7 @@ pub(super) fn write_collected(out: &Path, rows: &[SummaryRow]) -> anyhow::Result
     for r in rows {
         let path = out.join(&r.run_id).join(crate::criteria::rescore::CRITERIA_FILE);
         if path.is_file() {
-            criteria.extend(results::read_csv::<crate::criteria::CriterionRow>(&path)?);
+            criteria.push((r.clone(), results::read_csv::<crate::criteria::CriterionRow>(&path)?));
         }
     }
     if !criteria.is_empty() {
