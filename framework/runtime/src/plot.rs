@@ -17,8 +17,16 @@ pub fn accuracy_svg(rows: &[SummaryRow], title: &str) -> String {
     let groups = aggregate(rows);
     let (left, top, bar_w, gap, plot_h) = (60.0, 60.0, 22.0, 30.0, 260.0);
     let group_w = 3.0 * bar_w + gap;
-    let width = (left + groups.len().max(1) as f64 * group_w + 140.0).max(420.0);
-    let height = top + plot_h + 150.0;
+    let labels: Vec<String> = groups.iter().map(group_label).collect();
+    // Long labels (nested specs) are numbered under the bars and listed in full below the plot.
+    let numbered = labels.iter().any(|l| l.chars().count() > LABEL_UNDER_BARS);
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0) as f64;
+    let mut width = (left + groups.len().max(1) as f64 * group_w + 140.0).max(420.0);
+    let mut height = top + plot_h + 150.0;
+    if numbered {
+        width = width.max(left + 6.2 * (longest + 4.0));
+        height = top + plot_h + 40.0 + 14.0 * labels.len() as f64;
+    }
     // The y axis spans [lo, 1], with lo a multiple of 0.1 below every accuracy.
     let min_acc = rows
         .iter()
@@ -98,17 +106,36 @@ pub fn accuracy_svg(rows: &[SummaryRow], title: &str) -> String {
         }
         let pgr = if a.pgr_median.is_finite() { format!("PGR {:.2}", a.pgr_median) } else { "PGR NaN".into() };
         let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="middle">{pgr}</text>"#, gx + 1.5 * bar_w, top - 4.0);
-        let label = if a.chain.is_empty() {
-            format!("{} / {}", a.labeler, a.objective)
-        } else {
-            format!("{} / {} via {}", a.labeler, a.objective, a.chain)
-        };
         let lx = gx + 1.5 * bar_w;
         let ly = top + plot_h + 12.0;
-        let _ = writeln!(s, r#"<text x="{lx}" y="{ly}" transform="rotate(35 {lx} {ly})">{}</text>"#, esc(&label));
+        if numbered {
+            let _ = writeln!(s, r#"<text x="{lx}" y="{}" text-anchor="middle">{}</text>"#, ly + 2.0, g + 1);
+            let _ = writeln!(
+                s,
+                r#"<text x="{left}" y="{}">{}: {}</text>"#,
+                ly + 28.0 + 14.0 * g as f64,
+                g + 1,
+                esc(&labels[g])
+            );
+        } else {
+            let _ =
+                writeln!(s, r#"<text x="{lx}" y="{ly}" transform="rotate(35 {lx} {ly})">{}</text>"#, esc(&labels[g]));
+        }
     }
     s.push_str("</svg>\n");
     s
+}
+
+/// Labels longer than this are numbered under the bars and written out below the plot.
+const LABEL_UNDER_BARS: usize = 40;
+
+/// What distinguishes a configuration on the x axis: labeler, objective and chain.
+fn group_label(a: &crate::report::Aggregate) -> String {
+    if a.chain.is_empty() {
+        format!("{} / {}", a.labeler, a.objective)
+    } else {
+        format!("{} / {} via {}", a.labeler, a.objective, a.chain)
+    }
 }
 
 /// The imitation plot: each run's PGR against its weak labels' accuracy, one colour per
