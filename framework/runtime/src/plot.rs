@@ -249,4 +249,15 @@ mod tests {
         assert_eq!(imitation.matches("<circle").count(), 1 + 1, "one run as a circle + the legend dot");
         assert_eq!(imitation.matches("<rect x=").count(), 1 + 1, "frame + one run as a square");
     }
+
+    #[test]
+    fn long_labels_are_numbered_and_listed_in_full() {
+        let long = SummaryRow {
+            labeler: format!("ensemble({})", "m".repeat(80)),
+            ..SummaryRow::example("xent", 0, 0.6, 0.9, 0.7)
+        };
+        let svg = accuracy_svg(&[SummaryRow::example("xent", 0, 0.6, 0.9, 0.7), long.clone()], "t");
+        assert!(svg.contains(">1: model / xent<") && svg.contains(&format!(">2: {} / xent<", long.labeler)), "{svg}");
+        assert!(!svg.contains("rotate(35"), "no rotated labels once they are numbered");
+    }
 }
