@@ -1,14 +1,29 @@
 //! ggml's tensor types (ids from ggml's `ggml_type`, layouts from `ggml-quants.c` and ggml's
-//! `docs/gguf.md`) and their dequantization to f32 for F32, F16, Q8_0 (blocks of 32 int8 with an
-//! f16 scale) and Q4_1 (blocks of 32 nibbles with an f16 scale and minimum), on all cores.
+//! `docs/gguf.md`) and their dequantization to f32, on all cores: F32, F16, Q8_0 (blocks of 32
+//! int8 with an f16 scale), Q4_1 (blocks of 32 nibbles with an f16 scale and minimum), and the
+//! kernels of [`super::quants`]: Q4_0, Q5_0, Q5_1 and the k-quants Q2_K .. Q6_K, Q8_K.
 
 use anyhow::{bail, ensure};
+
+use super::quants::{self, QK_K};
 
 /// The ggml tensor types this reader dequantizes (ids from ggml's `ggml_type`).
 pub const GGML_F32: u32 = 0;
 pub const GGML_F16: u32 = 1;
+pub const GGML_Q4_0: u32 = 2;
 pub const GGML_Q4_1: u32 = 3;
+pub const GGML_Q5_0: u32 = 6;
+pub const GGML_Q5_1: u32 = 7;
 pub const GGML_Q8_0: u32 = 8;
+pub const GGML_Q2_K: u32 = 10;
+pub const GGML_Q3_K: u32 = 11;
+pub const GGML_Q4_K: u32 = 12;
+pub const GGML_Q5_K: u32 = 13;
+pub const GGML_Q6_K: u32 = 14;
+pub const GGML_Q8_K: u32 = 15;
+
+/// The types [`dequantize`] reads, for messages.
+pub const SUPPORTED: &str = "F32, F16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K";
 
 /// Elements per block of the quantized types.
 const QK: usize = 32;
@@ -53,9 +68,17 @@ impl TensorInfo {
             GGML_F16 => Ok((1, 2)),
             GGML_Q8_0 => Ok((QK, 2 + QK)),
             GGML_Q4_1 => Ok((QK, 4 + QK / 2)),
+            GGML_Q4_0 => Ok((QK, 18)),
+            GGML_Q5_0 => Ok((QK, 22)),
+            GGML_Q5_1 => Ok((QK, 24)),
+            GGML_Q2_K => Ok((QK_K, 84)),
+            GGML_Q3_K => Ok((QK_K, 110)),
+            GGML_Q4_K => Ok((QK_K, 144)),
+            GGML_Q5_K => Ok((QK_K, 176)),
+            GGML_Q6_K => Ok((QK_K, 210)),
+            GGML_Q8_K => Ok((QK_K, 292)),
             k => bail!(
-                "tensor {} has ggml type {} ({k}), which this reader does not dequantize (supported: F32, F16, \
-                 Q8_0, Q4_1)",
+                "tensor {} has ggml type {} ({k}), which this reader does not dequantize (supported: {SUPPORTED})",
                 self.name,
                 type_name(k)
             ),
@@ -157,6 +180,15 @@ fn dequantize_blocks(kind: u32, bytes: &[u8], out: &mut [f32]) {
                 }
             }
         }
+        GGML_Q4_0 => quants::q4_0(bytes, out),
+        GGML_Q5_0 => quants::q5_0(bytes, out),
+        GGML_Q5_1 => quants::q5_1(bytes, out),
+        GGML_Q2_K => quants::q2_k(bytes, out),
+        GGML_Q3_K => quants::q3_k(bytes, out),
+        GGML_Q4_K => quants::q4_k(bytes, out),
+        GGML_Q5_K => quants::q5_k(bytes, out),
+        GGML_Q6_K => quants::q6_k(bytes, out),
+        GGML_Q8_K => quants::q8_k(bytes, out),
         _ => unreachable!("TensorInfo::block rejects other types"),
     }
 }
@@ -206,8 +238,8 @@ mod tests {
 
     #[test]
     fn unsupported_type_names_tensor_and_type() {
-        let err = dequantize(&info(12, 256), &[0; 144]).unwrap_err().to_string();
-        assert!(err.contains("blk.0.fake") && err.contains("Q4_K"), "{err}");
+        let err = dequantize(&info(16, 256), &[0; 66]).unwrap_err().to_string();
+        assert!(err.contains("blk.0.fake") && err.contains("IQ2_XXS") && err.contains("Q6_K"), "{err}");
         let err = dequantize(&info(GGML_Q8_0, 32), &[0; 10]).unwrap_err().to_string();
         assert!(err.contains("10 bytes") && err.contains("34"), "{err}");
     }

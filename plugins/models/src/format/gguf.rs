@@ -1,6 +1,7 @@
 //! A reader of GGUF files (versions 2 and 3; the llama.cpp / ggml model format, spec in
 //! ggml's `docs/gguf.md`): header, metadata key/values, tensor infos, and tensors dequantized
-//! to f32 for the types F32, F16, Q8_0 and Q4_1 (see `ggml`).
+//! to f32 for F32, F16 and ggml's block-quantized types Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 and the
+//! k-quants Q2_K .. Q6_K, Q8_K (see `ggml` and `quants`).
 //!
 //! Layout: magic `GGUF`, version u32, tensor count u64, metadata count u64, then the metadata
 //! (key string, value type u32, value), the tensor infos (name, dims u32 + u64 each, type u32,

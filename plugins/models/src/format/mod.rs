@@ -3,4 +3,5 @@
 
 pub mod ggml;
 pub mod gguf;
+pub mod quants;
 pub mod safetensors;
