@@ -149,6 +149,41 @@ fn load_hf_decoder(vs: &nn::VarStore, ck: &HfCheckpoint, layers: Option<usize>) 
     Ok(Box::new(llama_hf::load(vs, ck, layers)?))
 }
 
+/// The fixture's weights as llama.cpp would write them (`model.gguf`, made from
+/// `model.safetensors` by `scripts/make-gguf-fixtures.py`), through w2s's GGUF loader.
+fn load_gguf_decoder(vs: &nn::VarStore, ck: &HfCheckpoint, layers: Option<usize>) -> anyhow::Result<Box<dyn Trunk>> {
+    let g = w2s_models::format::gguf::Gguf::open(&ck.dir.join("model.gguf"))?;
+    Ok(Box::new(w2s_models::arch::llama::Llama::from_gguf(vs, &g, layers)?))
+}
+
+#[test]
+fn gguf_copies_of_llama_and_qwen2_match_hf() {
+    // llama: Q/K rows permuted by the conversion and un-permuted by the loader; qwen2: unpermuted,
+    // with Q/K/V biases, tied embeddings.
+    for name in ["llama", "qwen2"] {
+        let worst = check_decoder(name, load_gguf_decoder);
+        eprintln!("{name} from GGUF: largest difference {worst:.3e}");
+    }
+    // The same file claiming another architecture (every `qwen2` in it renamed) is refused,
+    // naming what it is and what is read.
+    let bytes = std::fs::read(fixture("qwen2").join("model.gguf")).unwrap();
+    let renamed: Vec<u8> = {
+        let mut b = bytes.clone();
+        for i in 0..b.len().saturating_sub(4) {
+            if &b[i..i + 5] == b"qwen2" {
+                b[i..i + 5].copy_from_slice(b"mamba");
+            }
+        }
+        b
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.gguf");
+    std::fs::write(&path, renamed).unwrap();
+    let g = w2s_models::format::gguf::Gguf::open(&path).unwrap();
+    let e = format!("{:#}", w2s_models::arch::llama::LlamaConfig::from_gguf(&g).unwrap_err());
+    assert!(e.contains("\"mamba\"") && e.contains("llama, qwen2") && e.contains("other.gguf"), "{e}");
+}
+
 /// The token ids of w2s's tokenizer for a decoder fixture (special tokens added) are HF's.
 fn check_decoder_tokens(name: &str, tok: &tokenizers::Tokenizer) {
     let r = Reference::read(&fixture(name));

@@ -1,8 +1,11 @@
 //! A llama-type decoder ([`Llama`]) read from a GGUF file (llama.cpp's format; see
-//! `format::gguf`): its shape from the `llama.*` metadata, its weights under llama.cpp's tensor
-//! names (`blk.N.attn_q.weight`, ...) mapped to HF's. llama.cpp's `convert_hf_to_gguf.py` permutes
-//! the rows of Q and K for its adjacent-pair RoPE; loading un-permutes them into HF's layout, so
-//! the model applies HF's rotate-half RoPE.
+//! `format::gguf`) of architecture `llama` or `qwen2`: its shape from the `{arch}.*` metadata,
+//! its weights under llama.cpp's tensor names (`blk.N.attn_q.weight`, `blk.N.attn_q.bias`, ...)
+//! mapped to HF's. For `llama`, llama.cpp's `convert_hf_to_gguf.py` permutes the rows of Q and K
+//! for its adjacent-pair RoPE; loading un-permutes them into HF's layout, so the model applies
+//! HF's rotate-half RoPE. `qwen2` is stored unpermuted (llama.cpp runs it with NEOX RoPE, which is
+//! rotate-half) and has Q/K/V biases. Checked against HF on the tiny fixtures converted by
+//! `scripts/make-gguf-fixtures.py` (`w2s-builtin`'s `tests/hf_reference.rs`).
 
 use std::path::Path;
 
@@ -18,9 +21,14 @@ impl LlamaConfig {
     /// From the `llama.*` metadata of a GGUF file.
     pub fn from_gguf(g: &Gguf) -> anyhow::Result<Self> {
         let arch = g.get_str("general.architecture")?;
-        ensure!(arch == "llama", "{}: general.architecture is {arch:?}, not llama", g.path.display());
-        let int = |k: &str| g.get_u64(&format!("llama.{k}")).map(|v| v as i64);
-        let vocab_size = match g.get_u64("llama.vocab_size") {
+        ensure!(
+            GGUF_ARCHITECTURES.contains(&arch),
+            "{}: general.architecture is {arch:?}, which this loader does not read (supported: {})",
+            g.path.display(),
+            GGUF_ARCHITECTURES.join(", ")
+        );
+        let int = |k: &str| g.get_u64(&format!("{arch}.{k}")).map(|v| v as i64);
+        let vocab_size = match g.get_u64(&format!("{arch}.vocab_size")) {
             Ok(v) => v as i64,
             Err(_) => g.get_array("tokenizer.ggml.tokens")?.len() as i64,
         };
@@ -31,10 +39,10 @@ impl LlamaConfig {
             num_hidden_layers: int("block_count")?,
             num_attention_heads: int("attention.head_count")?,
             num_key_value_heads: int("attention.head_count_kv")?,
-            rope_theta: g.get_f64("llama.rope.freq_base").unwrap_or(10_000.0),
-            rms_norm_eps: g.get_f64("llama.attention.layer_norm_rms_epsilon")?,
+            rope_theta: g.get_f64(&format!("{arch}.rope.freq_base")).unwrap_or(10_000.0),
+            rms_norm_eps: g.get_f64(&format!("{arch}.attention.layer_norm_rms_epsilon"))?,
             tie_word_embeddings: g.info("output.weight").is_none(),
-            attention_bias: false,
+            attention_bias: g.info("blk.0.attn_q.bias").is_some(),
             o_proj_bias: false,
             context_length: int("context_length").ok(),
         };
@@ -50,18 +58,25 @@ impl Llama {
         let mut cfg = LlamaConfig::from_gguf(g)?;
         cfg.num_hidden_layers = super::depth(layers, cfg.num_hidden_layers, &g.path)?;
         let names = cfg.clone();
+        // Only llama.cpp's `llama` conversion permutes Q and K.
+        let permuted = g.get_str("general.architecture")? == "llama";
         let mut init = |name: &str, _: &[i64]| {
-            let (tensor, permute) = gguf_name(name, &names).with_context(|| format!("no GGUF tensor for {name}"))?;
+            let (tensor, permute) =
+                gguf_name(name, &names, permuted).with_context(|| format!("no GGUF tensor for {name}"))?;
             let w = g.tensor(&tensor)?;
             Ok(match permute {
                 Some(heads) => {
                     let rows = w.size().first().copied().unwrap_or(0);
                     ensure!(
-                        w.dim() == 2 && heads > 0 && rows % (2 * heads) == 0,
+                        (1..=2).contains(&w.dim()) && heads > 0 && rows % (2 * heads) == 0,
                         "{tensor}: shape {:?} is not {heads} heads of rotary pairs",
                         w.size()
                     );
-                    unpermute_rows(&w, heads)
+                    if w.dim() == 1 {
+                        unpermute_rows(&w.unsqueeze(1), heads).squeeze_dim(1)
+                    } else {
+                        unpermute_rows(&w, heads)
+                    }
                 }
                 None => w,
             })
@@ -78,8 +93,12 @@ impl Llama {
     }
 }
 
-/// The GGUF tensor of an HF parameter name, and the head count whose rows to un-permute.
-fn gguf_name(name: &str, cfg: &LlamaConfig) -> Option<(String, Option<i64>)> {
+/// The GGUF architectures this loader reads.
+pub const GGUF_ARCHITECTURES: [&str; 2] = ["llama", "qwen2"];
+
+/// The GGUF tensor of an HF parameter name, and the head count whose rows to un-permute (when
+/// the file is `permuted`, as llama.cpp writes `llama` models).
+fn gguf_name(name: &str, cfg: &LlamaConfig, permuted: bool) -> Option<(String, Option<i64>)> {
     let fixed = match name {
         "model.embed_tokens.weight" => Some("token_embd.weight"),
         "model.norm.weight" => Some("output_norm.weight"),
@@ -91,19 +110,22 @@ fn gguf_name(name: &str, cfg: &LlamaConfig) -> Option<(String, Option<i64>)> {
     }
     let rest = name.strip_prefix("model.layers.")?;
     let (n, param) = rest.split_once('.')?;
-    let (g, permute) = match param {
-        "self_attn.q_proj.weight" => ("attn_q", Some(cfg.num_attention_heads)),
-        "self_attn.k_proj.weight" => ("attn_k", Some(cfg.num_key_value_heads)),
-        "self_attn.v_proj.weight" => ("attn_v", None),
-        "self_attn.o_proj.weight" => ("attn_output", None),
-        "mlp.gate_proj.weight" => ("ffn_gate", None),
-        "mlp.up_proj.weight" => ("ffn_up", None),
-        "mlp.down_proj.weight" => ("ffn_down", None),
-        "input_layernorm.weight" => ("attn_norm", None),
-        "post_attention_layernorm.weight" => ("ffn_norm", None),
+    let (module, kind) = param.rsplit_once('.')?;
+    let (q_heads, k_heads) =
+        if permuted { (Some(cfg.num_attention_heads), Some(cfg.num_key_value_heads)) } else { (None, None) };
+    let (g, permute) = match module {
+        "self_attn.q_proj" => ("attn_q", q_heads),
+        "self_attn.k_proj" => ("attn_k", k_heads),
+        "self_attn.v_proj" => ("attn_v", None),
+        "self_attn.o_proj" => ("attn_output", None),
+        "mlp.gate_proj" => ("ffn_gate", None),
+        "mlp.up_proj" => ("ffn_up", None),
+        "mlp.down_proj" => ("ffn_down", None),
+        "input_layernorm" => ("attn_norm", None),
+        "post_attention_layernorm" => ("ffn_norm", None),
         _ => return None,
     };
-    Some((format!("blk.{n}.{g}.weight"), permute))
+    matches!(kind, "weight" | "bias").then(|| (format!("blk.{n}.{g}.{kind}"), permute))
 }
 
 /// Undo llama.cpp's Q/K permutation: GGUF row `h*hd + 2i + j` is HF row `h*hd + j*hd/2 + i` (`w`
