@@ -25,6 +25,16 @@ pub fn load(g: &Gguf) -> anyhow::Result<Tokenizer> {
         model == "gpt2",
         "{file}: tokenizer.ggml.model is {model:?}; only byte-level BPE (gpt2) is supported"
     );
+    // Only SmolLM2's pre-tokenization is implemented; another model's (`qwen2`, `llama-bpe`, ...)
+    // splits some texts differently, so its token ids may differ from llama.cpp's.
+    if let Ok(pre) = g.get_str("tokenizer.ggml.pre") {
+        if pre != "smollm" {
+            tracing::warn!(
+                "{file}: tokenizer.ggml.pre is {pre:?}; w2s pre-tokenizes as SmolLM2 (`smollm`: digits alone, then \
+                 GPT-2's regex), so some texts may split differently from llama.cpp"
+            );
+        }
+    }
     let tokens = g.get_strings("tokenizer.ggml.tokens")?;
     let vocab: Vocab = tokens.iter().enumerate().map(|(i, t)| (t.to_string(), i as u32)).collect();
     let merges: Merges = g
