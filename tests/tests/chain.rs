@@ -6,8 +6,19 @@ use w2s_tests::{env, registry, run, tiny_preset};
 
 const STRONG: &str = r#"{"kind":"transformer","size":"tiny"}"#;
 
+/// The tests of this file train one at a time: libtorch's generator is global to the process,
+/// and a model trained on another test thread between a job's `manual_seed` and its
+/// initialisation would change the weights that the equality of link 1 and the direct student
+/// relies on (in a real run, runs train one after another).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 #[test]
 fn a_chain_reports_every_link_and_strong_to_strong_starts_from_the_direct_student() {
+    let _one = serial();
     let (r, env) = (registry(), env());
     let dir = tempfile::tempdir().unwrap();
     let chains = format!("chain=[[],[{STRONG}],[{STRONG},{STRONG}]]");
@@ -46,6 +57,7 @@ fn a_chain_reports_every_link_and_strong_to_strong_starts_from_the_direct_studen
 
 #[test]
 fn disjoint_chain_data_gives_each_link_its_own_slice() {
+    let _one = serial();
     let (r, env) = (registry(), env());
     let dir = tempfile::tempdir().unwrap();
     let chains = format!("chain=[[{STRONG}]]");
