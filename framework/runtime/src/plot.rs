@@ -8,7 +8,8 @@ use crate::{report::aggregate, results::SummaryRow};
 
 const COLORS: [(&str, &str); 3] = [("weak", "#d95f02"), ("w2s", "#1b9e77"), ("strong", "#7570b3")];
 
-fn esc(s: &str) -> String {
+/// `s` escaped for SVG text.
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
 }
 

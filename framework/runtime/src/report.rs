@@ -114,7 +114,8 @@ fn finite(values: Vec<f64>) -> Vec<f64> {
     values.into_iter().filter(|x| x.is_finite()).collect()
 }
 
-fn fmt(x: f64) -> String {
+/// A figure with 3 decimals, `NaN` when undefined.
+pub(crate) fn fmt(x: f64) -> String {
     if x.is_finite() {
         format!("{x:.3}")
     } else {

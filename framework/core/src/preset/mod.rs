@@ -255,14 +255,18 @@ impl Preset {
     /// anything trains.
     pub fn resolved_runs(&self, registry: &Registry, env: &Env) -> anyhow::Result<Vec<RunConfig>> {
         self.check_lists()?;
+        // One spec at field path `at`: resolved, with the fingerprints of the user files it reads.
+        let resolve_one = |at: &str, kind: Kind, spec: &Spec| -> anyhow::Result<(Value, Vec<Fingerprint>)> {
+            let resolved = registry.resolve(kind, spec).map_err(|e| field_error(at, e))?;
+            let files = registry.data_files(kind, &resolved).map_err(|e| field_error(at, e))?;
+            let files = fingerprint::fingerprints(env, &files).map_err(|e| field_error(at, e))?;
+            Ok((Value::from(resolved), files))
+        };
         let resolve = |field: &str, kind: Kind, list: &[Spec]| -> anyhow::Result<ResolvedList> {
             let mut entries: Vec<(Spec, Value, Vec<Fingerprint>)> = Vec::new();
             for (i, spec) in list.iter().enumerate() {
                 let at = if list.len() == 1 { field.to_string() } else { format!("{field}[{i}]") };
-                let resolved = registry.resolve(kind, spec).map_err(|e| field_error(&at, e))?;
-                let files = registry.data_files(kind, &resolved).map_err(|e| field_error(&at, e))?;
-                let files = fingerprint::fingerprints(env, &files).map_err(|e| field_error(&at, e))?;
-                let value = Value::from(resolved);
+                let (value, files) = resolve_one(&at, kind, spec)?;
                 if let Some(j) = entries.iter().position(|(_, v, f)| *v == value && *f == files) {
                     bail!(
                         "preset field `{field}`: entries {j} and {i} are the same component once defaults are                          filled in ({}); a duplicate grid entry would count as separate runs and skew medians",
@@ -294,11 +298,9 @@ impl Preset {
             // Links may repeat (strong-to-strong is the strong backbone several times).
             let mut chain = ResolvedChain { links: links.clone(), ..Default::default() };
             for (j, spec) in links.iter().enumerate() {
-                let at = format!("chain[{i}][{j}]");
-                let resolved = registry.resolve(Kind::Backbone, spec).map_err(|e| field_error(&at, e))?;
-                let files = registry.data_files(Kind::Backbone, &resolved).map_err(|e| field_error(&at, e))?;
-                chain.files.extend(fingerprint::fingerprints(env, &files).map_err(|e| field_error(&at, e))?);
-                chain.ids.push(Value::from(resolved));
+                let (value, files) = resolve_one(&format!("chain[{i}][{j}]"), Kind::Backbone, spec)?;
+                chain.ids.push(value);
+                chain.files.extend(files);
             }
             if let Some(j) = chains.iter().position(|c| c.ids == chain.ids) {
                 bail!("preset field `chain`: entries {j} and {i} are the same chain once defaults are filled in");

@@ -7,15 +7,11 @@ use std::fmt::Write;
 
 use w2s_core::metrics;
 
-use crate::results::SummaryRow;
+use crate::{plot::esc, results::SummaryRow};
 
 use super::CriterionRow;
 
 const PALETTE: [&str; 8] = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4"];
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
-}
 
 /// The SVG text of the criteria figure of `runs` (each run's summary and criterion rows).
 pub fn criteria_svg(runs: &[(SummaryRow, Vec<CriterionRow>)], title: &str) -> String {

@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use w2s_core::{atomic_file::write_atomic, metrics, Registry, Spec};
 
 use crate::{
-    report::aligned,
+    report::{aligned, fmt},
     results::{self, SummaryRow},
 };
 
@@ -84,7 +84,6 @@ pub fn table(runs: &[(SummaryRow, Vec<CriterionRow>)]) -> String {
             }
         }
     }
-    let fmt = |x: f64| if x.is_finite() { format!("{x:.3}") } else { "NaN".into() };
     let body: Vec<Vec<String>> = keys
         .iter()
         .map(|(labeler, objective, criterion, cheating)| {

@@ -27,7 +27,7 @@ use w2s_core::{curves::CurveRow, metrics, preset::ChainData, preset::RunConfig, 
 
 use crate::train;
 
-use super::stages::preds;
+use super::{session::adapted_backbone, stages::preds};
 
 /// One link's figures (a row of `chain.csv`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,6 +91,7 @@ pub(super) struct ChainInput<'a> {
     pub(super) weak_test: &'a [Vec<f32>],
     pub(super) test: &'a [&'a Example],
     pub(super) test_labels: &'a [usize],
+    pub(super) n_classes: usize,
     /// The run's weak accuracy and strong ceiling on test, for the links' PGR.
     pub(super) ends: (f64, f64),
 }
@@ -98,17 +99,10 @@ pub(super) struct ChainInput<'a> {
 /// Train the chain's intermediate links in turn; the student's data and labels come out.
 pub(super) fn run_chain(x: &ChainInput<'_>) -> anyhow::Result<ChainOutcome> {
     let rc = x.rc;
-    let k = x.weak_b.first().map_or(2, |p| p.len());
     let parts = slices(x.kept, rc.chain.len(), rc.chain_data, rc.seed);
     let mut labels_b = x.weak_b.to_vec();
     let mut supervisor_test = x.weak_test.to_vec();
-    let acc_of = |probs: &[Vec<f32>]| metrics::accuracy(&preds(probs), x.test_labels).0;
-    let truth = |pos: &[usize]| -> Vec<usize> { pos.iter().map(|&i| x.train[x.b[i]].label).collect() };
-    let label_acc = |labels: &[Vec<f32>], pos: &[usize]| {
-        let hard: Vec<usize> = pos.iter().map(|&i| metrics::argmax(&labels[i])).collect();
-        metrics::accuracy(&hard, &truth(pos)).0
-    };
-    let weak_acc = acc_of(x.weak_test);
+    let weak_acc = metrics::accuracy(&preds(x.weak_test), x.test_labels).0;
     let mut links = vec![LinkRow {
         run_id: rc.id(),
         link: 0,
@@ -120,8 +114,6 @@ pub(super) fn run_chain(x: &ChainInput<'_>) -> anyhow::Result<ChainOutcome> {
         agreement_with_supervisor: f64::NAN,
     }];
     let mut curves = Vec::new();
-    let texts: Vec<&str> =
-        x.train.iter().flat_map(|e| std::iter::once(e.text.as_str()).chain(e.pair.as_deref())).collect();
     for (j, spec) in rc.chain.iter().enumerate() {
         let (on, next) = (&parts[j], &parts[j + 1]);
         anyhow::ensure!(
@@ -135,12 +127,7 @@ pub(super) fn run_chain(x: &ChainInput<'_>) -> anyhow::Result<ChainOutcome> {
         );
         // Seeded as the student (see the module header); the curves are renamed below.
         let role = "student";
-        // Adapted to the task's unlabeled texts when it asks, as the strong backbone is.
-        let built = x.registry.backbone(spec)?;
-        let backbone = match built.adapt_to_texts(x.env, &texts)? {
-            Some(adapted) => adapted,
-            None => built,
-        };
+        let backbone = adapted_backbone(x.registry, x.env, spec, x.train)?;
         let mut objective = x.registry.objective(&rc.objective)?;
         let train_set: Vec<&Example> = on.iter().map(|&i| &x.train[x.b[i]]).collect();
         let targets: Vec<Vec<f32>> = on.iter().map(|&i| labels_b[i].clone()).collect();
@@ -150,7 +137,7 @@ pub(super) fn run_chain(x: &ChainInput<'_>) -> anyhow::Result<ChainOutcome> {
             &train::Job {
                 role,
                 backbone: backbone.as_ref(),
-                n_classes: k,
+                n_classes: x.n_classes,
                 train: &train_set,
                 targets: &targets,
                 test: x.test,
@@ -162,23 +149,9 @@ pub(super) fn run_chain(x: &ChainInput<'_>) -> anyhow::Result<ChainOutcome> {
             objective.as_mut(),
         )
         .map_err(|e| e.context(format!("chain link {} ({})", j + 1, spec.label())))?;
-        let test_acc = acc_of(&trained.test);
-        links.push(LinkRow {
-            run_id: rc.id(),
-            link: j + 1,
-            backbone: spec.label(),
-            train_examples: on.len(),
-            label_acc: label_acc(&labels_b, on),
-            test_acc,
-            pgr: metrics::pgr(x.ends.0, x.ends.1, test_acc).0,
-            agreement_with_supervisor: metrics::agreement(
-                &preds(&trained.test),
-                &preds(&supervisor_test),
-                x.test_labels,
-            )
-            .all,
-        });
-        tracing::info!("chain link {} ({}): test accuracy {test_acc:.4}", j + 1, spec.label());
+        let row = link_row(x, (j + 1, spec.label()), (on, &labels_b), &trained.test, &supervisor_test);
+        tracing::info!("chain link {} ({}): test accuracy {:.4}", j + 1, spec.label(), row.test_acc);
+        links.push(row);
         let next_labels = trained.extra.unwrap_or_default();
         for (&i, p) in next.iter().zip(next_labels) {
             labels_b[i] = p;
@@ -193,26 +166,35 @@ pub(super) fn run_chain(x: &ChainInput<'_>) -> anyhow::Result<ChainOutcome> {
     Ok(ChainOutcome { student_pos, labels_b, supervisor_test, links, curves })
 }
 
-/// The student's own row of `chain.csv`.
-pub(super) fn student_link(out: &ChainOutcome, x: &ChainInput<'_>, student_test: &[Vec<f32>]) -> LinkRow {
-    let acc = metrics::accuracy(&preds(student_test), x.test_labels).0;
-    let hard: Vec<usize> = out.student_pos.iter().map(|&i| metrics::argmax(&out.labels_b[i])).collect();
-    let truth: Vec<usize> = out.student_pos.iter().map(|&i| x.train[x.b[i]].label).collect();
+/// The row of a trained link (`number`, backbone label) that learned on positions `on` of B
+/// with `labels` (by position), whose test predictions are `test` and its supervisor's
+/// `supervisor_test`.
+fn link_row(
+    x: &ChainInput<'_>,
+    (number, backbone): (usize, String),
+    (on, labels): (&[usize], &[Vec<f32>]),
+    test: &[Vec<f32>],
+    supervisor_test: &[Vec<f32>],
+) -> LinkRow {
+    let hard: Vec<usize> = on.iter().map(|&i| metrics::argmax(&labels[i])).collect();
+    let truth: Vec<usize> = on.iter().map(|&i| x.train[x.b[i]].label).collect();
+    let test_acc = metrics::accuracy(&preds(test), x.test_labels).0;
     LinkRow {
         run_id: x.rc.id(),
-        link: x.rc.chain.len() + 1,
-        backbone: x.rc.strong.label(),
-        train_examples: out.student_pos.len(),
+        link: number,
+        backbone,
+        train_examples: on.len(),
         label_acc: metrics::accuracy(&hard, &truth).0,
-        test_acc: acc,
-        pgr: metrics::pgr(x.ends.0, x.ends.1, acc).0,
-        agreement_with_supervisor: metrics::agreement(
-            &preds(student_test),
-            &preds(&out.supervisor_test),
-            x.test_labels,
-        )
-        .all,
+        test_acc,
+        pgr: metrics::pgr(x.ends.0, x.ends.1, test_acc).0,
+        agreement_with_supervisor: metrics::agreement(&preds(test), &preds(supervisor_test), x.test_labels).all,
     }
+}
+
+/// The student's own row of `chain.csv`.
+pub(super) fn student_link(out: &ChainOutcome, x: &ChainInput<'_>, student_test: &[Vec<f32>]) -> LinkRow {
+    let number = (x.rc.chain.len() + 1, x.rc.strong.label());
+    link_row(x, number, (&out.student_pos, &out.labels_b), student_test, &out.supervisor_test)
 }
 
 #[cfg(test)]

@@ -144,6 +144,7 @@ pub(super) fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow
         weak_test: &weak_test,
         test: &test,
         test_labels: &test_labels,
+        n_classes: k,
         ends,
     };
     let chained = if rc.chain.is_empty() { None } else { Some(run_chain(&chain_in)?) };

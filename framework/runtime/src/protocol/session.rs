@@ -50,13 +50,7 @@ impl Session<'_> {
         rc: &RunConfig,
         data: &Dataset,
     ) -> anyhow::Result<Box<dyn w2s_core::Backbone>> {
-        let strong = self.registry.backbone(&rc.strong)?;
-        let texts: Vec<&str> =
-            data.train.iter().flat_map(|e| std::iter::once(e.text.as_str()).chain(e.pair.as_deref())).collect();
-        let adapted = strong
-            .adapt_to_texts(self.env, &texts)
-            .with_context(|| format!("adapting {} to the task's unlabeled texts", rc.strong.label()))?;
-        Ok(adapted.unwrap_or(strong))
+        adapted_backbone(self.registry, self.env, &rc.strong, &data.train)
     }
 
     /// The finished stage in `dir` (its `marker` file exists, and `read` reads it back whole and
@@ -76,6 +70,24 @@ impl Session<'_> {
             }
         }
     }
+}
+
+/// The backbone of `spec`, adapted to the unlabeled texts of `train` (both texts of a pair) when
+/// it asks for that ([`w2s_core::Backbone::adapt_to_texts`]); the strong backbone and the links
+/// of a bootstrapping chain are built this way.
+pub(super) fn adapted_backbone(
+    registry: &Registry,
+    env: &Env,
+    spec: &spec::Spec,
+    train: &[w2s_core::Example],
+) -> anyhow::Result<Box<dyn w2s_core::Backbone>> {
+    let built = registry.backbone(spec)?;
+    let texts: Vec<&str> =
+        train.iter().flat_map(|e| std::iter::once(e.text.as_str()).chain(e.pair.as_deref())).collect();
+    let adapted = built
+        .adapt_to_texts(env, &texts)
+        .with_context(|| format!("adapting {} to the task's unlabeled texts", spec.label()))?;
+    Ok(adapted.unwrap_or(built))
 }
 
 /// The file in a results folder that names the preset whose results it holds.

@@ -70,14 +70,14 @@ pub(crate) fn fit(
             }
             if eval {
                 let train_loss = losses.take_mean()?;
-                let probs = predict(model, sets.test, cfg.eval_batch)?;
+                let probs = from_tensor(&predict(model, sets.test, cfg.eval_batch)?)?;
                 let (test_acc, test_loss) = evaluate(&probs, sets.labels)?;
                 if job.record.is_some() {
                     let watch = match sets.watch {
                         Some(w) => Some(from_tensor(&predict(model, w, cfg.eval_batch)?)?),
                         None => None,
                     };
-                    snapshots.push(Snapshot { step, test: from_tensor(&probs)?, watch });
+                    snapshots.push(Snapshot { step, test: probs, watch });
                 }
                 curves.push(CurveRow {
                     role: job.role.to_string(),
@@ -138,9 +138,8 @@ impl LossSum {
     }
 }
 
-/// Test accuracy and cross-entropy of probabilities against labels.
-fn evaluate(probs: &Tensor, labels: &[usize]) -> anyhow::Result<(f64, f64)> {
-    let rows = from_tensor(probs)?;
+/// Test accuracy and cross-entropy of probabilities (one row per example) against labels.
+fn evaluate(rows: &[Vec<f32>], labels: &[usize]) -> anyhow::Result<(f64, f64)> {
     let preds: Vec<usize> = rows.iter().map(|p| metrics::argmax(p)).collect();
     let (acc, _) = metrics::accuracy(&preds, labels);
     let mut loss = 0.0;
