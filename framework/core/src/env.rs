@@ -30,8 +30,20 @@ impl Env {
     }
 
     /// The folder of a fetched asset (`minilm`, `vader`, ...), or an error saying how to fetch it.
+    /// A large asset fetched on demand (one that `scripts/fetch.sh` knows: `gemma3`, `mpnet`) is
+    /// fetched now if it is missing, unless `$W2S_NO_FETCH` is set.
     pub fn asset_dir(&self, name: &str) -> anyhow::Result<PathBuf> {
         let dir = self.cache_dir.join("assets").join(name);
+        if !dir.join(".complete").exists() && on_demand(name) && std::env::var_os("W2S_NO_FETCH").is_none() {
+            fetch(name, &self.cache_dir)?;
+        }
+        if !dir.join(".complete").exists() && on_demand(name) {
+            bail!(
+                "asset `{name}` is missing: expected it in {}. Fetch it with `w2s fetch {name}` or `{FETCH} {name}` \
+                 (set W2S_CACHE to use another cache folder)",
+                dir.display()
+            );
+        }
         if !dir.join(".complete").exists() {
             bail!(
                 "asset `{name}` is missing: expected it in {}. Fetch it with `{BOOTSTRAP}` \
@@ -48,6 +60,38 @@ impl Env {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating cache folder {}", dir.display()))?;
         Ok(dir)
     }
+}
+
+/// The command that fetches one large asset on demand.
+pub const FETCH: &str = "bash scripts/fetch.sh";
+
+/// The w2s checkout this binary was built from (where `scripts/` is).
+fn checkout() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Whether `name` is an asset fetched on demand (`scripts/fetch.d/NAME.sh` exists).
+pub fn on_demand(name: &str) -> bool {
+    !name.is_empty()
+        && !name.contains(['/', '.'])
+        && checkout().join("scripts/fetch.d").join(format!("{name}.sh")).is_file()
+}
+
+/// Fetch the on-demand asset `name` into `cache_dir` (`scripts/fetch.sh NAME`, its progress on
+/// standard error; safe from concurrent processes).
+pub fn fetch(name: &str, cache_dir: &Path) -> anyhow::Result<()> {
+    let script = checkout().join("scripts/fetch.sh");
+    tracing::info!("asset `{name}` is missing: fetching it ({FETCH} {name})");
+    let status = std::process::Command::new("bash")
+        .arg(&script)
+        .arg(name)
+        .env("W2S_CACHE", cache_dir)
+        .status()
+        .with_context(|| format!("running {}", script.display()))?;
+    if !status.success() {
+        bail!("fetching asset `{name}` failed ({FETCH} {name} exited with {status}); its output above says why");
+    }
+    Ok(())
 }
 
 /// What a fetched file must be.
@@ -92,6 +136,15 @@ mod tests {
         let env = Env { cache_dir: dir.path().to_path_buf(), device: Device::Cpu, show_progress: false };
         let err = env.asset_dir("minilm").unwrap_err().to_string();
         assert!(err.contains("asset `minilm` is missing") && err.contains(BOOTSTRAP), "{err}");
+    }
+
+    #[test]
+    fn on_demand_assets_are_the_fetch_scripts_parts() {
+        assert!(on_demand("gemma3"));
+        assert!(!on_demand("minilm") && !on_demand("../fetch") && !on_demand(""));
+        let dir = tempfile::tempdir().unwrap();
+        let err = fetch("no-such-asset", dir.path()).unwrap_err().to_string();
+        assert!(err.contains("no-such-asset") && err.contains("exited"), "{err}");
     }
 
     #[test]

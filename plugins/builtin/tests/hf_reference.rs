@@ -1,4 +1,4 @@
-//! w2s's GPT-2, Llama, Qwen2 and BERT code checked against Hugging Face's reference
+//! w2s's GPT-2, Llama, Qwen2, Gemma 3 and BERT code checked against Hugging Face's reference
 //! implementation: tiny random models saved by transformers 5.24.0 (`modeling_gpt2.py`,
 //! `modeling_llama.py`, `modeling_qwen2.py`, `modeling_bert.py`; eager attention, float32, torch
 //! 2.11.0) with HF's outputs on fixed token ids, in `tests/fixtures/hf/` (made by hand with
@@ -153,7 +153,35 @@ fn load_hf_decoder(vs: &nn::VarStore, ck: &HfCheckpoint, layers: Option<usize>) 
 /// `model.safetensors` by `scripts/make-gguf-fixtures.py`), through w2s's GGUF loader.
 fn load_gguf_decoder(vs: &nn::VarStore, ck: &HfCheckpoint, layers: Option<usize>) -> anyhow::Result<Box<dyn Trunk>> {
     let g = w2s_models::format::gguf::Gguf::open(&ck.dir.join("model.gguf"))?;
-    Ok(Box::new(w2s_models::arch::llama::Llama::from_gguf(vs, &g, layers)?))
+    w2s_models::load::gguf_decoder::trunk(vs, &g, layers)
+}
+
+#[test]
+fn gguf_copy_of_a_tiny_gemma3_matches_hf() {
+    // Made by `scripts/make-gemma3-fixtures.py tiny`: 6 layers (5 sliding-window layers of
+    // window 4, then a global one, as llama.cpp's pattern has it), head_dim 16 on hidden 32,
+    // grouped-query attention, QK-norm, tied output; norms stored as 1 + w, as llama.cpp does.
+    let worst = check_decoder("gemma3", load_gguf_decoder);
+    eprintln!("gemma3 from GGUF: largest difference {worst:.3e}");
+    // A GGUF that claims an unsupported architecture is named with the supported ones.
+    let bytes = std::fs::read(fixture("gemma3").join("model.gguf")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.gguf");
+    std::fs::write(&path, replace_all(&bytes, b"gemma3", b"gemma9")).unwrap();
+    let g = w2s_models::format::gguf::Gguf::open(&path).unwrap();
+    let e = format!("{:#}", w2s_models::load::gguf_decoder::shape(&g).unwrap_err());
+    assert!(e.contains("\"gemma9\"") && e.contains("llama, qwen2, gemma3") && e.contains("other.gguf"), "{e}");
+}
+
+/// `bytes` with every `from` replaced by `to` (of the same length).
+fn replace_all(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    for i in 0..b.len().saturating_sub(from.len() - 1) {
+        if &b[i..i + from.len()] == from {
+            b[i..i + from.len()].copy_from_slice(to);
+        }
+    }
+    b
 }
 
 #[test]
@@ -167,15 +195,7 @@ fn gguf_copies_of_llama_and_qwen2_match_hf() {
     // The same file claiming another architecture (every `qwen2` in it renamed) is refused,
     // naming what it is and what is read.
     let bytes = std::fs::read(fixture("qwen2").join("model.gguf")).unwrap();
-    let renamed: Vec<u8> = {
-        let mut b = bytes.clone();
-        for i in 0..b.len().saturating_sub(4) {
-            if &b[i..i + 5] == b"qwen2" {
-                b[i..i + 5].copy_from_slice(b"mamba");
-            }
-        }
-        b
-    };
+    let renamed = replace_all(&bytes, b"qwen2", b"mamba");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("other.gguf");
     std::fs::write(&path, renamed).unwrap();

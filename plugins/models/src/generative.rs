@@ -170,6 +170,7 @@ mod tests {
             attention_bias: false,
             o_proj_bias: false,
             context_length: None,
+            rope_scaling: Default::default(),
         };
         // `random_init` is keyed by parameter names, so both builds start from the same weights
         // even while other tests use libtorch's global generator.

@@ -32,6 +32,7 @@ pub mod heads;
 pub mod layers;
 pub mod load;
 pub mod options;
+pub mod rope;
 pub mod tokenize;
 pub mod trunk;
 

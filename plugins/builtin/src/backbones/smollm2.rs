@@ -17,7 +17,11 @@
 //! A probe reads only the GGUF header when built; the weights and the tokenizer are loaded on a
 //! feature-cache miss (see `DecoderClassifier::lazy_probe`), so fully cached jobs skip them.
 //! Also a language model for the `prompt` objective (see `w2s_models::heads::lm`). The wiring is
-//! the decoder backbones' (`decoder`); the model is `w2s_models`' llama read from GGUF.
+//! the decoder backbones' (`decoder`); the model is read from GGUF by `w2s_models`'
+//! `load::gguf_decoder`, by the file's architecture (llama, qwen2, gemma3).
+//!
+//! `gemma3` is the same backbone whose default file is Gemma 3 270M (Gemma Team 2025; 18 layers,
+//! d = 640, 262k vocabulary, Q4_K_M), fetched on demand by `scripts/fetch.sh gemma3`.
 
 use std::path::{Path, PathBuf};
 
@@ -28,10 +32,9 @@ use w2s_core::{
     Backbone, Env, Params,
 };
 use w2s_models::{
-    arch::llama::{Llama, LlamaConfig},
     format::gguf::Gguf,
     generative::{self, GenerativeSpec},
-    load,
+    load::{self, gguf_decoder},
     options::Mode,
     trunk::Trunk,
 };
@@ -42,9 +45,24 @@ use super::decoder::{decoder_backbone, decoder_params, Decoder, DecoderSettings,
 pub const SMOLLM2_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 pub const SMOLLM2_SIZE: u64 = 98_362_432;
 
+/// The file a GGUF decoder backbone reads when its `path` is empty: a fetched asset.
+#[derive(Debug)]
+pub struct DefaultGguf {
+    /// The asset folder (`Env::asset_dir`), the file in it and its size.
+    pub asset: &'static str,
+    pub file: &'static str,
+    pub size: u64,
+}
+
+/// `smollm2`'s default: SmolLM2-135M-Instruct, fetched by `scripts/bootstrap.sh`.
+pub const SMOLLM2: DefaultGguf = DefaultGguf { asset: "smollm2", file: SMOLLM2_FILE, size: SMOLLM2_SIZE };
+/// `gemma3`'s default: Gemma 3 270M (Q4_K_M), fetched on demand (`scripts/fetch.sh gemma3`).
+pub const GEMMA3: DefaultGguf = DefaultGguf { asset: "gemma3", file: "gemma-3-270m-q4_k_m.gguf", size: 253_113_024 };
+
 decoder_params! {
     pub struct SmolLm2Params {
-        /// A llama-type GGUF file; empty: the fetched SmolLM2-135M-Instruct.
+        /// A GGUF decoder file (architecture llama, qwen2 or gemma3); empty: the backbone's
+        /// fetched model (SmolLM2-135M-Instruct for `smollm2`, Gemma 3 270M for `gemma3`).
         path,
         /// Probe: depths whose features the same pass computes (absent: [`LADDER`]).
         pub share_depths: Option<Vec<usize>> = None,
@@ -76,18 +94,27 @@ pub struct SmolLm2 {
     pub params: SmolLm2Params,
     /// Generatively fine-tuned weights that replace the file's (from `adapt_to_texts`).
     pub adapted: Option<PathBuf>,
+    /// The file read when `path` is empty.
+    pub default: &'static DefaultGguf,
 }
 
 impl SmolLm2 {
+    /// `smollm2`.
     pub fn new(params: SmolLm2Params) -> anyhow::Result<Self> {
-        Ok(SmolLm2 { params, adapted: None })
+        Ok(SmolLm2 { params, adapted: None, default: &SMOLLM2 })
+    }
+
+    /// `gemma3`: the same backbone over Gemma 3 270M by default.
+    pub fn gemma3(params: SmolLm2Params) -> anyhow::Result<Self> {
+        Ok(SmolLm2 { params, adapted: None, default: &GEMMA3 })
     }
 
     /// The GGUF file, checked: the fetched asset (size-verified) or the user's file.
     pub fn file(&self, env: &Env) -> anyhow::Result<PathBuf> {
         if self.params.path.is_empty() {
-            let file = env.asset_dir("smollm2")?.join(SMOLLM2_FILE);
-            verify_file(&file, Expected { size: SMOLLM2_SIZE, sha256: None })?;
+            let d = self.default;
+            let file = env.asset_dir(d.asset)?.join(d.file);
+            verify_file(&file, Expected { size: d.size, sha256: None })?;
             Ok(file)
         } else {
             let file = PathBuf::from(&self.params.path);
@@ -117,7 +144,11 @@ impl Decoder for SmolLm2 {
     }
 
     fn in_mode(&self, mode: Mode) -> Self {
-        SmolLm2 { params: SmolLm2Params { mode, top_k: None, ..self.params.clone() }, adapted: self.adapted.clone() }
+        SmolLm2 {
+            params: SmolLm2Params { mode, top_k: None, ..self.params.clone() },
+            adapted: self.adapted.clone(),
+            default: self.default,
+        }
     }
 
     fn open(&self, env: &Env, header_only: bool) -> anyhow::Result<Gguf> {
@@ -130,18 +161,17 @@ impl Decoder for SmolLm2 {
     }
 
     fn shape(&self, g: &Gguf) -> anyhow::Result<(usize, i64)> {
-        let cfg = LlamaConfig::from_gguf(g)?;
-        Ok((cfg.num_hidden_layers as usize, cfg.hidden_size))
+        gguf_decoder::shape(g)
     }
 
     /// The first `layers` blocks of the model in `g` (all: `None`) in `vs`, with the adapted
     /// weights if any.
     fn trunk(&self, vs: &nn::VarStore, g: &Gguf, layers: Option<usize>) -> anyhow::Result<Box<dyn Trunk>> {
-        let llama = Llama::from_gguf(vs, g, layers)?;
+        let trunk = gguf_decoder::trunk(vs, g, layers)?;
         if let Some(w) = &self.adapted {
             generative::load(vs, w)?;
         }
-        Ok(Box::new(llama))
+        Ok(trunk)
     }
 
     fn feature_key(&self, g: &Gguf, depth: usize, total: usize) -> String {
@@ -172,7 +202,7 @@ impl Decoder for SmolLm2 {
         let key = self.cache_key(&g.path, depth, total);
         let build = |vs: &nn::VarStore| self.trunk(vs, &g, self.params.layers);
         let weights = generative::adapt(env, &key, &g.tokens()?, texts, spec, build)?;
-        Ok(Some(Box::new(SmolLm2 { params: self.params.clone(), adapted: Some(weights) })))
+        Ok(Some(Box::new(SmolLm2 { params: self.params.clone(), adapted: Some(weights), default: self.default })))
     }
 }
 
@@ -181,10 +211,18 @@ decoder_backbone!(SmolLm2);
 w2s_core::register!(Backbone {
     name: "smollm2",
     description:
-        "pretrained SmolLM2-135M-Instruct (llama decoder, GGUF) or any llama GGUF, optionally cut to its first layers; \
+        "pretrained SmolLM2-135M-Instruct (llama decoder, GGUF) or any GGUF decoder (llama, qwen2, gemma3), optionally cut to its first layers; \
                   last-token features; linear probe (default), top-k blocks or full fine-tuning; prompting language model",
     params: SmolLm2Params,
     build: SmolLm2::new,
+});
+
+w2s_core::register!(Backbone {
+    name: "gemma3",
+    description: "pretrained Gemma 3 270M (Q4_K_M GGUF, fetched on demand; Gemma terms of use) or any GGUF decoder, \
+                  optionally cut to its first layers; the same modes and options as smollm2",
+    params: SmolLm2Params,
+    build: SmolLm2::gemma3,
 });
 
 #[cfg(test)]

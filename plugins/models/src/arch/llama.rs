@@ -1,6 +1,6 @@
 //! A llama-type decoder (Touvron et al. 2023, "LLaMA: Open and Efficient Foundation Language
 //! Models"): RMSNorm, rotary position embeddings (Su et al. 2021, RoFormer), grouped-query
-//! attention (Ainslie et al. 2023) and a SwiGLU MLP, with HF parameter names (`model.layers.N.*`,
+//! attention (Ainslie et al. 2023) and a SwiGLU MLP (RoPE and its Llama 3.x scaling in `rope`), with HF parameter names (`model.layers.N.*`,
 //! `lm_head.weight` unless tied to `model.embed_tokens.weight`), applying HF's rotate-half RoPE.
 //! Qwen2's Q/K/V biases and llama's `attention_bias` (which also gives `o_proj` a bias) are
 //! included. The weights come from an [`Init`]: a GGUF file (`load::llama_gguf`, which un-permutes
@@ -10,10 +10,11 @@
 use std::{ops::Range, path::Path};
 
 use anyhow::ensure;
-use tch::{nn, nn::Module, Device, Kind, Tensor};
+use tch::{nn, nn::Module, Device, Tensor};
 
 use crate::{
     layers::{causal_attention, last_real, linear, linear_b, padding_mask, param, Init, RmsNorm},
+    rope::{self, rotate_half, RopeScaling},
     trunk::Trunk,
 };
 
@@ -35,6 +36,8 @@ pub struct LlamaConfig {
     pub o_proj_bias: bool,
     /// The longest sequence it was trained on (`llama.context_length`, `max_position_embeddings`).
     pub context_length: Option<i64>,
+    /// Llama 3.x's `rope_scaling` (or llama.cpp's `rope_freqs` divisors), linear interpolation.
+    pub rope_scaling: RopeScaling,
 }
 
 impl LlamaConfig {
@@ -55,13 +58,6 @@ impl LlamaConfig {
     pub fn head_dim(&self) -> i64 {
         self.hidden_size / self.num_attention_heads
     }
-}
-
-/// HF's rotate-half RoPE: `cos`, `sin` are `[t, head_dim]` (the half-size angles repeated).
-fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> Tensor {
-    let halves = x.chunk(2, -1);
-    let rotated = Tensor::cat(&[halves[1].neg(), halves[0].shallow_clone()], -1);
-    x * cos.to_kind(x.kind()) + rotated * sin.to_kind(x.kind())
 }
 
 pub(crate) struct Block {
@@ -103,8 +99,8 @@ impl Block {
         let (b, t, _) = x.size3().expect("[batch, tokens, hidden]");
         let h = self.attn_norm.forward(x);
         let split = |y: Tensor, heads: i64| y.view([b, t, heads, -1]).transpose(1, 2);
-        let q = rope(&split(self.q.forward(&h), self.heads), cos, sin);
-        let k = rope(&split(self.k.forward(&h), self.kv_heads), cos, sin);
+        let q = rotate_half(&split(self.q.forward(&h), self.heads), cos, sin);
+        let k = rotate_half(&split(self.k.forward(&h), self.kv_heads), cos, sin);
         let v = split(self.v.forward(&h), self.kv_heads);
         let ctx = causal_attention(&q, &k, &v, attend);
         let x = x + self.o.forward(&ctx.transpose(1, 2).reshape([b, t, -1]));
@@ -181,13 +177,8 @@ impl Llama {
 
     /// `cos`, `sin` `[t, head_dim]` for positions `0..t`.
     fn rope_tables(&self, t: i64, device: Device) -> (Tensor, Tensor) {
-        let hd = self.config.head_dim();
-        let exponents = Tensor::arange_start_step(0, hd, 2, (Kind::Double, device)) / hd as f64;
-        let inv_freq = Tensor::from(self.config.rope_theta).to_device(device).pow(&exponents).reciprocal();
-        let pos = Tensor::arange(t, (Kind::Double, device));
-        let angles = pos.outer(&inv_freq);
-        let angles = Tensor::cat(&[&angles, &angles], -1);
-        (angles.cos().to_kind(Kind::Float), angles.sin().to_kind(Kind::Float))
+        let c = &self.config;
+        rope::tables(&rope::inv_freq(c.rope_theta, c.head_dim(), &c.rope_scaling), t, device)
     }
 }
 

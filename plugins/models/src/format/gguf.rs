@@ -277,6 +277,14 @@ impl Gguf {
         self.get(key)?.as_f64().with_context(|| format!("metadata {key} of {} is not a number", self.path.display()))
     }
 
+    /// A boolean metadata value.
+    pub fn get_bool(&self, key: &str) -> anyhow::Result<bool> {
+        match self.get(key)? {
+            Value::Bool(b) => Ok(*b),
+            v => bail!("metadata {key} of {} is {v:?}, not a boolean", self.path.display()),
+        }
+    }
+
     /// A string metadata value.
     pub fn get_str(&self, key: &str) -> anyhow::Result<&str> {
         match self.get(key)? {

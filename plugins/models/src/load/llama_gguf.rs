@@ -15,6 +15,7 @@ use tch::{nn, Device, Tensor};
 use crate::{
     arch::llama::{Llama, LlamaConfig},
     format::gguf::Gguf,
+    rope::RopeScaling,
 };
 
 impl LlamaConfig {
@@ -45,6 +46,7 @@ impl LlamaConfig {
             attention_bias: g.info("blk.0.attn_q.bias").is_some(),
             o_proj_bias: false,
             context_length: int("context_length").ok(),
+            rope_scaling: gguf_rope_scaling(g, arch)?,
         };
         cfg.check(&g.path)?;
         Ok(cfg)
@@ -90,6 +92,25 @@ impl Llama {
         let vs = nn::VarStore::new(Device::Cpu);
         let model = Llama::from_gguf(&vs, &g, layers)?;
         Ok((vs, model))
+    }
+}
+
+/// The RoPE scaling of a GGUF file: llama.cpp's `rope_freqs.weight` divisors (how its converter
+/// stores Llama 3.x's `rope_scaling`), else `{arch}.rope.scaling.type` `linear` with
+/// `{arch}.rope.scaling.factor`; other scaling types are refused.
+pub fn gguf_rope_scaling(g: &Gguf, arch: &str) -> anyhow::Result<RopeScaling> {
+    if g.info("rope_freqs.weight").is_some() {
+        let d = Vec::<f32>::try_from(g.tensor("rope_freqs.weight")?.flatten(0, -1))?;
+        return Ok(RopeScaling::Divisors(d.into_iter().map(f64::from).collect()));
+    }
+    match g.get_str(&format!("{arch}.rope.scaling.type")) {
+        Err(_) | Ok("none") => Ok(RopeScaling::None),
+        Ok("linear") => Ok(RopeScaling::Linear { factor: g.get_f64(&format!("{arch}.rope.scaling.factor"))? }),
+        Ok(other) => anyhow::bail!(
+            "{}: {arch}.rope.scaling.type is {other:?}, which w2s does not read (supported: none, linear, \
+             and llama.cpp's rope_freqs tensor)",
+            g.path.display()
+        ),
     }
 }
 

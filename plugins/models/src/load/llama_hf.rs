@@ -7,8 +7,9 @@
 //! `num_attention_heads`, `num_key_value_heads`, `intermediate_size`, `rms_norm_eps`,
 //! `rope_theta` or transformers 5's `rope_parameters.rope_theta`, `tie_word_embeddings`,
 //! `vocab_size`, llama's `attention_bias`, `max_position_embeddings`. Weights F32, F16 or BF16
-//! (computed in f32). Not supported (a clear error): `rope_scaling` (or a
-//! `rope_parameters.rope_type` other than `default`), sliding-window attention, MLP biases, a
+//! (computed in f32). RoPE scaling (`rope_scaling`, or `rope_parameters.rope_type`): `default`,
+//! `linear` and Llama 3.x's `llama3` (see `rope`). Not supported (a clear error): other RoPE
+//! types (`yarn`, `dynamic`, ...), sliding-window attention, MLP biases, a
 //! `head_dim` other than `hidden_size / num_attention_heads`, activations other than SiLU.
 //! Checked against HF transformers 5.24.0 by `tests/hf_reference.rs`.
 
@@ -18,6 +19,7 @@ use tch::nn;
 use crate::{
     arch::llama::{Llama, LlamaConfig},
     format::safetensors::HfCheckpoint,
+    rope::RopeScaling,
 };
 
 /// The `model_type`s read here, and their HF model classes.
@@ -50,24 +52,16 @@ pub fn llama_config(ck: &HfCheckpoint) -> anyhow::Result<LlamaConfig> {
         ),
     };
     let unsupported = |what: &str| format!("{file}: {what} is not supported by hf-decoder");
-    if let Some(v) = ck.config.get("rope_scaling").filter(|v| !v.is_null()) {
-        bail!(unsupported(&format!("rope_scaling {v}")));
-    }
     // transformers ≥ 5 writes `rope_parameters` (`rope_type`, `rope_theta`, scaling fields)
-    // instead of top-level `rope_theta` and `rope_scaling`; older files have `rope_theta`.
-    let rope_theta = match ck.config.get("rope_parameters").filter(|v| !v.is_null()) {
-        Some(rp) => {
-            let rope_type = rp.get("rope_type").or_else(|| rp.get("type")).and_then(|t| t.as_str());
-            ensure!(
-                rope_type.is_none_or(|t| t == "default"),
-                unsupported(&format!("rope_parameters {rp} (only rope_type `default`)"))
-            );
-            match rp.get("rope_theta") {
-                Some(t) => Some(t.as_f64().with_context(|| format!("{file}: bad rope_parameters.rope_theta {t}"))?),
-                None => ck.get("rope_theta")?,
-            }
-        }
+    // instead of top-level `rope_theta` and `rope_scaling`; older files have those.
+    let rope = ck.config.get("rope_parameters").or_else(|| ck.config.get("rope_scaling")).filter(|v| !v.is_null());
+    let rope_theta = match rope.and_then(|rp| rp.get("rope_theta")) {
+        Some(t) => Some(t.as_f64().with_context(|| format!("{file}: bad rope_parameters.rope_theta {t}"))?),
         None => ck.get("rope_theta")?,
+    };
+    let rope_scaling = match rope {
+        Some(rp) => rope_scaling(rp).map_err(|e| anyhow::anyhow!(unsupported(&format!("rope scaling {rp}: {e}"))))?,
+        None => RopeScaling::None,
     };
     ensure!(ck.get::<bool>("use_sliding_window")? != Some(true), unsupported("use_sliding_window = true"));
     ensure!(ck.get::<bool>("mlp_bias")? != Some(true), unsupported("mlp_bias = true"));
@@ -97,9 +91,31 @@ pub fn llama_config(ck: &HfCheckpoint) -> anyhow::Result<LlamaConfig> {
         attention_bias: qwen2 || llama_bias,
         o_proj_bias: llama_bias,
         context_length: ck.get("max_position_embeddings")?,
+        rope_scaling,
     };
     cfg.check(&ck.config_path())?;
     Ok(cfg)
+}
+
+/// The RoPE scaling of a `rope_parameters` / `rope_scaling` object: `rope_type` (or `type`)
+/// `default`, `linear` (`factor`) or `llama3` (`factor`, `low_freq_factor`, `high_freq_factor`,
+/// `original_max_position_embeddings`), as HF's `modeling_rope_utils.py` reads them.
+pub fn rope_scaling(rp: &serde_json::Value) -> anyhow::Result<RopeScaling> {
+    let num = |k: &str| -> anyhow::Result<f64> {
+        rp.get(k).and_then(|v| v.as_f64()).with_context(|| format!("`{k}` must be a number"))
+    };
+    let kind = rp.get("rope_type").or_else(|| rp.get("type")).and_then(|t| t.as_str()).unwrap_or("default");
+    Ok(match kind {
+        "default" => RopeScaling::None,
+        "linear" => RopeScaling::Linear { factor: num("factor")? },
+        "llama3" => RopeScaling::Llama3 {
+            factor: num("factor")?,
+            low_freq_factor: num("low_freq_factor")?,
+            high_freq_factor: num("high_freq_factor")?,
+            original_max_position_embeddings: num("original_max_position_embeddings")?,
+        },
+        other => bail!("rope_type `{other}` (supported: default, linear, llama3)"),
+    })
 }
 
 fn supported() -> String {
@@ -180,15 +196,22 @@ mod tests {
         let mut c = tiny_config("llama", true, 300);
         c["rope_scaling"] = serde_json::json!({"rope_type": "llama3", "factor": 32.0});
         let err = write(&c).unwrap_err().to_string();
-        assert!(err.contains("rope_scaling") && err.contains("llama3"), "{err}");
+        assert!(err.contains("rope scaling") && err.contains("low_freq_factor"), "{err}");
+        c["rope_scaling"] = serde_json::json!({"rope_type": "yarn", "factor": 4.0});
+        let err = write(&c).unwrap_err().to_string();
+        assert!(err.contains("`yarn`") && err.contains("default, linear, llama3"), "{err}");
+        // Llama 3.2's scaling, in the old layout (`rope_theta` beside `rope_scaling`).
+        c["rope_scaling"] = serde_json::json!({"rope_type": "llama3", "factor": 32.0, "low_freq_factor": 1.0,
+            "high_freq_factor": 4.0, "original_max_position_embeddings": 8192});
+        assert!(matches!(write(&c).unwrap().rope_scaling, RopeScaling::Llama3 { factor: 32.0, .. }));
         // transformers 5's `rope_parameters`: its theta is read, other rope types refused.
         let mut c = tiny_config("llama", true, 300);
         c.as_object_mut().unwrap().remove("rope_theta");
         c["rope_parameters"] = serde_json::json!({"rope_type": "default", "rope_theta": 500000.0});
         assert_eq!(write(&c).unwrap().rope_theta, 500000.0);
-        c["rope_parameters"] = serde_json::json!({"rope_type": "llama3", "rope_theta": 500000.0, "factor": 8.0});
-        let err = write(&c).unwrap_err().to_string();
-        assert!(err.contains("rope_parameters") && err.contains("llama3"), "{err}");
+        c["rope_parameters"] = serde_json::json!({"rope_type": "linear", "rope_theta": 500000.0, "factor": 8.0});
+        let cfg = write(&c).unwrap();
+        assert_eq!((cfg.rope_theta, cfg.rope_scaling), (500000.0, RopeScaling::Linear { factor: 8.0 }));
         // llama's attention_bias puts a bias on o_proj too; Qwen2's q/k/v biases do not.
         let mut c = tiny_config("llama", true, 300);
         c["attention_bias"] = true.into();

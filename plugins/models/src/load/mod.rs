@@ -1,6 +1,9 @@
 //! Architectures read from checkpoint formats: a llama-type decoder from a GGUF file or an HF
-//! safetensors folder, GPT-2 from an HF folder; each cut, if asked, to its first blocks.
+//! safetensors folder, Gemma 3 from a GGUF file (any GGUF decoder by its architecture:
+//! `gguf_decoder`), GPT-2 from an HF folder; each cut, if asked, to its first blocks.
 
+pub mod gemma3_gguf;
+pub mod gguf_decoder;
 pub mod gpt2_hf;
 pub mod llama_gguf;
 pub mod llama_hf;

@@ -1,4 +1,5 @@
-//! The byte-level BPE tokenizer (Radford et al. 2019, GPT-2; `tokenizer.ggml.model = gpt2`)
+//! The tokenizer stored inside a GGUF file: SentencePiece BPE (`tokenizer.ggml.model = llama`)
+//! in `gguf_spm`; here the byte-level BPE tokenizer (Radford et al. 2019, GPT-2; `gpt2`)
 //! stored inside a GGUF file: `tokenizer.ggml.tokens` (id order), `tokenizer.ggml.merges`
 //! (`"a b"`, by rank) and `tokenizer.ggml.token_type` (3: control tokens, matched whole), built
 //! with the `tokenizers` crate. Pre-tokenization mirrors SmolLM2's `tokenizer.json` (llama.cpp's
@@ -21,10 +22,13 @@ const CONTROL: u64 = 3;
 pub fn load(g: &Gguf) -> anyhow::Result<Tokenizer> {
     let file = g.path.display();
     let model = g.get_str("tokenizer.ggml.model")?;
-    anyhow::ensure!(
-        model == "gpt2",
-        "{file}: tokenizer.ggml.model is {model:?}; only byte-level BPE (gpt2) is supported"
-    );
+    match model {
+        "gpt2" => {}
+        "llama" => return super::gguf_spm::load(g),
+        _ => anyhow::bail!(
+            "{file}: tokenizer.ggml.model is {model:?}; supported: gpt2 (byte-level BPE) and llama (SentencePiece BPE)"
+        ),
+    }
     // Only SmolLM2's pre-tokenization is implemented; another model's (`qwen2`, `llama-bpe`, ...)
     // splits some texts differently, so its token ids may differ from llama.cpp's.
     if let Ok(pre) = g.get_str("tokenizer.ggml.pre") {

@@ -3,6 +3,7 @@
 //! head tokenizes its texts.
 
 pub mod gguf;
+pub mod gguf_spm;
 pub mod hf;
 
 use std::sync::Arc;
@@ -24,11 +25,16 @@ pub struct Tokens {
 }
 
 impl Tokens {
-    /// The tokenizer of the llama-type model in GGUF file `g` (no special tokens added).
+    /// The tokenizer of the decoder in GGUF file `g`: byte-level BPE with no special tokens
+    /// added (SmolLM2), or SentencePiece with its `<bos>` in front when the file asks (Gemma).
     pub fn gguf(g: &Gguf) -> anyhow::Result<Self> {
         let tok = Arc::new(gguf::load(g)?);
         let pad_id = g.get_u64("tokenizer.ggml.padding_token_id").unwrap_or(0) as i64;
-        Ok(Tokens { tok, encode: gguf::encode, pad_id })
+        let encode: Encode = match g.get_str("tokenizer.ggml.model")? {
+            "llama" => hf::encode_prefix,
+            _ => gguf::encode,
+        };
+        Ok(Tokens { tok, encode, pad_id })
     }
 
     /// The tokenization of decoder checkpoint folders: the tokenizer's special tokens added, texts
