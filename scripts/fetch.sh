@@ -16,6 +16,7 @@ for name in "$@"; do
   [[ -f "$REPO/scripts/fetch.d/$name.sh" ]] || {
     say "ERROR: no asset called '$name' to fetch; known: $(known | tr '\n' ' ')"; exit 2; }
 done
+W2S_PIP_QUIET=""  # large files: pip's own progress bar
 exec 9>"$CACHE/.fetch.lock"
 flock 9
 for name in "$@"; do

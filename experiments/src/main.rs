@@ -97,6 +97,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Fetch large assets that are fetched on demand (gemma3, mpnet, ...), with progress bars;
+    /// runs and tests also fetch them when they need one. `--list`: the names.
+    Fetch {
+        /// Asset names (see `--list`).
+        #[arg(required_unless_present = "list")]
+        names: Vec<String>,
+        /// Only list the assets that can be fetched.
+        #[arg(long)]
+        list: bool,
+    },
     /// Load tasks with their default parameters: size, class balance, an example, time taken.
     Tasks {
         /// Task names (default: every registered task).
@@ -278,6 +288,24 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
     tracing::debug!("device: {:?}", env.device);
     match cli.command {
         Command::List { json } => list(&registry, json)?,
+        Command::Fetch { names, list } => {
+            let known = w2s_core::env::on_demand_assets();
+            if list {
+                println!("{}", known.join("\n"));
+                return Ok(0);
+            }
+            for name in &names {
+                anyhow::ensure!(
+                    known.contains(name),
+                    "no asset called `{name}` to fetch (fetched on demand: {}; the others come with `bash scripts/bootstrap.sh`)",
+                    known.join(", ")
+                );
+            }
+            for name in &names {
+                w2s_core::env::fetch(name, &env.cache_dir)?;
+                println!("{name}: {}", env.asset_dir(name)?.display());
+            }
+        }
         Command::Criteria { runs, criterion, json } => {
             w2s::criteria_cmd::run(&registry, &runs, &criterion, json)?;
         }

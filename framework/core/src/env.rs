@@ -35,6 +35,7 @@ impl Env {
     pub fn asset_dir(&self, name: &str) -> anyhow::Result<PathBuf> {
         let dir = self.cache_dir.join("assets").join(name);
         if !dir.join(".complete").exists() && on_demand(name) && std::env::var_os("W2S_NO_FETCH").is_none() {
+            tracing::info!("asset `{name}` is missing: fetching it ({FETCH} {name})");
             fetch(name, &self.cache_dir)?;
         }
         if !dir.join(".complete").exists() && on_demand(name) {
@@ -77,11 +78,21 @@ pub fn on_demand(name: &str) -> bool {
         && checkout().join("scripts/fetch.d").join(format!("{name}.sh")).is_file()
 }
 
+/// The names of the assets fetched on demand, sorted.
+pub fn on_demand_assets() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(checkout().join("scripts/fetch.d"))
+        .map(|d| {
+            d.filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".sh").map(str::to_string)).collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 /// Fetch the on-demand asset `name` into `cache_dir` (`scripts/fetch.sh NAME`, its progress on
 /// standard error; safe from concurrent processes).
 pub fn fetch(name: &str, cache_dir: &Path) -> anyhow::Result<()> {
     let script = checkout().join("scripts/fetch.sh");
-    tracing::info!("asset `{name}` is missing: fetching it ({FETCH} {name})");
     let status = std::process::Command::new("bash")
         .arg(&script)
         .arg(name)
@@ -140,7 +151,7 @@ mod tests {
 
     #[test]
     fn on_demand_assets_are_the_fetch_scripts_parts() {
-        assert!(on_demand("gemma3"));
+        assert!(on_demand("gemma3") && on_demand_assets().contains(&"gemma3".to_string()));
         assert!(!on_demand("minilm") && !on_demand("../fetch") && !on_demand(""));
         let dir = tempfile::tempdir().unwrap();
         let err = fetch("no-such-asset", dir.path()).unwrap_err().to_string();
