@@ -70,6 +70,12 @@ pub trait Backbone {
     fn features(&self, _env: &Env, _texts: &[&str]) -> anyhow::Result<Option<Tensor>> {
         Ok(None)
     }
+    /// The number of parameters of the pretrained model this backbone builds (cut to its
+    /// `layers`, without a task head), read from the checkpoint's header; `None` (the default):
+    /// not known without building it. Shown on the x axis of ladder figures.
+    fn parameters(&self, _env: &Env) -> anyhow::Result<Option<u64>> {
+        Ok(None)
+    }
 }
 
 /// Pad the token lists of `rows` to a `[b, max_len]` id tensor and a 0/1 mask of the same shape.

@@ -81,9 +81,7 @@ pub fn on_demand(name: &str) -> bool {
 /// The names of the assets fetched on demand, sorted.
 pub fn on_demand_assets() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(checkout().join("scripts/fetch.d"))
-        .map(|d| {
-            d.filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".sh").map(str::to_string)).collect()
-        })
+        .map(|d| d.filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".sh").map(str::to_string)).collect())
         .unwrap_or_default();
     names.sort();
     names

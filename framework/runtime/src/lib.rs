@@ -11,6 +11,7 @@
 pub mod criteria;
 pub mod device;
 pub mod plot;
+pub mod plot_ladder;
 pub mod plugin_host;
 pub mod preset_file;
 pub mod progress;

@@ -99,6 +99,27 @@ pub fn run_preset(preset: &Preset, registry: &Registry, env: &Env, opts: &RunOpt
 
 /// [`run_preset`] for runs already resolved with [`Preset::resolved_runs`] (a caller that has
 /// validated the preset does not resolve it twice).
+/// The parameter counts of the runs' strong backbones that say theirs (`Backbone::parameters`),
+/// by label, for the ladder figure; one that cannot be read now is left out (the run itself will
+/// report the problem).
+fn strong_parameters(runs: &[RunConfig], registry: &Registry, env: &Env) -> HashMap<String, u64> {
+    let mut out = HashMap::new();
+    for rc in runs {
+        let label = rc.strong.label();
+        if out.contains_key(&label) {
+            continue;
+        }
+        match registry.backbone(&rc.strong).and_then(|b| b.parameters(env)) {
+            Ok(Some(n)) => {
+                out.insert(label, n);
+            }
+            Ok(None) => {}
+            Err(e) => tracing::debug!("parameters of {label}: {e:#}"),
+        }
+    }
+    out
+}
+
 pub fn run_resolved(
     preset: &Preset,
     runs: &[RunConfig],
@@ -111,6 +132,7 @@ pub fn run_resolved(
     claim_folder(opts)?;
     w2s_core::atomic_file::remove_stale_temporaries(&opts.out);
     write_atomic(&opts.out.join("preset.json"), serde_json::to_string_pretty(preset)?.as_bytes())?;
+    let strong_params = strong_parameters(runs, registry, env);
     let mut session = Session { registry, env, opts, datasets: HashMap::new(), fresh: HashSet::new() };
     let (mut rows, mut reused, mut failures) = (Vec::new(), 0, Vec::new());
     let mut failure_groups: Vec<(String, Vec<String>)> = Vec::new();
@@ -142,7 +164,7 @@ pub fn run_resolved(
         match result {
             Ok(row) => {
                 rows.push(row);
-                write_collected(&opts.out, &rows)?;
+                write_collected(&opts.out, &rows, &strong_params)?;
             }
             Err(e) => {
                 let error = format!("{e:#}");
@@ -163,7 +185,7 @@ pub fn run_resolved(
             p.finished.store(i + 1, Ordering::SeqCst);
         }
     }
-    write_collected(&opts.out, &rows)?;
+    write_collected(&opts.out, &rows, &strong_params)?;
     Ok(Outcome { rows, reused, failures, failure_groups })
 }
 

@@ -132,7 +132,7 @@ pub(super) fn finished_row(dir: &Path, id: &str) -> Option<SummaryRow> {
 
 /// The preset's collected files from the rows so far: `summary.csv` and the figures. Written
 /// after every finished run, so that an interrupted preset keeps the rows of what it finished.
-pub(super) fn write_collected(out: &Path, rows: &[SummaryRow]) -> anyhow::Result<()> {
+pub(super) fn write_collected(out: &Path, rows: &[SummaryRow], params: &HashMap<String, u64>) -> anyhow::Result<()> {
     results::write_csv(&out.join("summary.csv"), rows)?;
     // Every run's stopping criteria (runs finished before evaluations were logged have none).
     let mut criteria = Vec::new();
@@ -150,6 +150,11 @@ pub(super) fn write_collected(out: &Path, rows: &[SummaryRow]) -> anyhow::Result
         write_atomic(&out.join("accuracy.svg"), crate::plot::accuracy_svg(rows, title).as_bytes())?;
         let imitation = crate::plot::pgr_vs_label_acc_svg(rows, &format!("{title}: PGR vs weak label accuracy"));
         write_atomic(&out.join("imitation.svg"), imitation.as_bytes())?;
+        if crate::plot_ladder::is_ladder(rows) {
+            let ladder =
+                crate::plot_ladder::ladder_svg(rows, params, &format!("{title}: accuracy against the strong student"));
+            write_atomic(&out.join("ladder.svg"), ladder.as_bytes())?;
+        }
     }
     Ok(())
 }

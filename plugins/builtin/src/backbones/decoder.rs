@@ -220,6 +220,10 @@ pub trait Decoder: Clone + 'static {
     /// This backbone in `mode` (without `top_k`), the rest of its parameters unchanged: how
     /// [`features`] reads the frozen trunk of a backbone configured to train.
     fn in_mode(&self, mode: Mode) -> Self;
+    /// `Backbone::parameters` (unknown by default).
+    fn parameters(&self, _env: &Env) -> anyhow::Result<Option<u64>> {
+        Ok(None)
+    }
     /// `Backbone::adapt_to_texts` (nothing to adapt by default).
     fn adapt(&self, _env: &Env, _texts: &[&str]) -> anyhow::Result<Option<Box<dyn Backbone>>> {
         Ok(None)
@@ -310,6 +314,10 @@ macro_rules! decoder_backbone {
 
             fn features(&self, env: &w2s_core::Env, texts: &[&str]) -> anyhow::Result<Option<tch::Tensor>> {
                 $crate::backbones::decoder::features(self, env, texts)
+            }
+
+            fn parameters(&self, env: &w2s_core::Env) -> anyhow::Result<Option<u64>> {
+                $crate::backbones::decoder::Decoder::parameters(self, env)
             }
         }
     };

@@ -174,6 +174,10 @@ impl Decoder for SmolLm2 {
         Ok(trunk)
     }
 
+    fn parameters(&self, env: &Env) -> anyhow::Result<Option<u64>> {
+        Ok(Some(gguf_decoder::parameters(&self.open(env, true)?, self.params.layers)?))
+    }
+
     fn feature_key(&self, g: &Gguf, depth: usize, total: usize) -> String {
         self.cache_key(&g.path, depth, total)
     }

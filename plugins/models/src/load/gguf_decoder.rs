@@ -43,3 +43,18 @@ pub fn trunk(vs: &nn::VarStore, g: &Gguf, layers: Option<usize>) -> anyhow::Resu
         other => bail!(unsupported(g, other)),
     })
 }
+
+/// The parameters of the first `layers` blocks (all when `None`) of the decoder in `g`, with its
+/// embeddings, final norm and output layer: the elements of its tensors, from the header.
+pub fn parameters(g: &Gguf, layers: Option<usize>) -> anyhow::Result<u64> {
+    let (total, _) = shape(g)?;
+    let keep = super::depth(layers, total as i64, &g.path)? as usize;
+    Ok(g.tensors
+        .iter()
+        .filter(|t| match t.name.strip_prefix("blk.").and_then(|r| r.split_once('.')) {
+            Some((n, _)) => n.parse::<usize>().is_ok_and(|n| n < keep),
+            None => true,
+        })
+        .map(|t| t.dims.iter().product::<u64>())
+        .sum())
+}

@@ -1,0 +1,46 @@
+//! `model-ladder`: the size axis of Burns et al. 2023 (their Fig. 3) with independently
+//! pretrained families instead of depth truncations of one model: supervisors and students drawn
+//! from a from-scratch transformer, MiniLM-L6 (22M), MPNet-base (110M), SmolLM2 (135M) and
+//! Gemma 3 (270M), each pretrained model as a linear probe on its frozen features, on two tasks
+//! (movie-review sentiment, WordNet gloss matching), 3 seeds, xent and logconf. Every weak
+//! supervisor is crossed with every student (the pairs where the student is not the stronger
+//! are kept: they show the gap closing and turning). `ladder.svg` plots accuracy against the
+//! student, one line per supervisor. Gemma 3 and MPNet are fetched on demand (`w2s fetch`).
+
+use serde_json::json;
+use w2s_core::Preset;
+
+pub fn model_ladder() -> Preset {
+    serde_json::from_value(json!({
+        "description": "weak {scratch transformer, MiniLM, MPNet, SmolLM2} x strong {MiniLM 22M, MPNet 110M, SmolLM2 135M, Gemma 3 270M} (probes) on sentiment and WordNet glosses; xent and logconf, 3 seeds",
+        "task": [
+            {"kind": "sentiment", "source": "movies", "n_train": 4000, "n_test": 1000},
+            {"kind": "wordnet-gloss", "n_train": 4000, "n_test": 1000}
+        ],
+        "weak": [
+            {"kind": "transformer", "size": "tiny"},
+            {"kind": "minilm", "mode": "probe"},
+            {"kind": "mpnet", "mode": "probe"},
+            {"kind": "smollm2"}
+        ],
+        "strong": [
+            {"kind": "minilm", "mode": "probe"},
+            {"kind": "mpnet", "mode": "probe"},
+            {"kind": "smollm2"},
+            {"kind": "gemma3"}
+        ],
+        "labeler": "model",
+        "objective": ["xent", "logconf"],
+        "seeds": [0, 1, 2],
+        "weak_train": {"epochs": 10, "batch_size": 32, "lr": 3e-2, "eval_every": 25},
+        "strong_train": {"epochs": 4, "batch_size": 32, "lr": 1e-2, "eval_every": 25, "eval_batch": 256},
+        "ceiling_on": "b"
+    }))
+    .expect("built-in presets are valid")
+}
+
+w2s_core::register_preset!(
+    "model-ladder",
+    "independent pretrained families as supervisors and students (scratch, MiniLM, MPNet, SmolLM2, Gemma 3) on 2 tasks; accuracy against student size (xent, logconf; 3 seeds)",
+    model_ladder
+);

@@ -1,0 +1,195 @@
+//! The model-ladder figure of Burns et al. 2023 (their Fig. 3: test accuracy against the strong
+//! student's size, one line per weak supervisor, the strong ceiling above), as SVG: one panel per
+//! (task, labeler, objective); on the x axis the strong backbones in the preset's order (a ladder
+//! lists them by size), labelled with their parameter counts when known; per weak supervisor the
+//! mean weak-to-strong accuracy over seeds with ±1 standard-error bars, and the ceiling (the
+//! strong model trained on ground truth, averaged over every run of that student) dashed.
+
+use std::{collections::HashMap, fmt::Write};
+
+use w2s_core::metrics;
+
+use crate::{plot::esc, results::SummaryRow};
+
+const LINE_COLORS: [&str; 8] = ["#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"];
+
+/// `values`' finite entries: their mean and standard error (NaN when there are fewer than 2).
+fn mean_se(values: impl Iterator<Item = f64>) -> (f64, f64, usize) {
+    let v: Vec<f64> = values.filter(|x| x.is_finite()).collect();
+    let se = if v.len() >= 2 { metrics::standard_error(&v) } else { f64::NAN };
+    (metrics::mean(&v), se, v.len())
+}
+
+/// The distinct values of `key` over `rows`, in order of first appearance.
+fn distinct(rows: &[SummaryRow], key: impl Fn(&SummaryRow) -> String) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in rows {
+        let k = key(r);
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    }
+    out
+}
+
+/// Whether `rows` make a ladder: at least three strong backbones.
+pub fn is_ladder(rows: &[SummaryRow]) -> bool {
+    distinct(rows, |r| r.strong.clone()).len() >= 3
+}
+
+/// A parameter count for an axis label: `22M`, `1.2B`.
+pub fn fmt_params(n: u64) -> String {
+    match n {
+        n if n >= 1_000_000_000 => format!("{:.1}B", n as f64 / 1e9),
+        n if n >= 1_000_000 => format!("{:.0}M", n as f64 / 1e6),
+        n if n >= 1_000 => format!("{:.0}k", n as f64 / 1e3),
+        n => n.to_string(),
+    }
+}
+
+/// The SVG text of the ladder figure of `rows`; `params` gives a strong label's parameter count.
+pub fn ladder_svg(rows: &[SummaryRow], params: &HashMap<String, u64>, title: &str) -> String {
+    let strongs = distinct(rows, |r| r.strong.clone());
+    let weaks = distinct(rows, |r| r.weak.clone());
+    let panels = distinct(rows, |r| format!("{}\u{1}{}\u{1}{}", r.task, r.labeler, r.objective));
+    let (pw, ph, left, top, gap) = (300.0, 240.0, 60.0, 70.0, 50.0);
+    let legend_h = 16.0 * weaks.len() as f64 + 20.0;
+    let width = left + panels.len() as f64 * (pw + gap) + 20.0;
+    let height = top + ph + 110.0 + legend_h;
+    let accs = rows.iter().flat_map(|r| [r.w2s_acc, r.strong_acc, r.weak_acc]).filter(|x| x.is_finite());
+    let lo = ((accs.fold(1.0f64, f64::min) - 0.05) * 10.0).floor().clamp(0.0, 9.0) / 10.0;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(s, r#"<text x="{left}" y="18" font-size="14">{}</text>"#, esc(title));
+    let _ = writeln!(
+        s,
+        r##"<text x="{left}" y="34" fill="#555">weak-to-strong test accuracy against the strong student (mean ± 1 s.e. over seeds); dashed: strong ceiling</text>"##
+    );
+    for (p, panel) in panels.iter().enumerate() {
+        let mut parts = panel.split('\u{1}');
+        let (task, labeler, objective) =
+            (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let here: Vec<&SummaryRow> = rows
+            .iter()
+            .filter(|r| (r.task.as_str(), r.labeler.as_str(), r.objective.as_str()) == (task, labeler, objective))
+            .collect();
+        let x0 = left + p as f64 * (pw + gap);
+        let x = |i: usize| x0 + 20.0 + (pw - 40.0) * i as f64 / (strongs.len().max(2) - 1) as f64;
+        let y = |acc: f64| top + ph * (1.0 - (acc - lo) / (1.0 - lo));
+        let _ = writeln!(
+            s,
+            r#"<text x="{x0}" y="{}" font-size="12">{} / {} / {}</text>"#,
+            top - 10.0,
+            esc(task),
+            esc(labeler),
+            esc(objective)
+        );
+        let mut tick = lo;
+        while tick <= 1.0001 {
+            let _ = writeln!(
+                s,
+                r##"<line x1="{x0}" x2="{}" y1="{y}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end">{tick:.1}</text>"##,
+                x0 + pw,
+                x0 - 4.0,
+                y(tick) + 4.0,
+                y = y(tick)
+            );
+            tick += 0.1;
+        }
+        for (i, strong) in strongs.iter().enumerate() {
+            let label = match params.get(strong) {
+                Some(&n) => format!("{strong} ({})", fmt_params(n)),
+                None => strong.clone(),
+            };
+            let (lx, ly) = (x(i), top + ph + 14.0);
+            let _ = writeln!(s, r#"<text x="{lx}" y="{ly}" transform="rotate(25 {lx} {ly})">{}</text>"#, esc(&label));
+        }
+        // The ceiling: every run of this student, whichever its supervisor.
+        let ceiling: Vec<(f64, f64)> = strongs
+            .iter()
+            .map(|st| {
+                let (m, se, _) = mean_se(here.iter().filter(|r| &r.strong == st).map(|r| r.strong_acc));
+                (m, se)
+            })
+            .collect();
+        line(&mut s, &ceiling, &x, &y, "black", true);
+        for (w, weak) in weaks.iter().enumerate() {
+            let points: Vec<(f64, f64)> = strongs
+                .iter()
+                .map(|st| {
+                    let (m, se, _) =
+                        mean_se(here.iter().filter(|r| &r.strong == st && &r.weak == weak).map(|r| r.w2s_acc));
+                    (m, se)
+                })
+                .collect();
+            line(&mut s, &points, &x, &y, LINE_COLORS[w % LINE_COLORS.len()], false);
+        }
+    }
+    let ly = top + ph + 100.0;
+    for (w, weak) in weaks.iter().enumerate() {
+        let yy = ly + 16.0 * w as f64;
+        let color = LINE_COLORS[w % LINE_COLORS.len()];
+        let _ = writeln!(
+            s,
+            r#"<line x1="{left}" x2="{}" y1="{yy}" y2="{yy}" stroke="{color}" stroke-width="2"/><text x="{}" y="{}">weak: {}</text>"#,
+            left + 24.0,
+            left + 30.0,
+            yy + 4.0,
+            esc(weak)
+        );
+    }
+    let yy = ly + 16.0 * weaks.len() as f64;
+    let _ = writeln!(
+        s,
+        r#"<line x1="{left}" x2="{}" y1="{yy}" y2="{yy}" stroke="black" stroke-dasharray="5,3"/><text x="{}" y="{}">strong ceiling (ground-truth labels)</text>"#,
+        left + 24.0,
+        left + 30.0,
+        yy + 4.0
+    );
+    s.push_str("</svg>\n");
+    s
+}
+
+/// A polyline through the finite `(mean, se)` points with error bars.
+fn line(
+    s: &mut String,
+    points: &[(f64, f64)],
+    x: &dyn Fn(usize) -> f64,
+    y: &dyn Fn(f64) -> f64,
+    color: &str,
+    dashed: bool,
+) {
+    let dash = if dashed { r#" stroke-dasharray="5,3""# } else { "" };
+    let path: Vec<String> = points
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.0.is_finite())
+        .map(|(i, p)| format!("{:.1},{:.1}", x(i), y(p.0)))
+        .collect();
+    if path.len() >= 2 {
+        let _ = writeln!(
+            s,
+            r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"{dash}/>"#,
+            path.join(" ")
+        );
+    }
+    for (i, &(m, se)) in points.iter().enumerate() {
+        if !m.is_finite() {
+            continue;
+        }
+        if se.is_finite() {
+            let _ = writeln!(
+                s,
+                r#"<line x1="{cx}" x2="{cx}" y1="{}" y2="{}" stroke="{color}"/>"#,
+                y(m - se),
+                y(m + se),
+                cx = x(i)
+            );
+        }
+        let _ = writeln!(s, r#"<circle cx="{}" cy="{}" r="3" fill="{color}"/>"#, x(i), y(m));
+    }
+}
