@@ -7,8 +7,10 @@ can be checked against HF's outputs on the same weights (`tests/hf_reference.rs`
 - for `llama`, the rows of Q and K permuted for llama.cpp's adjacent-pair RoPE (its `permute`:
   reshape(n_head, 2, rows/n_head/2, cols).swapaxes(1, 2)); `qwen2` is written unpermuted (llama.cpp
   runs it with NEOX, i.e. HF's rotate-half, RoPE), with its Q/K/V biases;
-- metadata `{arch}.*` (block count, lengths, heads, RoPE base, RMS eps) and a placeholder
-  vocabulary of the model's size (the tokenizer is not part of this check);
+- metadata `{arch}.*` (block count, lengths, heads, RoPE base, RMS eps); for `llama` a
+  placeholder vocabulary of the model's size; for `qwen2` the fixture's own byte-level BPE
+  (tokens, merges, `tokenizer.ggml.pre = qwen2`), so that w2s's GGUF tokenizer is checked against
+  HF's ids too;
 - F32, so that the comparison is exact.
 
 One-off, by hand (`pip install gguf safetensors numpy`), never in CI: writes model.gguf next to
@@ -44,7 +46,19 @@ def convert(name):
     out.add_rope_freq_base(float(theta))
     out.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
     out.add_tokenizer_model("gpt2")
-    out.add_token_list([f"<t{i}>" for i in range(cfg["vocab_size"])])
+    if arch == "qwen2":
+        # The fixture's own byte-level BPE with Qwen2's pre-tokenizer, as llama.cpp writes it
+        # (`tokenizer.ggml.pre = qwen2`), padded to the model's vocabulary with control tokens.
+        tj = json.load(open(os.path.join(d, "tokenizer.json")))
+        vocab = sorted(tj["model"]["vocab"].items(), key=lambda kv: kv[1])
+        tokens = [t for t, _ in vocab] + [f"<|extra_{i}|>" for i in range(cfg["vocab_size"] - len(vocab))]
+        special = {a["content"] for a in tj["added_tokens"]}
+        out.add_token_list(tokens)
+        out.add_token_types([3 if t in special or t.startswith("<|extra_") else 1 for t in tokens])
+        out.add_token_merges([" ".join(m) if isinstance(m, list) else m for m in tj["model"]["merges"]])
+        out.add_tokenizer_pre("qwen2")
+    else:
+        out.add_token_list([f"<t{i}>" for i in range(cfg["vocab_size"])])
     heads, kv = cfg["num_attention_heads"], cfg["num_key_value_heads"]
     names = {
         "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",

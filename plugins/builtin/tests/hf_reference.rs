@@ -194,6 +194,12 @@ fn gguf_copies_of_llama_and_qwen2_match_hf() {
     }
     // The same file claiming another architecture (every `qwen2` in it renamed) is refused,
     // naming what it is and what is read.
+    // The qwen2 copy carries the fixture's tokenizer as llama.cpp writes it (`pre = qwen2`):
+    // w2s's GGUF tokenizer gives HF's ids.
+    let g = w2s_models::format::gguf::Gguf::open(&fixture("qwen2").join("model.gguf")).unwrap();
+    let r = Reference::read(&fixture("qwen2"));
+    let tok = w2s_models::tokenize::gguf::load(&g).unwrap();
+    assert_eq!(w2s_models::tokenize::gguf::encode(&tok, &r.texts(), 1000).unwrap(), r.ids, "qwen2 GGUF token ids");
     let bytes = std::fs::read(fixture("qwen2").join("model.gguf")).unwrap();
     let renamed = replace_all(&bytes, b"qwen2", b"mamba");
     let dir = tempfile::tempdir().unwrap();
