@@ -237,6 +237,30 @@ fn llama_matches_hf() {
     eprintln!("llama: largest difference {worst:.3e}");
 }
 
+/// Llama 3.x's RoPE scaling (`rope_type: llama3`; of the 4 frequencies one kept, one blended,
+/// two divided), from the HF folder and from its GGUF copy (llama.cpp's `rope_freqs` divisors).
+/// Without the scaling the outputs are far from HF's, so the fixture does test it.
+#[test]
+fn llama3_rope_scaling_matches_hf() {
+    let worst = check_decoder("llama3-rope", load_hf_decoder).max(check_decoder("llama3-rope", load_gguf_decoder));
+    eprintln!("llama3-rope: largest difference {worst:.3e}");
+    let dir = fixture("llama3-rope");
+    let ck = HfCheckpoint::open(&dir, "fixture").unwrap();
+    let mut cfg = llama_hf::llama_config(&ck).unwrap();
+    assert!(matches!(cfg.rope_scaling, w2s_models::rope::RopeScaling::Llama3 { factor: 8.0, .. }));
+    cfg.rope_scaling = w2s_models::rope::RopeScaling::None;
+    let mut init = |name: &str, dims: &[i64]| ck.tensor(&[name.to_string()], dims);
+    let _guard = tch::no_grad_guard();
+    let unscaled = w2s_models::arch::llama::Llama::new(nn::VarStore::new(Device::Cpu).root(), &cfg, &mut init).unwrap();
+    let r = Reference::read(&dir);
+    let h = unscaled.hidden_states(r.get("ids"), Some(r.get("mask")));
+    let diff = ((h - r.get("hidden")).abs() * r.get("mask").to_kind(Kind::Float).unsqueeze(-1)).max().double_value(&[]);
+    assert!(
+        diff > 100.0 * TOL,
+        "unscaled RoPE is as close to HF as scaled ({diff:.2e}): the fixture does not test scaling"
+    );
+}
+
 /// Llama with `attention_bias = true` (biases on q/k/v and o_proj), one block, tied output,
 /// rope_theta 500000.
 #[test]
