@@ -78,15 +78,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// SmolLM2 frozen-feature figures: extraction tokens/s and share of the matmul peak, cache
-    /// speed-up of a probe run, padding of length-grouped batches.
+    /// Frozen-feature figures of a pretrained backbone: extraction tokens/s and share of the
+    /// matmul peak, cache speed-up of a probe run, padding of length-grouped batches, peak memory.
     BenchFeatures {
+        /// The backbone: smollm2, gemma3, minilm or mpnet.
+        #[arg(long, default_value = "smollm2")]
+        model: String,
         /// Sentences of `sentiment` to encode (at least 1; at most the training set is used).
         #[arg(long, default_value_t = 1024, value_parser = at_least::<1>)]
         texts: usize,
-        /// SmolLM2 blocks to keep (1-30).
-        #[arg(long, default_value_t = 30, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=30))]
-        layers: usize,
+        /// Decoder blocks to keep (default: all).
+        #[arg(long, value_parser = at_least::<1>)]
+        layers: Option<usize>,
         /// Training batch size for the padding figure.
         #[arg(long, default_value_t = 32, value_parser = at_least::<1>)]
         batch: usize,
@@ -340,8 +343,8 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
                 return Ok(1);
             }
         }
-        Command::BenchFeatures { texts, layers, batch, precision, json } => {
-            let r = w2s::bench_features::run(&registry, &env, texts, layers, batch, &precision)?;
+        Command::BenchFeatures { model, texts, layers, batch, precision, json } => {
+            let r = w2s::bench_features::run(&registry, &env, &model, texts, layers, batch, &precision)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r)?);
             } else {

@@ -58,3 +58,31 @@ pub fn parameters(g: &Gguf, layers: Option<usize>) -> anyhow::Result<u64> {
         .map(|t| t.dims.iter().product::<u64>())
         .sum())
 }
+
+/// What a forward pass of the first `layers` blocks (all when `None`) of the decoder in `g`
+/// multiplies per token: the elements of the blocks' weight matrices (2-D tensors), and the
+/// width of attention (query heads × head dim) with the number of blocks, for its
+/// `2 × len × width` score and weighted-sum multiply-adds.
+pub fn forward_shape(g: &Gguf, layers: Option<usize>) -> anyhow::Result<(u64, i64, usize)> {
+    let (total, hidden) = shape(g)?;
+    let keep = super::depth(layers, total as i64, &g.path)? as usize;
+    let arch = g.get_str("general.architecture")?;
+    let heads = g.get_u64(&format!("{arch}.attention.head_count"))? as i64;
+    let head_dim = match g.get_u64(&format!("{arch}.attention.key_length")) {
+        Ok(k) => k as i64,
+        Err(_) => hidden / heads.max(1),
+    };
+    let matmul = g
+        .tensors
+        .iter()
+        .filter(|t| t.dims.len() == 2)
+        .filter(|t| {
+            t.name
+                .strip_prefix("blk.")
+                .and_then(|r| r.split_once('.'))
+                .is_some_and(|(n, _)| n.parse::<usize>().is_ok_and(|n| n < keep))
+        })
+        .map(|t| t.dims.iter().product::<u64>())
+        .sum();
+    Ok((matmul, heads * head_dim, keep))
+}
