@@ -2,5 +2,6 @@
 //! [`Init`](crate::layers::Init) (see `load` for reading them from checkpoint files).
 
 pub mod bert;
+pub mod encoder;
 pub mod gpt2;
 pub mod llama;
