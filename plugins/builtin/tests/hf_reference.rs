@@ -1,6 +1,6 @@
-//! w2s's GPT-2, Llama, Qwen2 and BERT code checked against Hugging Face's reference
+//! w2s's GPT-2, Llama, Qwen2, BERT and MPNet code checked against Hugging Face's reference
 //! implementation: tiny random models saved by transformers 5.24.0 (`modeling_gpt2.py`,
-//! `modeling_llama.py`, `modeling_qwen2.py`, `modeling_bert.py`; eager
+//! `modeling_llama.py`, `modeling_qwen2.py`, `modeling_bert.py`, `modeling_mpnet.py`; eager
 //! attention, float32, torch 2.11.0) with HF's outputs on fixed token ids, in `tests/fixtures/hf/`
 //! (made by hand with `scripts/make-hf-fixtures.py`, which says what each file holds). Each fixture is loaded with
 //! w2s's own loaders and must match HF to `TOL` (max abs diff) on:
@@ -8,7 +8,8 @@
 //!   states and, for decoders, logits;
 //! - for decoders, the first block only (`layers = 1`; the same pass through `hidden_at`);
 //! - the backbone's probe features of texts, tokenized by w2s (last real token for decoders,
-//!   mean pooling for encoders), and the token ids of w2s's tokenizer against HF's.
+//!   mean pooling for encoders), and the token ids of w2s's tokenizer against HF's;
+//! - for MPNet, the relative position buckets against HF's.
 //!
 //! No Python is needed: the fixtures are committed.
 
@@ -24,12 +25,14 @@ use w2s_builtin::backbones::{
     gpt2::{self, Gpt2Backbone},
     hf_decoder::HfDecoder,
     minilm::MiniLmFamily,
+    mpnet::{MpNet, MpNetFamily, MpNetParams},
 };
 use w2s_core::{Backbone, Env, Inputs};
 use w2s_models::{
     arch::{
         encoder::{Encoder, EncoderConfig},
         gpt2::Gpt2,
+        mpnet::relative_position_bucket,
     },
     format::safetensors::HfCheckpoint,
     load::llama_hf,
@@ -303,4 +306,35 @@ fn bert_matches_hf() {
     let refused = [("hidden_act", "relu".into()), ("position_embedding_type", "relative_key".into())];
     let worst = check_encoder::<MiniLmFamily>("bert", &refused);
     eprintln!("bert: largest difference {worst:.3e}");
+}
+
+/// MPNet (`MPNetModel`), as the `mpnet` backbone loads it: RoBERTa-style positions (the fixture's
+/// row 2 holds a real token of the padding id 1, which HF's positions skip), the shared relative
+/// position bias, no token types; batches padded with id 1.
+#[test]
+fn mpnet_matches_hf() {
+    let refused = [("hidden_act", "relu".into()), ("relative_attention_num_buckets", 64.into())];
+    let worst = check_encoder::<MpNetFamily>("mpnet", &refused);
+    eprintln!("mpnet: largest difference {worst:.3e}");
+}
+
+/// MPNet's relative position buckets of every relative position in -200..=200 are HF's (the
+/// exact, the logarithmic and the clamped ranges of both directions, and the boundaries of the
+/// logarithmic range, which fall by float32 rounding).
+#[test]
+fn mpnet_relative_position_buckets_match_hf() {
+    let r = Reference::read(&fixture("mpnet"));
+    let relative = Tensor::arange_start(-200, 201, (Kind::Int64, Device::Cpu));
+    let got = Vec::<i64>::try_from(relative_position_bucket(&relative).unwrap()).unwrap();
+    let want = Vec::<i64>::try_from(r.get("buckets")).unwrap();
+    assert_eq!(got, want);
+}
+
+/// A `max_len` longer than the checkpoint has positions for is refused when the backbone loads.
+#[test]
+fn mpnet_max_len_beyond_its_positions_is_refused() {
+    let cache = tempfile::tempdir().unwrap();
+    let params = MpNetParams { path: fixture("mpnet").display().to_string(), max_len: 100, ..Default::default() };
+    let err = format!("{:#}", MpNet::new(params).unwrap().build(&temp_env(cache.path()), 2).err().unwrap());
+    assert!(err.contains("max_len 100 is more than the 62 tokens"), "{err}");
 }

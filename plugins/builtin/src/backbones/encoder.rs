@@ -1,4 +1,4 @@
-//! What the pretrained encoder backbones (`minilm`) share, written once: their
+//! What the pretrained encoder backbones (`minilm`, `mpnet`) share, written once: their
 //! parameters ([`EncoderParams`], whose default `max_len` is the family's) and their wiring
 //! ([`Pretrained`]): the checkpoint folder (the fetched asset, size-checked, or the user's
 //! `path`), its `config.json` checked against what the encoder implements, the classifier of

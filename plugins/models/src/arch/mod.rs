@@ -5,3 +5,4 @@ pub mod bert;
 pub mod encoder;
 pub mod gpt2;
 pub mod llama;
+pub mod mpnet;

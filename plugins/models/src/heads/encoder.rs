@@ -1,5 +1,6 @@
-//! A text classifier over a pretrained encoder (any [`Encoder`], e.g. BERT, Devlin et al. 2019;
-//! sentence-transformers' mean pooling, Reimers & Gurevych 2019): pooled hidden states and a zero-initialised bias-free head (as in OpenAI's `weak-to-strong` code). Trained
+//! A text classifier over a pretrained encoder (any [`Encoder`]: BERT, Devlin et al. 2019; MPNet,
+//! Song et al. 2020; sentence-transformers' mean pooling, Reimers & Gurevych 2019): pooled hidden
+//! states and a zero-initialised bias-free head (as in OpenAI's `weak-to-strong` code). Trained
 //! fully, or as a linear probe on frozen features (computed once and cached on disk, keyed by the
 //! encoder, its settings and the texts).
 
@@ -14,6 +15,7 @@ use crate::{
     arch::{
         bert::Bert,
         encoder::{Encoder, EncoderConfig},
+        mpnet::MpNet,
     },
     feature_cache::{self, Pooler},
     layers::zero_head,
@@ -37,6 +39,8 @@ pub struct EncoderClassifier<E: Encoder> {
 
 /// BERT (all-MiniLM-L6-v2, the from-scratch `transformer`) with a head.
 pub type BertClassifier = EncoderClassifier<Bert>;
+/// MPNet (all-mpnet-base-v2) with a head.
+pub type MpNetClassifier = EncoderClassifier<MpNet>;
 
 /// How an encoder classifier reads its texts: what trains, how tokens are pooled, where texts are cut.
 #[derive(Debug, Clone, Copy)]

@@ -1,4 +1,4 @@
-//! What goes on a trunk: a classifier (a pooled encoder such as BERT, or a decoder's last real
+//! What goes on a trunk: a classifier (a pooled encoder, BERT or MPNet, or a decoder's last real
 //! token) with the reference code's zero-initialised head, or a decoder's own output layer as a
 //! language model for prompting.
 
