@@ -5,13 +5,14 @@
 # Run by hand, never in CI:
 #     python3 -m venv /tmp/hfvenv
 #     /tmp/hfvenv/bin/pip install torch==2.11.0 transformers==5.24.0   # tokenizers 0.23.3, safetensors 0.8.0 come with it
-#     /tmp/hfvenv/bin/python scripts/make-hf-fixtures.py
+#     /tmp/hfvenv/bin/python scripts/make-hf-fixtures.py [NAME...]     # all fixtures, or only those named
 # Made with: torch 2.11.0 (PyPI, +cu130 build, run on the CPU), transformers 5.24.0,
 # tokenizers 0.23.3, safetensors 0.8.0, Python 3.11.
 #
 # What it follows: transformers 5.24.0's modeling_gpt2.py (GPT2LMHeadModel), modeling_llama.py
-# (LlamaForCausalLM), modeling_qwen2.py (Qwen2ForCausalLM) and modeling_bert.py (BertModel),
-# each run with attn_implementation="eager" (the reference attention code) in float32 on the CPU.
+# (LlamaForCausalLM), modeling_qwen2.py (Qwen2ForCausalLM), modeling_bert.py (BertModel) and
+# modeling_mpnet.py (MPNetModel), each run with attn_implementation="eager" (the reference
+# attention code) in float32 on the CPU.
 #
 # Each fixture folder holds what the w2s loader reads (config.json and model.safetensors as
 # save_pretrained writes them, tokenizer.json), and:
@@ -21,7 +22,11 @@
 #   `hidden_1` [3, T, d], the final norm applied to the residual stream after the first block
 #   (what w2s's `layers = 1` gives); `alone.{i}` [1, len_i, d], row i run alone without a mask;
 #   `text_features` [n, d], per text of reference.json: the last token's final hidden state
-#   (decoders) or the masked mean of the last hidden state (BERT).
+#   (decoders) or the masked mean of the last hidden state (BERT, MPNet); for MPNet, `buckets`
+#   [401], HF's relative-position bucket of each relative position -200..200 (the rows of the
+#   model check reach distances up to 23 only). MPNet's batch is padded with its <pad> id 1, and
+#   row 2 holds a real token of id 1, which HF's positions skip as if it were padding (w2s
+#   follows).
 # - reference.json: the texts and HF's token ids for them (the tokenizer check).
 # Models are tiny (hidden 32, 2 layers, vocabulary about 300) and random with a fixed seed, with
 # weights drawn larger than HF's init (N(0, 0.2^2), norm weights 1 + N(0, 0.1^2), biases
@@ -29,6 +34,7 @@
 import json
 import pathlib
 import shutil
+import sys
 
 import torch
 from safetensors.torch import save_file
@@ -40,6 +46,8 @@ from transformers import (
     GPT2LMHeadModel,
     LlamaConfig,
     LlamaForCausalLM,
+    MPNetConfig,
+    MPNetModel,
     PreTrainedTokenizerFast,
     Qwen2Config,
     Qwen2ForCausalLM,
@@ -72,10 +80,20 @@ ROWS = [
 ]
 VOCAB = 320  # model vocabulary; the tokenizers have at most 300 tokens
 
+# The size of the models (GPT-2 names its own).
+MODEL_SIZE = dict(
+    vocab_size=VOCAB,
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    intermediate_size=64,
+    max_position_embeddings=64,
+)
 
-def padded(rows):
+
+def padded(rows, pad=0):
     t = max(len(r) for r in rows)
-    ids = torch.zeros(len(rows), t, dtype=torch.long)
+    ids = torch.full((len(rows), t), pad, dtype=torch.long)
     mask = torch.zeros(len(rows), t, dtype=torch.long)
     for i, r in enumerate(rows):
         ids[i, : len(r)] = torch.tensor(r)
@@ -132,8 +150,9 @@ def llama_tokenizer():
     return tok
 
 
-def bert_tokenizer():
-    """A lower-casing WordPiece with [CLS] ... [SEP] ([PAD] is id 0). Its vocabulary is built here,
+def wordpiece_tokenizer(special, unk, post_processor):
+    """A lower-casing WordPiece with the `special` tokens first (ids 0..), `unk` among them, and
+    `post_processor(tok)` adding the special tokens around a text. Its vocabulary is built here,
     not trained (the WordPiece trainer breaks ties in a different order each run): the special
     tokens, the corpus's words seen at least 4 times (most frequent first), its characters and
     their `##` continuations."""
@@ -145,17 +164,36 @@ def bert_tokenizer():
             counts[word] = counts.get(word, 0) + 1
     words = sorted((w for w, c in counts.items() if c >= 4 and len(w) > 1), key=lambda w: (-counts[w], w))
     chars = sorted({c for w in counts for c in w})
-    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words + chars + ["##" + c for c in chars]
-    tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(tokens)}, unk_token="[UNK]"))
+    tokens = special + words + chars + ["##" + c for c in chars]
+    tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(tokens)}, unk_token=unk))
     tok.normalizer = normalizer
     tok.pre_tokenizer = split
     tok.decoder = decoders.WordPiece()
-    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
-    tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
-    )
+    tok.post_processor = post_processor(tok)
     assert len(tokens) <= 300, len(tokens)
     return tok
+
+
+def bert_tokenizer():
+    """BERT's: [CLS] ... [SEP] ([PAD] is id 0)."""
+
+    def post(tok):
+        cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+        return processors.TemplateProcessing(
+            single="[CLS] $A [SEP]", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+        )
+
+    return wordpiece_tokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"], "[UNK]", post)
+
+
+def mpnet_tokenizer():
+    """all-mpnet-base-v2's scheme: <s> ... </s> by RobertaProcessing (<s> 0, <pad> 1, </s> 2),
+    unknown words as [UNK]."""
+
+    def post(tok):
+        return processors.RobertaProcessing(("</s>", tok.token_to_id("</s>")), ("<s>", tok.token_to_id("<s>")))
+
+    return wordpiece_tokenizer(["<s>", "<pad>", "</s>", "<unk>", "[UNK]", "<mask>"], "[UNK]", post)
 
 
 QWEN2_SPLIT = (
@@ -207,85 +245,102 @@ def run_decoder(model, text_ids):
     return t
 
 
-@torch.no_grad()
-def run_bert(model, text_ids):
-    model.eval()
-    rows = [[2] + r + [3] for r in ROWS]  # [CLS] ... [SEP], as w2s's tokenizer gives them
-    ids, mask = padded(rows)
-    hidden = model(input_ids=ids, attention_mask=mask).last_hidden_state
-    t = {"ids": ids, "mask": mask, "hidden": hidden}
-    for i, r in enumerate(rows):
-        t[f"alone.{i}"] = model(input_ids=torch.tensor([r])).last_hidden_state
-    feats = []
-    for r in text_ids:
-        h = model(input_ids=torch.tensor([r])).last_hidden_state
-        feats.append(h.mean(1))
-    t["text_features"] = torch.cat(feats)
+def run_encoder(rows, pad):
+    """The reference outputs of an encoder on `rows` (wrapped in its special tokens) padded with
+    `pad`, and the mean-pooled hidden states of the texts."""
+
+    @torch.no_grad()
+    def run(model, text_ids):
+        model.eval()
+        ids, mask = padded(rows, pad)
+        hidden = model(input_ids=ids, attention_mask=mask).last_hidden_state
+        t = {"ids": ids, "mask": mask, "hidden": hidden}
+        for i, r in enumerate(rows):
+            t[f"alone.{i}"] = model(input_ids=torch.tensor([r])).last_hidden_state
+        feats = []
+        for r in text_ids:
+            h = model(input_ids=torch.tensor([r])).last_hidden_state
+            feats.append(h.mean(1))
+        t["text_features"] = torch.cat(feats)
+        return t
+
+    return run
+
+
+def run_mpnet(model, text_ids):
+    # <s> ... </s>, as w2s's tokenizer gives them, and a longer row (23 tokens) for the
+    # logarithmic buckets of relative distances 8 and more.
+    rows = [[0] + r + [2] for r in ROWS + [list(range(100, 121))]]
+    t = run_encoder(rows, pad=1)(model, text_ids)
+    t["buckets"] = model.encoder.relative_position_bucket(torch.arange(-200, 201))
     return t
 
 
+def bert(eager):
+    model = BertModel(BertConfig(**MODEL_SIZE, **eager))
+    reinit(model, 5)
+    # [CLS] ... [SEP], as w2s's tokenizer gives them
+    save("bert", model, bert_tokenizer(), run_encoder([[2] + r + [3] for r in ROWS], pad=0))
+
+
+def mpnet(eager):
+    model = MPNetModel(MPNetConfig(**MODEL_SIZE, layer_norm_eps=1e-5, **eager))
+    reinit(model, 6)
+    save("mpnet", model, mpnet_tokenizer(), run_mpnet)
+
+
 def main():
+    names = sys.argv[1:]
+    known = ["gpt2", "llama", "llama-attention-bias", "qwen2", "bert", "mpnet"]
+    assert all(n in known for n in names), f"fixtures are {known}"
     torch.manual_seed(0)
     OUT.mkdir(parents=True, exist_ok=True)
     eager = {"attn_implementation": "eager"}
+    # grouped-query attention: 2 query heads per KV head
+    common = dict(**MODEL_SIZE, num_key_value_heads=2, **eager)
 
-    gpt2 = GPT2LMHeadModel(
-        GPT2Config(
-            vocab_size=VOCAB, n_embd=32, n_layer=2, n_head=4, n_positions=64, bos_token_id=0, eos_token_id=0, **eager
+    def gpt2():
+        model = GPT2LMHeadModel(
+            GPT2Config(
+                vocab_size=VOCAB, n_embd=32, n_layer=2, n_head=4, n_positions=64, bos_token_id=0, eos_token_id=0, **eager
+            )
         )
-    )
-    reinit(gpt2, 1)
-    save("gpt2", gpt2, byte_level_bpe(), run_decoder)
+        reinit(model, 1)
+        save("gpt2", model, byte_level_bpe(), run_decoder)
 
-    common = dict(
-        vocab_size=VOCAB,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,  # grouped-query attention: 2 query heads per KV head
-        max_position_embeddings=64,
-        **eager,
-    )
-    llama = LlamaForCausalLM(
-        LlamaConfig(**common, rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=False, bos_token_id=1)
-    )
-    reinit(llama, 2)
-    save("llama", llama, llama_tokenizer(), run_decoder)
-
-    # Llama with attention_bias: biases on q/k/v *and* o_proj.
-    llama_bias = LlamaForCausalLM(
-        LlamaConfig(
-            **{**common, "num_hidden_layers": 1},
-            rms_norm_eps=1e-6,
-            rope_theta=500000.0,
-            attention_bias=True,
-            tie_word_embeddings=True,
-            bos_token_id=1,
+    def llama():
+        model = LlamaForCausalLM(
+            LlamaConfig(**common, rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=False, bos_token_id=1)
         )
-    )
-    reinit(llama_bias, 3)
-    save("llama-attention-bias", llama_bias, llama_tokenizer(), run_decoder)
+        reinit(model, 2)
+        save("llama", model, llama_tokenizer(), run_decoder)
 
-    qwen2 = Qwen2ForCausalLM(
-        Qwen2Config(**common, rms_norm_eps=1e-6, rope_theta=1000000.0, tie_word_embeddings=True)
-    )
-    reinit(qwen2, 4)
-    save("qwen2", qwen2, byte_level_bpe(QWEN2_SPLIT), run_decoder)
-
-    bert = BertModel(
-        BertConfig(
-            vocab_size=VOCAB,
-            hidden_size=32,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            intermediate_size=64,
-            max_position_embeddings=64,
-            **eager,
+    def llama_bias():
+        # Llama with attention_bias: biases on q/k/v *and* o_proj.
+        model = LlamaForCausalLM(
+            LlamaConfig(
+                **{**common, "num_hidden_layers": 1},
+                rms_norm_eps=1e-6,
+                rope_theta=500000.0,
+                attention_bias=True,
+                tie_word_embeddings=True,
+                bos_token_id=1,
+            )
         )
-    )
-    reinit(bert, 5)
-    save("bert", bert, bert_tokenizer(), run_bert)
+        reinit(model, 3)
+        save("llama-attention-bias", model, llama_tokenizer(), run_decoder)
+
+    def qwen2():
+        model = Qwen2ForCausalLM(
+            Qwen2Config(**common, rms_norm_eps=1e-6, rope_theta=1000000.0, tie_word_embeddings=True)
+        )
+        reinit(model, 4)
+        save("qwen2", model, byte_level_bpe(QWEN2_SPLIT), run_decoder)
+
+    makers = [gpt2, llama, llama_bias, qwen2, lambda: bert(eager), lambda: mpnet(eager)]
+    for name, make in zip(known, makers):
+        if not names or name in names:
+            make()
 
 
 if __name__ == "__main__":

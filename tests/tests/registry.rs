@@ -22,7 +22,7 @@ fn exact_set_of_registered_names() {
     );
     assert_eq!(
         r.backbones.names(),
-        ["bow", "chess-net", "chess-text", "gemma3", "gpt2", "hf-decoder", "minilm", "smollm2", "transformer"]
+        ["bow", "chess-net", "chess-text", "gemma3", "gpt2", "hf-decoder", "minilm", "mpnet", "smollm2", "transformer"]
     );
     assert_eq!(
         r.labelers.names(),

@@ -1,14 +1,16 @@
-//! w2s's GPT-2, Llama, Qwen2, Gemma 3 and BERT code checked against Hugging Face's reference
+//! w2s's GPT-2, Llama, Qwen2, Gemma 3, BERT and MPNet code checked against Hugging Face's reference
 //! implementation: tiny random models saved by transformers 5.24.0 (`modeling_gpt2.py`,
-//! `modeling_llama.py`, `modeling_qwen2.py`, `modeling_bert.py`; eager attention, float32, torch
-//! 2.11.0) with HF's outputs on fixed token ids, in `tests/fixtures/hf/` (made by hand with
-//! `scripts/make-hf-fixtures.py`, which says what each file holds). Each fixture is loaded with
+//! `modeling_llama.py`, `modeling_qwen2.py`, `modeling_gemma3.py`, `modeling_bert.py`,
+//! `modeling_mpnet.py`; eager
+//! attention, float32, torch 2.11.0) with HF's outputs on fixed token ids, in `tests/fixtures/hf/`
+//! (made by hand with `scripts/make-hf-fixtures.py`, which says what each file holds). Each fixture is loaded with
 //! w2s's own loaders and must match HF to `TOL` (max abs diff) on:
 //! - each row alone (no mask) and the right-padded batch (real positions only), final hidden
 //!   states and, for decoders, logits;
 //! - for decoders, the first block only (`layers = 1`; the same pass through `hidden_at`);
 //! - the backbone's probe features of texts, tokenized by w2s (last real token for decoders,
-//!   mean pooling for BERT), and the token ids of w2s's tokenizer against HF's.
+//!   mean pooling for encoders), and the token ids of w2s's tokenizer against HF's;
+//! - for MPNet, the relative position buckets against HF's.
 //!
 //! No Python is needed: the fixtures are committed.
 
@@ -20,15 +22,18 @@ use std::{
 use tch::{nn, Device, Kind, Tensor};
 use w2s_builtin::backbones::{
     decoder::HfDecoderParams,
+    encoder::{EncoderParams, Family, Pretrained},
     gpt2::{self, Gpt2Backbone},
     hf_decoder::HfDecoder,
-    minilm::{MiniLm, MiniLmParams},
+    minilm::MiniLmFamily,
+    mpnet::{MpNet, MpNetFamily, MpNetParams},
 };
 use w2s_core::{Backbone, Env, Inputs};
 use w2s_models::{
     arch::{
-        bert::{Bert, BertConfig},
+        encoder::{Encoder, EncoderConfig},
         gpt2::Gpt2,
+        mpnet::relative_position_bucket,
     },
     format::safetensors::HfCheckpoint,
     load::llama_hf,
@@ -289,52 +294,98 @@ fn qwen2_matches_hf() {
     eprintln!("qwen2: largest difference {worst:.3e}");
 }
 
-/// BERT (`BertModel`): each row alone and the padded batch, loaded as the `minilm` backbone
-/// loads it (config.json into `BertConfig`, `model.safetensors` into a store), and the
-/// backbone's mean-pooled probe features of texts.
-#[test]
-fn bert_matches_hf() {
-    let dir = fixture("bert");
+/// The checks of an encoder fixture, loaded as its backbone loads it (config.json into the
+/// encoder's config, `model.safetensors` into a store): each row alone and the padded batch, the
+/// token ids of w2s's tokenizer, and the backbone's mean-pooled probe features of texts. Then
+/// what the encoder does not implement (each `refused` config change) is refused, not silently
+/// computed otherwise. The largest difference seen.
+fn check_encoder<F: Family>(name: &str, refused: &[(&str, serde_json::Value)]) -> f64 {
+    let dir = fixture(name);
     let r = Reference::read(&dir);
-    let cfg: BertConfig = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    let config = std::fs::read_to_string(dir.join("config.json")).unwrap();
+    let cfg: <F::Encoder as Encoder>::Config = serde_json::from_str(&config).unwrap();
     let mut worst = 0f64;
     {
         let _guard = tch::no_grad_guard();
         let mut vs = nn::VarStore::new(Device::Cpu);
-        let model = Bert::new(vs.root(), &cfg);
+        let model = F::Encoder::build(vs.root(), &cfg);
         vs.load(dir.join("model.safetensors")).unwrap();
         let (ids, mask) = (r.get("ids"), r.get("mask"));
         for (i, len) in r.lengths().into_iter().enumerate() {
             let row = ids.get(i as i64).narrow(0, 0, len).unsqueeze(0);
-            let h = model.forward(&row, &Tensor::ones_like(&row));
-            worst = worst.max(check(&format!("bert row {i} alone: hidden"), &h, r.get(&format!("alone.{i}")), None));
+            let h = model.hidden_states(&row, &Tensor::ones_like(&row)).unwrap();
+            worst = worst.max(check(&format!("{name} row {i} alone: hidden"), &h, r.get(&format!("alone.{i}")), None));
         }
-        let h = model.forward(ids, mask);
-        worst = worst.max(check("bert padded batch: hidden", &h, r.get("hidden"), Some(mask)));
+        let h = model.hidden_states(ids, mask).unwrap();
+        worst = worst.max(check(&format!("{name} padded batch: hidden"), &h, r.get("hidden"), Some(mask)));
     }
     let tok = tokenizer::load(&dir.join("tokenizer.json")).unwrap();
-    assert_eq!(tokenizer::encode(&tok, &r.texts(), 64).unwrap(), r.ids, "bert: token ids");
-    let params =
-        MiniLmParams { path: dir.display().to_string(), mode: Mode::Probe, pooling: Pooling::Mean, max_len: 64 };
+    assert_eq!(tokenizer::encode(&tok, &r.texts(), 64).unwrap(), r.ids, "{name}: token ids");
+    let params = EncoderParams::<F> {
+        path: dir.display().to_string(),
+        mode: Mode::Probe,
+        pooling: Pooling::Mean,
+        max_len: 64.min(cfg.max_tokens() as usize),
+        ..Default::default()
+    };
     let cache = tempfile::tempdir().unwrap();
     let env = temp_env(cache.path());
-    let mut model = MiniLm::new(params).unwrap().build(&env, 2).unwrap();
+    let mut model = Pretrained::new(params).unwrap().build(&env, 2).unwrap();
     let Inputs::Features(f) = model.encode(&r.texts(), &env).unwrap() else { panic!("a probe gives features") };
-    worst = worst.max(check("bert probe features of texts (mean pooling)", &f, r.get("text_features"), None));
-    // What the encoder does not implement is refused, not silently computed otherwise.
-    for (key, value) in [("hidden_act", "relu"), ("position_embedding_type", "relative_key")] {
+    worst =
+        worst.max(check(&format!("{name} probe features of texts (mean pooling)"), &f, r.get("text_features"), None));
+    for (key, value) in refused {
         let other = cache.path().join(key);
         std::fs::create_dir_all(&other).unwrap();
         for f in ["model.safetensors", "tokenizer.json"] {
             std::fs::copy(dir.join(f), other.join(f)).unwrap();
         }
-        let mut config: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
-        config[key] = value.into();
+        let mut config: serde_json::Value = serde_json::from_str(&config).unwrap();
+        config[key] = value.clone();
         std::fs::write(other.join("config.json"), config.to_string()).unwrap();
-        let params = MiniLmParams { path: other.display().to_string(), ..Default::default() };
-        let err = format!("{:#}", MiniLm::new(params).unwrap().build(&env, 2).err().unwrap());
+        let params = EncoderParams::<F> { path: other.display().to_string(), ..Default::default() };
+        let err = format!("{:#}", Pretrained::new(params).unwrap().build(&env, 2).err().unwrap());
+        let value = value.as_str().map(String::from).unwrap_or_else(|| value.to_string());
         assert!(err.contains(&format!("{key} `{value}` is not supported")), "{err}");
     }
+    worst
+}
+
+/// BERT (`BertModel`), as the `minilm` backbone loads it.
+#[test]
+fn bert_matches_hf() {
+    let refused = [("hidden_act", "relu".into()), ("position_embedding_type", "relative_key".into())];
+    let worst = check_encoder::<MiniLmFamily>("bert", &refused);
     eprintln!("bert: largest difference {worst:.3e}");
+}
+
+/// MPNet (`MPNetModel`), as the `mpnet` backbone loads it: RoBERTa-style positions (the fixture's
+/// row 2 holds a real token of the padding id 1, which HF's positions skip), the shared relative
+/// position bias, no token types; batches padded with id 1.
+#[test]
+fn mpnet_matches_hf() {
+    let refused = [("hidden_act", "relu".into()), ("relative_attention_num_buckets", 64.into())];
+    let worst = check_encoder::<MpNetFamily>("mpnet", &refused);
+    eprintln!("mpnet: largest difference {worst:.3e}");
+}
+
+/// MPNet's relative position buckets of every relative position in -200..=200 are HF's (the
+/// exact, the logarithmic and the clamped ranges of both directions, and the boundaries of the
+/// logarithmic range, which fall by float32 rounding).
+#[test]
+fn mpnet_relative_position_buckets_match_hf() {
+    let r = Reference::read(&fixture("mpnet"));
+    let relative = Tensor::arange_start(-200, 201, (Kind::Int64, Device::Cpu));
+    let got = Vec::<i64>::try_from(relative_position_bucket(&relative).unwrap()).unwrap();
+    let want = Vec::<i64>::try_from(r.get("buckets")).unwrap();
+    assert_eq!(got, want);
+}
+
+/// A `max_len` longer than the checkpoint has positions for is refused when the backbone loads.
+#[test]
+fn mpnet_max_len_beyond_its_positions_is_refused() {
+    let cache = tempfile::tempdir().unwrap();
+    let params = MpNetParams { path: fixture("mpnet").display().to_string(), max_len: 100, ..Default::default() };
+    let err = format!("{:#}", MpNet::new(params).unwrap().build(&temp_env(cache.path()), 2).err().unwrap());
+    assert!(err.contains("max_len 100 is more than the 62 tokens"), "{err}");
 }

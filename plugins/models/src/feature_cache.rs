@@ -155,10 +155,10 @@ fn read_checked(path: &std::path::Path, shape: &[i64]) -> anyhow::Result<Tensor>
 }
 
 /// `impl Model` for a [`Pooler`] type with fields `trainable` (the store that trains) and
-/// `head` (an `nn::Linear` on the pooled vectors).
+/// `head` (an `nn::Linear` on the pooled vectors): `pooled_head_model!([generics] Type)`.
 macro_rules! pooled_head_model {
-    ($t:ty) => {
-        impl w2s_core::Model for $t {
+    ([$($generics:tt)*] $t:ty) => {
+        impl<$($generics)*> w2s_core::Model for $t {
             fn encode(&mut self, texts: &[&str], env: &w2s_core::Env) -> anyhow::Result<w2s_core::Inputs> {
                 $crate::feature_cache::encode(self, texts, env)
             }

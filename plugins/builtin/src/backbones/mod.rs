@@ -1,13 +1,15 @@
 //! Backbones: model families that build a classifier of a named size, each a thin registration
 //! over the model library `w2s_models` (architectures, formats, tokenizers and heads live there).
 //! The three decoder backbones (`smollm2`, `hf-decoder`, `gpt2`) share their parameters and their
-//! wiring (`decoder`).
+//! wiring (`decoder`), and so do the two pretrained encoders (`minilm`, `mpnet`: `encoder`).
 
 pub mod bow;
 pub mod decoder;
+pub mod encoder;
 pub mod gpt2;
 pub mod hf_decoder;
 pub mod minilm;
+pub mod mpnet;
 pub mod smollm2;
 pub mod transformer;
 

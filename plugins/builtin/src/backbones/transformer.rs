@@ -6,7 +6,7 @@ use w2s_core::{Backbone, Env, Model, Params};
 
 use w2s_models::{
     arch::bert::BertConfig,
-    heads::bert::{BertClassifier, Reading},
+    heads::encoder::{BertClassifier, Reading},
     options::{Mode, Pooling},
 };
 

@@ -1,7 +1,8 @@
-//! A text classifier over a BERT-type encoder (Devlin et al. 2019; sentence-transformers' mean
-//! pooling, Reimers & Gurevych 2019): pooled hidden states and a zero-initialised bias-free head
-//! (as in OpenAI's `weak-to-strong` code). Trained fully, or as a linear probe on frozen features
-//! (computed once and cached on disk, keyed by the encoder, its settings and the texts).
+//! A text classifier over a pretrained encoder (any [`Encoder`]: BERT, Devlin et al. 2019; MPNet,
+//! Song et al. 2020; sentence-transformers' mean pooling, Reimers & Gurevych 2019): pooled hidden
+//! states and a zero-initialised bias-free head (as in OpenAI's `weak-to-strong` code). Trained
+//! fully, or as a linear probe on frozen features (computed once and cached on disk, keyed by the
+//! encoder, its settings and the texts).
 
 use std::sync::Arc;
 
@@ -11,7 +12,11 @@ use tokenizers::Tokenizer;
 use w2s_core::{backbone::masked_mean, backbone::pad_batch, Env};
 
 use crate::{
-    arch::bert::{Bert, BertConfig},
+    arch::{
+        bert::Bert,
+        encoder::{Encoder, EncoderConfig},
+        mpnet::MpNet,
+    },
     feature_cache::{self, Pooler},
     layers::zero_head,
     options::{Mode, Pooling},
@@ -19,10 +24,10 @@ use crate::{
 };
 
 /// An encoder + head classifier.
-pub struct BertClassifier {
+pub struct EncoderClassifier<E: Encoder> {
     trainable: nn::VarStore,
     _frozen: Option<nn::VarStore>,
-    trunk: Bert,
+    trunk: E,
     head: nn::Linear,
     tok: Arc<Tokenizer>,
     pub max_len: usize,
@@ -32,7 +37,12 @@ pub struct BertClassifier {
     pub cache_key: Option<String>,
 }
 
-/// How a BERT classifier reads its texts: what trains, how tokens are pooled, where texts are cut.
+/// BERT (all-MiniLM-L6-v2, the from-scratch `transformer`) with a head.
+pub type BertClassifier = EncoderClassifier<Bert>;
+/// MPNet (all-mpnet-base-v2) with a head.
+pub type MpNetClassifier = EncoderClassifier<MpNet>;
+
+/// How an encoder classifier reads its texts: what trains, how tokens are pooled, where texts are cut.
 #[derive(Debug, Clone, Copy)]
 pub struct Reading {
     pub mode: Mode,
@@ -40,11 +50,11 @@ pub struct Reading {
     pub max_len: usize,
 }
 
-impl BertClassifier {
+impl<E: Encoder> EncoderClassifier<E> {
     /// Build the encoder from `cfg`, load `weights` (if any), and add a head for `n_classes`.
     pub fn new(
         env: &Env,
-        cfg: &BertConfig,
+        cfg: &E::Config,
         weights: Option<&std::path::Path>,
         tokenizer_path: &std::path::Path,
         n_classes: usize,
@@ -55,8 +65,8 @@ impl BertClassifier {
         let (trainable, frozen, trunk, head) = match mode {
             Mode::Full => {
                 let mut vs = nn::VarStore::new(device);
-                let trunk = Bert::new(vs.root(), cfg);
-                let head = zero_head(vs.root() / "head", cfg.hidden_size, n_classes);
+                let trunk = E::build(vs.root(), cfg);
+                let head = zero_head(vs.root() / "head", trunk.config().hidden_size(), n_classes);
                 if let Some(w) = weights {
                     let missing = vs.load_partial(w).with_context(|| format!("loading weights {}", w.display()))?;
                     let missing: Vec<_> = missing.into_iter().filter(|m| !m.starts_with("head.")).collect();
@@ -67,17 +77,17 @@ impl BertClassifier {
             Mode::Top => anyhow::bail!("mode `top` is for decoder backbones (smollm2, gpt2, hf-decoder)"),
             Mode::Probe => {
                 let mut frozen = nn::VarStore::new(device);
-                let trunk = Bert::new(frozen.root(), cfg);
+                let trunk = E::build(frozen.root(), cfg);
                 if let Some(w) = weights {
                     frozen.load(w).with_context(|| format!("loading weights {}", w.display()))?;
                 }
                 frozen.freeze();
                 let vs = nn::VarStore::new(device);
-                let head = zero_head(vs.root() / "head", cfg.hidden_size, n_classes);
+                let head = zero_head(vs.root() / "head", trunk.config().hidden_size(), n_classes);
                 (vs, Some(frozen), trunk, head)
             }
         };
-        Ok(BertClassifier { trainable, _frozen: frozen, trunk, head, tok, max_len, pooling, mode, cache_key: None })
+        Ok(EncoderClassifier { trainable, _frozen: frozen, trunk, head, tok, max_len, pooling, mode, cache_key: None })
     }
 
     /// Pooled features of every text (no gradient), in batches, on the CPU.
@@ -86,14 +96,14 @@ impl BertClassifier {
     }
 }
 
-impl Pooler for BertClassifier {
+impl<E: Encoder> Pooler for EncoderClassifier<E> {
     fn tokenize(&self, texts: &[&str]) -> anyhow::Result<Vec<Vec<i64>>> {
         hf::encode(&self.tok, texts, self.max_len)
     }
 
     fn pooled(&self, tokens: &[Vec<i64>], rows: &[usize]) -> anyhow::Result<Tensor> {
-        let (ids, mask) = pad_batch(tokens, rows, self.trunk.config.pad_token_id, self.trainable.device());
-        let hidden = self.trunk.forward(&ids, &mask);
+        let (ids, mask) = pad_batch(tokens, rows, self.trunk.config().pad_token_id(), self.trainable.device());
+        let hidden = self.trunk.hidden_states(&ids, &mask)?;
         Ok(match self.pooling {
             Pooling::Mean => masked_mean(&hidden, &mask),
             Pooling::Cls => hidden.f_select(1, 0)?,
@@ -101,7 +111,7 @@ impl Pooler for BertClassifier {
     }
 
     fn dim(&self) -> i64 {
-        self.trunk.config.hidden_size
+        self.trunk.config().hidden_size()
     }
 
     fn probe_settings(&self) -> Option<String> {
@@ -113,4 +123,4 @@ impl Pooler for BertClassifier {
     }
 }
 
-feature_cache::pooled_head_model!(BertClassifier);
+feature_cache::pooled_head_model!([E: Encoder] EncoderClassifier<E>);
