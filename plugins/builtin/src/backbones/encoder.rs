@@ -144,6 +144,13 @@ impl<F: Family> Backbone for Pretrained<F> {
         Ok(Box::new(self.load(env, &dir, n_classes)?))
     }
 
+    /// Every tensor of the checkpoint (embeddings, encoder layers and, if the file has one, its
+    /// pooler), from the safetensors headers.
+    fn parameters(&self, env: &Env) -> anyhow::Result<Option<u64>> {
+        let dir = self.folder(env)?;
+        Ok(Some(w2s_models::format::safetensors::HfCheckpoint::open(&dir, F::ARCH)?.parameters()))
+    }
+
     /// The pooled features of the frozen encoder that its `probe` mode trains on (same pooling,
     /// `max_len` and feature cache), whatever its `mode`.
     fn features(&self, env: &Env, texts: &[&str]) -> anyhow::Result<Option<tch::Tensor>> {

@@ -152,6 +152,15 @@ impl HfCheckpoint {
         Ok(HfCheckpoint { dir: dir.to_path_buf(), config, files, index, weights })
     }
 
+    /// The number of elements of all its tensors (from the headers).
+    pub fn parameters(&self) -> u64 {
+        self.files
+            .iter()
+            .flat_map(|f| f.entries.values())
+            .map(|e| e.shape.iter().map(|&d| d as u64).product::<u64>())
+            .sum()
+    }
+
     /// Whether the checkpoint has tensor `name`.
     pub fn has(&self, name: &str) -> bool {
         self.index.contains_key(name)
