@@ -1,7 +1,8 @@
 //! Frozen-trunk features for linear probes (the probes of Burns et al. 2023, "Weak-to-Strong
 //! Generalization", on frozen pretrained models): computed once (no gradient, batches of similar
-//! length) and cached on disk, keyed by the trunk, its settings and the texts; and the
-//! `Model::encode` / pooled input of a trunk + head classifier built on them.
+//! length) and cached on disk, per text (`feature_bank`) or, for whole inputs whose shape depends
+//! on the list (`top` mode's padded states), keyed by the trunk, its settings and the texts; and
+//! the `Model::encode` / pooled input of a trunk + head classifier built on them.
 //!
 //! A cache file `<key>.pt` is written atomically with a sidecar `<key>.pt.sha256` of its bytes.
 //! On reading, a missing or mismatched checksum, an unreadable file, or a tensor of the wrong
@@ -32,11 +33,14 @@ pub fn features(p: &impl Pooler, texts: &[&str], env: &Env) -> anyhow::Result<Te
     batched(&tokens, &[p.dim()], env, |rows| p.pooled(&tokens, rows))
 }
 
-/// `Model::encode`: tokens for a training trunk, (cached) features for a frozen one.
+/// `Model::encode`: tokens for a training trunk, features for a frozen one, cached per text
+/// (`feature_bank`).
 pub fn encode(p: &impl Pooler, texts: &[&str], env: &Env) -> anyhow::Result<Inputs> {
     let Some(settings) = p.probe_settings() else { return Ok(Inputs::Tokens(p.tokenize(texts)?)) };
-    let shape = [texts.len() as i64, p.dim()];
-    Ok(Inputs::Features(cached(p.cache_key(), &settings, texts, &shape, env, || features(p, texts, env))?))
+    let f = crate::feature_bank::cached_rows(p.cache_key(), &settings, texts, &[p.dim()], env, |sub| {
+        features(p, sub, env)
+    })?;
+    Ok(Inputs::Features(f))
 }
 
 /// The pooled vectors `[rows, dim]` on `device` of rows of `inputs` from [`encode`].
@@ -144,7 +148,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// A cache file, if its checksum matches and it holds a tensor of `shape` (`-1`: any size). The
 /// file is read once: the checksum and the tensor come from the same bytes.
-fn read_checked(path: &std::path::Path, shape: &[i64]) -> anyhow::Result<Tensor> {
+pub(crate) fn read_checked(path: &std::path::Path, shape: &[i64]) -> anyhow::Result<Tensor> {
     let want = std::fs::read_to_string(checksum_path(path)).context("no checksum file")?;
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let got = sha256_hex(&bytes);

@@ -26,6 +26,7 @@
 //! `trunk`, `tokenize` and `feature_cache`. No architecture imports a format, a head or a loader.
 
 pub mod arch;
+pub mod feature_bank;
 pub mod feature_cache;
 pub mod format;
 pub mod generative;

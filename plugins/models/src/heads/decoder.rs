@@ -21,6 +21,7 @@ use tch::{nn, nn::Module, Kind, Tensor};
 use w2s_core::{backbone::pad_batch, Env, Inputs, Model};
 
 use crate::{
+    feature_bank,
     feature_cache::{self, Pooler},
     layers::{last_real, zero_head},
     options::{Mode, Precision, TooLong},
@@ -227,32 +228,31 @@ impl DecoderClassifier {
         Ok(pad_batch(tokens, rows, self.parts()?.tokens.pad_id, self.trainable.device()))
     }
 
-    /// Probe features `[n, d]`, cached, with the shared depths written by the same pass.
+    /// Probe features `[n, d]`, cached per text (`feature_bank`); the texts computed have the
+    /// shared depths' features written by the same pass, where those banks lack them.
     fn probe_features(&self, texts: &[&str], env: &Env) -> anyhow::Result<Tensor> {
         let settings = self.probe_settings().context("probe features of a classifier not in mode `probe`")?;
         let d = self.dim();
-        let mut extra = Vec::new();
-        for (depth, key) in &self.share {
-            let path = feature_cache::path(key, &settings, texts, env)?;
-            if !path.exists() {
-                extra.push((*depth, path));
+        feature_bank::cached_rows(self.cache_key.as_deref(), &settings, texts, &[d], env, |sub| {
+            let mut extra = Vec::new();
+            for (depth, key) in &self.share {
+                if !feature_bank::missing(key, &settings, sub, env)?.is_empty() {
+                    extra.push((*depth, key));
+                }
             }
-        }
-        let shape = [texts.len() as i64, d];
-        feature_cache::cached(self.cache_key.as_deref(), &settings, texts, &shape, env, || {
             if extra.is_empty() || self.cache_key.is_none() {
-                return feature_cache::features(self, texts, env);
+                return feature_cache::features(self, sub, env);
             }
             let depths: Vec<usize> = std::iter::once(self.depth).chain(extra.iter().map(|(d, _)| *d)).collect();
-            let tokens = self.tokenize(texts)?;
+            let tokens = self.tokenize(sub)?;
             let all = feature_cache::batched(&tokens, &[d * depths.len() as i64], env, |rows| {
                 let (ids, mask) = self.pad(&tokens, rows)?;
                 let hidden = self.trunk()?.hidden_at(&ids, Some(&mask), &depths);
                 let pooled: Vec<Tensor> = hidden.iter().map(|h| last_real(h, Some(&mask))).collect();
                 Ok(Tensor::f_cat(&pooled, 1)?.f_to_kind(Kind::Float)?)
             })?;
-            for (i, (depth, path)) in extra.iter().enumerate() {
-                feature_cache::store(path, &all.narrow(1, (i as i64 + 1) * d, d).contiguous())?;
+            for (i, (depth, key)) in extra.iter().enumerate() {
+                feature_bank::store_rows(key, &settings, sub, &all.narrow(1, (i as i64 + 1) * d, d).contiguous(), env)?;
                 tracing::info!("probe features of depth {depth} written by the depth-{} pass", self.depth);
             }
             Ok(all.narrow(1, 0, d).contiguous())

@@ -4,7 +4,6 @@
 
 use w2s_core::Inputs;
 use w2s_models::{
-    feature_cache,
     options::{Precision, TooLong},
     testing::peak_rss_mib,
 };
@@ -93,7 +92,7 @@ fn a_fully_cached_probe_reads_no_weights() {
     let texts = ["one text", "and another"];
     let key = backbone.cache_key(&file, 2, 30);
     let cached = tch::Tensor::arange(2 * 576, tch::kind::FLOAT_CPU).view([2, 576]) / 1000.0;
-    feature_cache::store(&feature_cache::path(&key, "16|last", &texts, &env).unwrap(), &cached).unwrap();
+    w2s_models::feature_bank::store_rows(&key, "16|last", &texts, &cached, &env).unwrap();
     let mut model = backbone.build(&env, 2).unwrap();
     let Inputs::Features(f) = model.encode(&texts, &env).unwrap() else { panic!("probe gives features") };
     assert!(f.equal(&cached), "the cached features");
@@ -138,13 +137,7 @@ fn one_pass_writes_the_features_of_shared_depths() {
         f
     };
     let env = env_in("shared");
-    let files = || {
-        let dir = env.derived_dir("features").unwrap();
-        std::fs::read_dir(dir)
-            .unwrap()
-            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "pt"))
-            .count()
-    };
+    let files = || w2s_models::feature_bank::chunks(&env).unwrap();
     let f4 = features(&env, params(4, vec![2, 4]));
     assert_eq!(files(), 2, "depths 4 and 2 written by one pass");
     // Depth 2 reads what the depth-4 pass wrote, and equals a cold depth-2 pass.
@@ -205,8 +198,8 @@ fn bf16_probe_features_are_close_to_f32_and_cached_apart() {
     assert_eq!(bf16s.kind(), tch::Kind::Float, "features are returned as f32");
     let rel = (&f32s - &bf16s).norm().double_value(&[]) / f32s.norm().double_value(&[]);
     assert!(rel > 0.0 && rel < 0.05, "bf16 features differ from f32 by {rel} (relative)");
-    let files = std::fs::read_dir(env.derived_dir("features").unwrap()).unwrap().count();
-    assert_eq!(files, 4, "two cache entries (tensor + checksum each): precisions are cached apart");
+    let chunks = w2s_models::feature_bank::chunks(&env).unwrap();
+    assert_eq!(chunks, 2, "two cache entries: precisions are cached apart");
     let bad = SmolLm2Params { mode: Mode::Full, precision: Precision::Bf16, ..Default::default() };
     assert!(bad.validate().unwrap_err().to_string().contains("precision"));
 }
