@@ -178,6 +178,30 @@ fn gguf_copy_of_a_tiny_gemma3_matches_hf() {
     assert!(e.contains("\"gemma9\"") && e.contains("llama, qwen2, gemma3") && e.contains("other.gguf"), "{e}");
 }
 
+/// A GGUF whose tensor has a quant type w2s does not read: the error names the tensor, its type
+/// and the supported ones, and comes when the model loads (before any training).
+#[test]
+fn an_unsupported_quant_type_is_named_with_the_supported_ones() {
+    let mut bytes = std::fs::read(fixture("gemma3").join("model.gguf")).unwrap();
+    let name = b"blk.0.attn_q.weight";
+    let at = bytes.windows(name.len()).position(|w| w == name).expect("the tensor's info");
+    // After the name: n_dims (u32, here 2), two u64 dims, then the ggml type (u32).
+    let kind = at + name.len() + 4 + 16;
+    assert_eq!(u32::from_le_bytes(bytes[kind..kind + 4].try_into().unwrap()), 0, "F32 in the fixture");
+    bytes[kind..kind + 4].copy_from_slice(&16u32.to_le_bytes()); // IQ2_XXS
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("iq2.gguf");
+    std::fs::write(&path, bytes).unwrap();
+    let err = match w2s_models::format::gguf::Gguf::open(&path) {
+        Err(e) => format!("{e:#}"),
+        Ok(g) => format!(
+            "{:#}",
+            w2s_models::load::gguf_decoder::trunk(&nn::VarStore::new(Device::Cpu), &g, None).err().unwrap()
+        ),
+    };
+    assert!(err.contains("blk.0.attn_q.weight") && err.contains("IQ2_XXS") && err.contains("supported: F32"), "{err}");
+}
+
 /// `bytes` with every `from` replaced by `to` (of the same length).
 fn replace_all(bytes: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     let mut b = bytes.to_vec();
