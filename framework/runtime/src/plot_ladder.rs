@@ -51,11 +51,14 @@ pub fn fmt_params(n: u64) -> String {
 pub fn ladder_svg(rows: &[SummaryRow], params: &HashMap<String, u64>, title: &str) -> String {
     let strongs = distinct(rows, |r| r.strong.clone());
     let weaks = distinct(rows, |r| r.weak.clone());
-    let panels = distinct(rows, |r| format!("{}\u{1}{}\u{1}{}", r.task, r.labeler, r.objective));
+    // Panels: a row per task, a column per (labeler, objective).
+    let tasks = distinct(rows, |r| r.task.clone());
+    let columns = distinct(rows, |r| format!("{}\u{1}{}", r.labeler, r.objective));
     let (pw, ph, left, top, gap) = (300.0, 240.0, 60.0, 70.0, 50.0);
+    let row_h = ph + 130.0;
     let legend_h = 16.0 * weaks.len() as f64 + 20.0;
-    let width = left + panels.len() as f64 * (pw + gap) + 20.0;
-    let height = top + ph + 110.0 + legend_h;
+    let width = left + columns.len() as f64 * (pw + gap) + 20.0;
+    let height = top + tasks.len() as f64 * row_h + legend_h;
     let accs = rows.iter().flat_map(|r| [r.w2s_acc, r.strong_acc, r.weak_acc]).filter(|x| x.is_finite());
     let lo = ((accs.fold(1.0f64, f64::min) - 0.05) * 10.0).floor().clamp(0.0, 9.0) / 10.0;
     let mut s = String::new();
@@ -69,22 +72,37 @@ pub fn ladder_svg(rows: &[SummaryRow], params: &HashMap<String, u64>, title: &st
         s,
         r##"<text x="{left}" y="34" fill="#555">weak-to-strong test accuracy against the strong student (mean ± 1 s.e. over seeds); dashed: strong ceiling</text>"##
     );
-    for (p, panel) in panels.iter().enumerate() {
-        let mut parts = panel.split('\u{1}');
-        let (task, labeler, objective) =
-            (parts.next().unwrap_or(""), parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let panels = tasks
+        .iter()
+        .enumerate()
+        .flat_map(|(t, task)| columns.iter().enumerate().map(move |(c, col)| (t, task, c, col)));
+    for (t, task, c, column) in panels {
+        let (labeler, objective) = column.split_once('\u{1}').unwrap_or((column.as_str(), ""));
         let here: Vec<&SummaryRow> = rows
             .iter()
-            .filter(|r| (r.task.as_str(), r.labeler.as_str(), r.objective.as_str()) == (task, labeler, objective))
+            .filter(|r| {
+                (r.task.as_str(), r.labeler.as_str(), r.objective.as_str()) == (task.as_str(), labeler, objective)
+            })
             .collect();
-        let x0 = left + p as f64 * (pw + gap);
+        if here.is_empty() {
+            continue;
+        }
+        let x0 = left + c as f64 * (pw + gap);
+        let top = top + t as f64 * row_h + 20.0;
+        if c == 0 {
+            let _ = writeln!(
+                s,
+                r#"<text x="{x0}" y="{}" font-size="12" font-weight="bold">{}</text>"#,
+                top - 26.0,
+                esc(task)
+            );
+        }
         let x = |i: usize| x0 + 20.0 + (pw - 40.0) * i as f64 / (strongs.len().max(2) - 1) as f64;
         let y = |acc: f64| top + ph * (1.0 - (acc - lo) / (1.0 - lo));
         let _ = writeln!(
             s,
-            r#"<text x="{x0}" y="{}" font-size="12">{} / {} / {}</text>"#,
-            top - 10.0,
-            esc(task),
+            r#"<text x="{x0}" y="{}" font-size="12">labeler {} / objective {}</text>"#,
+            top - 8.0,
             esc(labeler),
             esc(objective)
         );
@@ -129,7 +147,7 @@ pub fn ladder_svg(rows: &[SummaryRow], params: &HashMap<String, u64>, title: &st
             line(&mut s, &points, &x, &y, LINE_COLORS[w % LINE_COLORS.len()], false);
         }
     }
-    let ly = top + ph + 100.0;
+    let ly = top + tasks.len() as f64 * row_h + 10.0;
     for (w, weak) in weaks.iter().enumerate() {
         let yy = ly + 16.0 * w as f64;
         let color = LINE_COLORS[w % LINE_COLORS.len()];
@@ -191,5 +209,42 @@ fn line(
             );
         }
         let _ = writeln!(s, r#"<circle cx="{}" cy="{}" r="3" fill="{color}"/>"#, x(i), y(m));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_line_per_supervisor_over_the_students_with_their_sizes() {
+        let mut rows = Vec::new();
+        for (strong, acc) in [("small", 0.7), ("mid", 0.8), ("big", 0.85)] {
+            for (weak, w2s) in [("scratch", acc - 0.1), ("tiny-probe", acc - 0.05)] {
+                for seed in 0..3 {
+                    let mut r = SummaryRow::example("xent", seed, 0.6, acc, w2s + 0.01 * seed as f64);
+                    (r.strong, r.weak) = (strong.to_string(), weak.to_string());
+                    rows.push(r);
+                }
+            }
+        }
+        assert!(is_ladder(&rows) && !is_ladder(&rows[..6]));
+        let params = HashMap::from([("small".to_string(), 22_700_000u64), ("big".to_string(), 1_200_000_000)]);
+        let svg = ladder_svg(&rows, &params, "t");
+        assert!(
+            svg.contains("small (23M)") && svg.contains("big (1.2B)") && svg.contains(">mid<"),
+            "sizes on the axis"
+        );
+        // Two supervisors' lines and the dashed ceiling; an error bar per point (3 seeds).
+        assert_eq!(svg.matches("<polyline").count(), 3);
+        assert!(svg.contains("weak: scratch") && svg.contains("weak: tiny-probe") && svg.contains("stroke-dasharray"));
+        assert!(svg.matches("<circle").count() >= 9);
+        // A supervisor with no finite accuracy draws no line (NaN is never plotted).
+        for r in rows.iter_mut().filter(|r| r.weak == "scratch") {
+            r.w2s_acc = f64::NAN;
+        }
+        let svg = ladder_svg(&rows, &params, "t");
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert!(!svg.contains("NaN"));
     }
 }
