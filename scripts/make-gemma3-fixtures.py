@@ -19,6 +19,7 @@
     /tmp/hfvenv/bin/python scripts/make-gemma3-fixtures.py real .w2s-cache/assets/gemma3/gemma-3-270m-q4_k_m.gguf
 Made with torch 2.11.0, transformers 5.24.0, gguf 0.19.0, Python 3.11.
 """
+import importlib.util
 import json
 import pathlib
 import shutil
@@ -31,23 +32,11 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 TINY = ROOT / "plugins" / "builtin" / "tests" / "fixtures" / "hf" / "gemma3"
 REAL = ROOT / "plugins" / "models" / "tests" / "fixtures" / "gemma-3-270m.reference.json"
 
-# As scripts/make-hf-fixtures.py: lengths 7, 4 and 11, right-padded with id 0.
-ROWS = [
-    [5, 17, 299, 0, 42, 7, 120],
-    [250, 3, 3, 81],
-    [1, 64, 128, 200, 9, 33, 33, 150, 11, 290, 6],
-]
-VOCAB = 320
-
-
-def padded(rows):
-    t = max(len(r) for r in rows)
-    ids = torch.zeros(len(rows), t, dtype=torch.long)
-    mask = torch.zeros(len(rows), t, dtype=torch.long)
-    for i, r in enumerate(rows):
-        ids[i, : len(r)] = torch.tensor(r)
-        mask[i, : len(r)] = 1
-    return ids, mask
+# The rows, vocabulary size and padding of scripts/make-hf-fixtures.py.
+_spec = importlib.util.spec_from_file_location("hf_fixtures", ROOT / "scripts" / "make-hf-fixtures.py")
+hf = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(hf)
+ROWS, VOCAB, padded = hf.ROWS, hf.VOCAB, hf.padded
 
 
 def reinit(model, seed):

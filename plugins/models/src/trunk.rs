@@ -50,6 +50,12 @@ pub trait Trunk {
     }
 }
 
+/// [`Trunk::top_params`] of a decoder with HF's names: `model.layers.{i}.` for blocks `from..depth`
+/// and `model.norm.`.
+pub fn hf_top_params(from: usize, depth: usize) -> Vec<String> {
+    (from..depth).map(|i| format!("model.layers.{i}.")).chain(["model.norm.".to_string()]).collect()
+}
+
 /// Add the parameters of the top `k` blocks and the final norm of `trunk`, whose store is
 /// `frozen` (frozen already), to `trainable` as trainable variables (shared, not copied).
 pub fn share_top(frozen: &nn::VarStore, trunk: &dyn Trunk, k: usize, trainable: &nn::VarStore) -> anyhow::Result<()> {

@@ -216,8 +216,6 @@ impl Trunk for Llama {
     }
 
     fn top_params(&self, from: usize) -> Vec<String> {
-        let mut p: Vec<String> = (from..self.depth()).map(|i| format!("model.layers.{i}.")).collect();
-        p.push("model.norm.".into());
-        p
+        crate::trunk::hf_top_params(from, self.depth())
     }
 }
