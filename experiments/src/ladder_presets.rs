@@ -2,7 +2,10 @@
 //! pretrained families instead of depth truncations of one model: supervisors and students drawn
 //! from a from-scratch transformer, MiniLM-L6 (22M), MPNet-base (110M), SmolLM2 (135M) and
 //! Gemma 3 (270M), each pretrained model as a linear probe on its frozen features, on two tasks
-//! (movie-review sentiment, WordNet gloss matching), 3 seeds, xent and logconf. Every weak
+//! (movie-review sentiment; fortune quotes, computers vs politics: 1,300 of the 1,314 balanced
+//! quotes), 3 seeds, xent and logconf. (WordNet gloss matching was tried first and dropped: its
+//! linear-probe ceilings are 0.55-0.65 and the from-scratch supervisor is at chance, 0.50, so no
+//! gap is there to recover; a probe on one pooled vector cannot compare a word with a gloss.) Every weak
 //! supervisor is crossed with every student (the pairs where the student is not the stronger
 //! are kept: they show the gap closing and turning). `ladder.svg` plots accuracy against the
 //! student, one line per supervisor. Gemma 3 and MPNet are fetched on demand (`w2s fetch`).
@@ -12,10 +15,10 @@ use w2s_core::Preset;
 
 pub fn model_ladder() -> Preset {
     serde_json::from_value(json!({
-        "description": "weak {scratch transformer, MiniLM, MPNet, SmolLM2} x strong {MiniLM 22M, MPNet 110M, SmolLM2 135M, Gemma 3 270M} (probes) on sentiment and WordNet glosses; xent and logconf, 3 seeds",
+        "description": "weak {scratch transformer, MiniLM, MPNet, SmolLM2} x strong {MiniLM 22M, MPNet 110M, SmolLM2 135M, Gemma 3 270M} (probes) on sentiment and fortune topics; xent and logconf, 3 seeds",
         "task": [
             {"kind": "sentiment", "source": "movies", "n_train": 4000, "n_test": 1000},
-            {"kind": "wordnet-gloss", "n_train": 4000, "n_test": 1000}
+            {"kind": "fortunes-topic", "n_train": 1000, "n_test": 300}
         ],
         "weak": [
             {"kind": "transformer", "size": "tiny"},

@@ -66,6 +66,7 @@ fn exact_set_of_registered_names() {
             "denoise",
             "early-stopping",
             "ensembles",
+            "model-ladder",
             "quickstart",
             "reward-pairs",
             "sentiment-finetune",
