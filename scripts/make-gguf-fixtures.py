@@ -45,6 +45,9 @@ def convert(name):
     theta = cfg.get("rope_theta") or cfg.get("rope_parameters", {}).get("rope_theta", 10000.0)
     out.add_rope_freq_base(float(theta))
     out.add_layer_norm_rms_eps(cfg["rms_norm_eps"])
+    if cfg.get("head_dim"):
+        out.add_key_length(cfg["head_dim"])
+        out.add_value_length(cfg["head_dim"])
     out.add_tokenizer_model("gpt2")
     if arch == "qwen2":
         # The fixture's own byte-level BPE with Qwen2's pre-tokenizer, as llama.cpp writes it
@@ -64,6 +67,7 @@ def convert(name):
         "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
         "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
         "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm",
+        "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm",
     }
     for key, t in sorted(w.items()):
         t = t.astype(np.float32)
@@ -90,5 +94,5 @@ def convert(name):
 
 
 if __name__ == "__main__":
-    for name in ["llama", "qwen2"]:
+    for name in ["llama", "qwen2", "qwen3"]:
         convert(name)

@@ -51,6 +51,8 @@ from transformers import (
     PreTrainedTokenizerFast,
     Qwen2Config,
     Qwen2ForCausalLM,
+    Qwen3Config,
+    Qwen3ForCausalLM,
 )
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "plugins" / "builtin" / "tests" / "fixtures" / "hf"
@@ -291,7 +293,7 @@ def mpnet(eager):
 
 def main():
     names = sys.argv[1:]
-    known = ["gpt2", "llama", "llama-attention-bias", "qwen2", "bert", "mpnet"]
+    known = ["gpt2", "llama", "llama-attention-bias", "qwen2", "bert", "mpnet", "qwen3"]
     assert all(n in known for n in names), f"fixtures are {known}"
     torch.manual_seed(0)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -337,7 +339,16 @@ def main():
         reinit(model, 4)
         save("qwen2", model, byte_level_bpe(QWEN2_SPLIT), run_decoder)
 
-    makers = [gpt2, llama, llama_bias, qwen2, lambda: bert(eager), lambda: mpnet(eager)]
+    def qwen3():
+        # Qwen3: RMSNorm on each head's queries and keys (QK-norm), no biases, and a head_dim
+        # (16) with heads × head_dim (64) wider than the hidden size (32), as in Qwen3-0.6B.
+        model = Qwen3ForCausalLM(
+            Qwen3Config(**common, head_dim=16, rms_norm_eps=1e-6, rope_theta=1000000.0, tie_word_embeddings=True)
+        )
+        reinit(model, 5)
+        save("qwen3", model, byte_level_bpe(QWEN2_SPLIT), run_decoder)
+
+    makers = [gpt2, llama, llama_bias, qwen2, lambda: bert(eager), lambda: mpnet(eager), qwen3]
     for name, make in zip(known, makers):
         if not names or name in names:
             make()

@@ -175,7 +175,7 @@ fn gguf_copy_of_a_tiny_gemma3_matches_hf() {
     std::fs::write(&path, replace_all(&bytes, b"gemma3", b"gemma9")).unwrap();
     let g = w2s_models::format::gguf::Gguf::open(&path).unwrap();
     let e = format!("{:#}", w2s_models::load::gguf_decoder::shape(&g).unwrap_err());
-    assert!(e.contains("\"gemma9\"") && e.contains("llama, qwen2, gemma3") && e.contains("other.gguf"), "{e}");
+    assert!(e.contains("\"gemma9\"") && e.contains("llama, qwen2, qwen3, gemma3") && e.contains("other.gguf"), "{e}");
 }
 
 /// A GGUF whose tensor has a quant type w2s does not read: the error names the tensor, its type
@@ -316,6 +316,16 @@ fn qwen2_matches_hf() {
     let worst = worst.max(check_probe_features("qwen2", &HfDecoder::new(probe_params("qwen2")).unwrap()));
     check_decoder_tokens("qwen2", &tokenizer::load(&fixture("qwen2").join("tokenizer.json")).unwrap());
     eprintln!("qwen2: largest difference {worst:.3e}");
+}
+
+/// Qwen3: QK-norm, heads of width 16 (4 × 16 = 64 on hidden 32), no biases, tied output; from
+/// the HF folder and from its GGUF copy (`qwen3` architecture, `attention.key_length`).
+#[test]
+fn qwen3_matches_hf() {
+    let worst = check_decoder("qwen3", load_hf_decoder).max(check_decoder("qwen3", load_gguf_decoder));
+    let worst = worst.max(check_probe_features("qwen3", &HfDecoder::new(probe_params("qwen3")).unwrap()));
+    check_decoder_tokens("qwen3", &tokenizer::load(&fixture("qwen3").join("tokenizer.json")).unwrap());
+    eprintln!("qwen3: largest difference {worst:.3e}");
 }
 
 /// The checks of an encoder fixture, loaded as its backbone loads it (config.json into the

@@ -171,6 +171,8 @@ mod tests {
             o_proj_bias: false,
             context_length: None,
             rope_scaling: Default::default(),
+            head_dim: None,
+            qk_norm: false,
         };
         // `random_init` is keyed by parameter names, so both builds start from the same weights
         // even while other tests use libtorch's global generator.

@@ -2,8 +2,8 @@
 //! Models"): RMSNorm, rotary position embeddings (Su et al. 2021, RoFormer), grouped-query
 //! attention (Ainslie et al. 2023) and a SwiGLU MLP (RoPE and its Llama 3.x scaling in `rope`), with HF parameter names (`model.layers.N.*`,
 //! `lm_head.weight` unless tied to `model.embed_tokens.weight`), applying HF's rotate-half RoPE.
-//! Qwen2's Q/K/V biases and llama's `attention_bias` (which also gives `o_proj` a bias) are
-//! included. The weights come from an [`Init`]: a GGUF file (`load::llama_gguf`, which un-permutes
+//! Qwen2's Q/K/V biases, llama's `attention_bias` (which also gives `o_proj` a bias), and Qwen3's
+//! QK-norm with a head width of its own (`modeling_qwen3.py`) are included. The weights come from an [`Init`]: a GGUF file (`load::llama_gguf`, which un-permutes
 //! llama.cpp's Q/K rows) or an HF safetensors folder (`load::llama_hf`). Checked against HF
 //! transformers 5.24.0's `modeling_llama.py` and `modeling_qwen2.py` by `tests/hf_reference.rs`.
 
@@ -38,14 +38,20 @@ pub struct LlamaConfig {
     pub context_length: Option<i64>,
     /// Llama 3.x's `rope_scaling` (or llama.cpp's `rope_freqs` divisors), linear interpolation.
     pub rope_scaling: RopeScaling,
+    /// Each head's width when it is not `hidden_size / num_attention_heads` (Qwen3: 128 on
+    /// hidden 1024 with 16 heads).
+    pub head_dim: Option<i64>,
+    /// RMSNorm on each head's queries and keys before RoPE (Qwen3's `q_norm`, `k_norm`).
+    pub qk_norm: bool,
 }
 
 impl LlamaConfig {
     /// Check that the head counts divide the hidden size (`source` for messages).
     pub fn check(&self, source: &Path) -> anyhow::Result<()> {
         let h = self.num_attention_heads;
+        let width_ok = self.head_dim.map_or(h > 0 && self.hidden_size % h == 0, |hd| hd > 0 && hd % 2 == 0);
         ensure!(
-            h > 0 && self.hidden_size % h == 0 && self.num_key_value_heads > 0 && h % self.num_key_value_heads == 0,
+            h > 0 && width_ok && self.num_key_value_heads > 0 && h % self.num_key_value_heads == 0,
             "{}: {} query heads and {} KV heads do not divide hidden size {}",
             source.display(),
             h,
@@ -56,7 +62,7 @@ impl LlamaConfig {
     }
 
     pub fn head_dim(&self) -> i64 {
-        self.hidden_size / self.num_attention_heads
+        self.head_dim.unwrap_or(self.hidden_size / self.num_attention_heads)
     }
 }
 
@@ -70,6 +76,8 @@ pub(crate) struct Block {
     down: nn::Linear,
     attn_norm: RmsNorm,
     mlp_norm: RmsNorm,
+    /// Qwen3's per-head RMSNorms of queries and keys.
+    qk_norm: Option<(RmsNorm, RmsNorm)>,
     heads: i64,
     kv_heads: i64,
 }
@@ -89,6 +97,13 @@ impl Block {
             down: linear(&mlp / "down_proj", f, d, init)?,
             attn_norm: RmsNorm::new(&p / "input_layernorm", d, cfg.rms_norm_eps, init)?,
             mlp_norm: RmsNorm::new(&p / "post_attention_layernorm", d, cfg.rms_norm_eps, init)?,
+            qk_norm: match cfg.qk_norm {
+                true => Some((
+                    RmsNorm::new(&att / "q_norm", hd, cfg.rms_norm_eps, init)?,
+                    RmsNorm::new(&att / "k_norm", hd, cfg.rms_norm_eps, init)?,
+                )),
+                false => None,
+            },
             heads: cfg.num_attention_heads,
             kv_heads: cfg.num_key_value_heads,
         })
@@ -99,8 +114,11 @@ impl Block {
         let (b, t, _) = x.size3().expect("[batch, tokens, hidden]");
         let h = self.attn_norm.forward(x);
         let split = |y: Tensor, heads: i64| y.view([b, t, heads, -1]).transpose(1, 2);
-        let q = rotate_half(&split(self.q.forward(&h), self.heads), cos, sin);
-        let k = rotate_half(&split(self.k.forward(&h), self.kv_heads), cos, sin);
+        let (mut q, mut k) = (split(self.q.forward(&h), self.heads), split(self.k.forward(&h), self.kv_heads));
+        if let Some((qn, kn)) = &self.qk_norm {
+            (q, k) = (qn.forward(&q), kn.forward(&k));
+        }
+        let (q, k) = (rotate_half(&q, cos, sin), rotate_half(&k, cos, sin));
         let v = split(self.v.forward(&h), self.kv_heads);
         let ctx = causal_attention(&q, &k, &v, attend);
         let x = x + self.o.forward(&ctx.transpose(1, 2).reshape([b, t, -1]));

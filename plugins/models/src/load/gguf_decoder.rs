@@ -1,4 +1,4 @@
-//! Any decoder in a GGUF file, by its `general.architecture`: `llama` and `qwen2` as
+//! Any decoder in a GGUF file, by its `general.architecture`: `llama`, `qwen2` and `qwen3` as
 //! [`Llama`](crate::arch::llama::Llama) (`load::llama_gguf`), `gemma3` as
 //! [`Gemma3`](crate::arch::gemma3::Gemma3) (`load::gemma3_gguf`). Another architecture is an
 //! error naming it and the supported ones.
@@ -16,7 +16,7 @@ use crate::{
 };
 
 /// The GGUF architectures w2s reads.
-pub const ARCHITECTURES: [&str; 3] = ["llama", "qwen2", "gemma3"];
+pub const ARCHITECTURES: [&str; 4] = ["llama", "qwen2", "qwen3", "gemma3"];
 
 fn unsupported(g: &Gguf, arch: &str) -> anyhow::Error {
     anyhow::anyhow!(
@@ -29,7 +29,7 @@ fn unsupported(g: &Gguf, arch: &str) -> anyhow::Error {
 /// The number of blocks and the width of the decoder in `g` (from its header).
 pub fn shape(g: &Gguf) -> anyhow::Result<(usize, i64)> {
     match g.get_str("general.architecture")? {
-        "llama" | "qwen2" => LlamaConfig::from_gguf(g).map(|c| (c.num_hidden_layers as usize, c.hidden_size)),
+        "llama" | "qwen2" | "qwen3" => LlamaConfig::from_gguf(g).map(|c| (c.num_hidden_layers as usize, c.hidden_size)),
         "gemma3" => Gemma3Config::from_gguf(g).map(|c| (c.num_hidden_layers as usize, c.hidden_size)),
         other => Err(unsupported(g, other)),
     }
@@ -38,7 +38,7 @@ pub fn shape(g: &Gguf) -> anyhow::Result<(usize, i64)> {
 /// The first `layers` blocks (all when `None`) of the decoder in `g`, in the root of `vs`.
 pub fn trunk(vs: &nn::VarStore, g: &Gguf, layers: Option<usize>) -> anyhow::Result<Box<dyn Trunk>> {
     Ok(match g.get_str("general.architecture")? {
-        "llama" | "qwen2" => Box::new(Llama::from_gguf(vs, g, layers)?),
+        "llama" | "qwen2" | "qwen3" => Box::new(Llama::from_gguf(vs, g, layers)?),
         "gemma3" => Box::new(Gemma3::from_gguf(vs, g, layers)?),
         other => bail!(unsupported(g, other)),
     })

@@ -1,10 +1,11 @@
 //! A llama-type decoder ([`Llama`]) read from a GGUF file (llama.cpp's format; see
-//! `format::gguf`) of architecture `llama` or `qwen2`: its shape from the `{arch}.*` metadata,
+//! `format::gguf`) of architecture `llama`, `qwen2` or `qwen3`: its shape from the `{arch}.*` metadata,
 //! its weights under llama.cpp's tensor names (`blk.N.attn_q.weight`, `blk.N.attn_q.bias`, ...)
 //! mapped to HF's. For `llama`, llama.cpp's `convert_hf_to_gguf.py` permutes the rows of Q and K
 //! for its adjacent-pair RoPE; loading un-permutes them into HF's layout, so the model applies
 //! HF's rotate-half RoPE. `qwen2` is stored unpermuted (llama.cpp runs it with NEOX RoPE, which is
-//! rotate-half) and has Q/K/V biases. Checked against HF on the tiny fixtures converted by
+//! rotate-half) and has Q/K/V biases; `qwen3` likewise, with QK-norm (`attn_q_norm`, `attn_k_norm`)
+//! and its head width from `qwen3.attention.key_length`. Checked against HF on the tiny fixtures converted by
 //! `scripts/make-gguf-fixtures.py` (`w2s-builtin`'s `tests/hf_reference.rs`).
 
 use std::path::Path;
@@ -47,6 +48,8 @@ impl LlamaConfig {
             o_proj_bias: false,
             context_length: int("context_length").ok(),
             rope_scaling: gguf_rope_scaling(g, arch)?,
+            head_dim: int("attention.key_length").ok(),
+            qk_norm: g.info("blk.0.attn_q_norm.weight").is_some(),
         };
         cfg.check(&g.path)?;
         Ok(cfg)
@@ -115,7 +118,7 @@ pub fn gguf_rope_scaling(g: &Gguf, arch: &str) -> anyhow::Result<RopeScaling> {
 }
 
 /// The GGUF architectures this loader reads.
-pub const GGUF_ARCHITECTURES: [&str; 2] = ["llama", "qwen2"];
+pub const GGUF_ARCHITECTURES: [&str; 3] = ["llama", "qwen2", "qwen3"];
 
 /// The GGUF tensor of an HF parameter name, and the head count whose rows to un-permute (when
 /// the file is `permuted`, as llama.cpp writes `llama` models).
@@ -144,6 +147,8 @@ fn gguf_name(name: &str, cfg: &LlamaConfig, permuted: bool) -> Option<(String, O
         "mlp.down_proj" => ("ffn_down", None),
         "input_layernorm" => ("attn_norm", None),
         "post_attention_layernorm" => ("ffn_norm", None),
+        "self_attn.q_norm" => ("attn_q_norm", None),
+        "self_attn.k_norm" => ("attn_k_norm", None),
         _ => return None,
     };
     matches!(kind, "weight" | "bias").then(|| (format!("blk.{n}.{g}.{kind}"), permute))

@@ -1,5 +1,6 @@
 //! A llama-type decoder ([`Llama`]) read from an HF folder (`format::safetensors`): `model_type`
-//! `llama` (e.g. SmolLM2, TinyLlama, Llama 2; HF's `LlamaForCausalLM`) or `qwen2` (Qwen2 /
+//! `llama` (e.g. SmolLM2, TinyLlama, Llama 2 and 3.x; HF's `LlamaForCausalLM`), `qwen3` (Qwen3,
+//! `Qwen3ForCausalLM`: QK-norm, a head width of its own, no biases) or `qwen2` (Qwen2 /
 //! Qwen2.5, `Qwen2ForCausalLM`, whose Q/K/V projections have biases). HF checkpoints store Q/K in
 //! HF's rotate-half layout, so they load as they are (no GGUF un-permutation).
 //!
@@ -23,7 +24,8 @@ use crate::{
 };
 
 /// The `model_type`s read here, and their HF model classes.
-pub const SUPPORTED: [(&str, &str); 2] = [("llama", "LlamaForCausalLM"), ("qwen2", "Qwen2ForCausalLM")];
+pub const SUPPORTED: [(&str, &str); 3] =
+    [("llama", "LlamaForCausalLM"), ("qwen2", "Qwen2ForCausalLM"), ("qwen3", "Qwen3ForCausalLM")];
 
 /// The decoder's shape from the folder's `config.json`.
 pub fn llama_config(ck: &HfCheckpoint) -> anyhow::Result<LlamaConfig> {
@@ -43,9 +45,10 @@ pub fn llama_config(ck: &HfCheckpoint) -> anyhow::Result<LlamaConfig> {
             }
         }
     };
-    let qwen2 = match model_type.as_str() {
-        "llama" => false,
-        "qwen2" => true,
+    let (qwen2, qwen3) = match model_type.as_str() {
+        "llama" => (false, false),
+        "qwen2" => (true, false),
+        "qwen3" => (false, true),
         other => bail!(
             "{file}: model_type `{other}` is not supported by hf-decoder (supported: {}; GPT-2 loads with the gpt2 backbone)",
             supported()
@@ -70,7 +73,9 @@ pub fn llama_config(ck: &HfCheckpoint) -> anyhow::Result<LlamaConfig> {
     }
     let heads: i64 = ck.need("num_attention_heads")?;
     let hidden_size: i64 = ck.need("hidden_size")?;
-    if let Some(hd) = ck.get::<i64>("head_dim")? {
+    // Llama and Qwen2 heads split the hidden size; Qwen3's have a width of their own.
+    let head_dim = ck.get::<i64>("head_dim")?;
+    if let (Some(hd), false) = (head_dim, qwen3) {
         ensure!(
             heads > 0 && hd * heads == hidden_size,
             unsupported(&format!("head_dim {hd} with {heads} heads and hidden_size {hidden_size}"))
@@ -92,6 +97,8 @@ pub fn llama_config(ck: &HfCheckpoint) -> anyhow::Result<LlamaConfig> {
         o_proj_bias: llama_bias,
         context_length: ck.get("max_position_embeddings")?,
         rope_scaling,
+        head_dim: if qwen3 { head_dim } else { None },
+        qk_norm: qwen3,
     };
     cfg.check(&ck.config_path())?;
     Ok(cfg)
