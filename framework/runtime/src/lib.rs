@@ -10,6 +10,7 @@
 
 pub mod criteria;
 pub mod device;
+pub mod figure;
 pub mod plot;
 pub mod plot_ladder;
 pub mod plugin_host;

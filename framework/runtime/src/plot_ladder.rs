@@ -2,8 +2,9 @@
 //! student's size, one line per weak supervisor, the strong ceiling above), as SVG: one panel per
 //! (task, labeler, objective); on the x axis the strong backbones in the preset's order (a ladder
 //! lists them by size), labelled with their parameter counts when known; per weak supervisor the
-//! mean weak-to-strong accuracy over seeds with ±1 standard-error bars, and the ceiling (the
-//! strong model trained on ground truth, averaged over every run of that student) dashed.
+//! mean weak-to-strong accuracy over seeds with ±1 standard-error bars and its own accuracy
+//! dotted, and the ceiling (the strong model trained on ground truth, averaged over every run of
+//! that student) dashed.
 
 use std::{collections::HashMap, fmt::Write};
 
@@ -54,7 +55,7 @@ pub fn ladder_svg(rows: &[SummaryRow], params: &HashMap<String, u64>, title: &st
     // Panels: a row per task, a column per (labeler, objective).
     let tasks = distinct(rows, |r| r.task.clone());
     let columns = distinct(rows, |r| format!("{}\u{1}{}", r.labeler, r.objective));
-    let (pw, ph, left, top, gap) = (300.0, 240.0, 60.0, 70.0, 50.0);
+    let (pw, ph, left, top, gap) = (300.0, 240.0, 60.0, 84.0, 50.0);
     let row_h = ph + 130.0;
     let legend_h = 16.0 * weaks.len() as f64 + 20.0;
     let width = left + columns.len() as f64 * (pw + gap) + 20.0;
@@ -70,7 +71,7 @@ pub fn ladder_svg(rows: &[SummaryRow], params: &HashMap<String, u64>, title: &st
     let _ = writeln!(s, r#"<text x="{left}" y="18" font-size="14">{}</text>"#, esc(title));
     let _ = writeln!(
         s,
-        r##"<text x="{left}" y="34" fill="#555">weak-to-strong test accuracy against the strong student (mean ± 1 s.e. over seeds); dashed: strong ceiling</text>"##
+        r##"<text x="{left}" y="34" fill="#555">test accuracy of the weak-to-strong student (mean ± 1 s.e. over seeds) against the student;</text><text x="{left}" y="48" fill="#555">dashed: the student's ceiling on ground truth; dotted: each supervisor's own accuracy</text>"##
     );
     let panels = tasks
         .iter()
@@ -144,7 +145,18 @@ pub fn ladder_svg(rows: &[SummaryRow], params: &HashMap<String, u64>, title: &st
                     (m, se)
                 })
                 .collect();
-            line(&mut s, &points, &x, &y, LINE_COLORS[w % LINE_COLORS.len()], false);
+            let color = LINE_COLORS[w % LINE_COLORS.len()];
+            line(&mut s, &points, &x, &y, color, false);
+            // The supervisor's own test accuracy, dotted across the panel.
+            let (own, _, n) = mean_se(here.iter().filter(|r| &r.weak == weak).map(|r| r.weak_acc));
+            if n > 0 && own.is_finite() {
+                let _ = writeln!(
+                    s,
+                    r#"<line x1="{x0}" x2="{}" y1="{yy}" y2="{yy}" stroke="{color}" stroke-dasharray="1,3" stroke-width="1.5"/>"#,
+                    x0 + pw,
+                    yy = y(own)
+                );
+            }
         }
     }
     let ly = top + tasks.len() as f64 * row_h + 10.0;

@@ -134,5 +134,5 @@ pub fn write_collected(out: &Path, runs: &[(SummaryRow, Vec<CriterionRow>)]) -> 
     write_atomic(&out.join(CRITERIA_FILE), &w.into_inner()?)?;
     let title = out.file_name().and_then(|n| n.to_str()).unwrap_or("w2s");
     let svg = super::figure::criteria_svg(runs, &format!("{title}: stopping criteria"));
-    write_atomic(&out.join("criteria.svg"), svg.as_bytes())
+    crate::figure::write(&out.join("criteria"), &svg)
 }

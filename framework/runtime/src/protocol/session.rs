@@ -147,13 +147,13 @@ pub(super) fn write_collected(out: &Path, rows: &[SummaryRow], params: &HashMap<
     }
     if !rows.is_empty() {
         let title = out.file_name().and_then(|n| n.to_str()).unwrap_or("w2s");
-        write_atomic(&out.join("accuracy.svg"), crate::plot::accuracy_svg(rows, title).as_bytes())?;
+        crate::figure::write(&out.join("accuracy"), &crate::plot::accuracy_svg(rows, title))?;
         let imitation = crate::plot::pgr_vs_label_acc_svg(rows, &format!("{title}: PGR vs weak label accuracy"));
-        write_atomic(&out.join("imitation.svg"), imitation.as_bytes())?;
+        crate::figure::write(&out.join("imitation"), &imitation)?;
         if crate::plot_ladder::is_ladder(rows) {
             let ladder =
                 crate::plot_ladder::ladder_svg(rows, params, &format!("{title}: accuracy against the strong student"));
-            write_atomic(&out.join("ladder.svg"), ladder.as_bytes())?;
+            crate::figure::write(&out.join("ladder"), &ladder)?;
         }
     }
     Ok(())
