@@ -28,7 +28,7 @@ fn fonts() -> Option<&'static usvg::fontdb::Database> {
                 }
             }
             db.set_sans_serif_family("DejaVu Sans");
-            (db.len() > 0).then_some(db)
+            (!db.is_empty()).then_some(db)
         })
         .as_ref()
 }
