@@ -42,6 +42,28 @@ pub fn model_ladder() -> Preset {
     .expect("built-in presets are valid")
 }
 
+/// The same setting with students that are truncations of one model (SmolLM2 cut to 4, 8, 16
+/// and all 30 blocks) under the from-scratch supervisor: PGR across truncations against PGR
+/// across independent families, like for like.
+pub fn model_ladder_truncations() -> Preset {
+    let mut p = model_ladder();
+    p.description = "model-ladder's tasks, seeds and objectives with truncations of one model as students: scratch transformer -> SmolLM2 @4, @8, @16, @30 (probes)".into();
+    p.weak = serde_json::from_value(json!([{"kind": "transformer", "size": "tiny"}])).expect("a spec list");
+    p.strong = serde_json::from_value(json!([
+        {"kind": "smollm2", "layers": 4},
+        {"kind": "smollm2", "layers": 8},
+        {"kind": "smollm2", "layers": 16},
+        {"kind": "smollm2"}
+    ]))
+    .expect("a spec list");
+    p
+}
+
+w2s_core::register_preset!(
+    "model-ladder-truncations",
+    "model-ladder's setting with SmolLM2 truncations (@4, @8, @16, @30) as students of the scratch supervisor, to compare with independent families (xent, logconf; 3 seeds)",
+    model_ladder_truncations
+);
 w2s_core::register_preset!(
     "model-ladder",
     "independent pretrained families as supervisors and students (scratch, MiniLM, MPNet, SmolLM2, Gemma 3) on 2 tasks; accuracy against student size (xent, logconf; 3 seeds)",

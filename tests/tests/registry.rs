@@ -67,6 +67,7 @@ fn exact_set_of_registered_names() {
             "early-stopping",
             "ensembles",
             "model-ladder",
+            "model-ladder-truncations",
             "quickstart",
             "reward-pairs",
             "sentiment-finetune",

@@ -140,17 +140,23 @@ fn group_label(a: &crate::report::Aggregate) -> String {
 }
 
 /// The imitation plot: each run's PGR against its weak labels' accuracy, one colour per
-/// labeler, circles for the first objective and squares for the others. Random errors that a
+/// labeler, circles for the first objective and squares for the others; runs whose gap is not
+/// resolved are left out (and counted), PGR is clipped to [-1, 2]. Random errors that a
 /// student does not copy sit high; imitable ones low.
 pub fn pgr_vs_label_acc_svg(rows: &[SummaryRow], title: &str) -> String {
     const PALETTE: [&str; 6] = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"];
     let (left, top, w, h) = (60.0, 50.0, 360.0, 260.0);
-    let finite: Vec<&SummaryRow> = rows.iter().filter(|r| r.pgr.is_finite() && r.label_acc.is_finite()).collect();
+    // Only PGRs over a resolved gap (2 standard errors above zero): over a gap of noise, PGR is a
+    // ratio of noises whose outliers would flatten every other point. Shown within [-1, 2].
+    let finite: Vec<&SummaryRow> =
+        rows.iter().filter(|r| r.pgr.is_finite() && r.label_acc.is_finite() && r.pgr_reliable).collect();
+    let left_out = rows.len() - finite.len();
+    let (lo, hi) = (-1.0f64, 2.0f64);
     let (mut x0, mut x1) = (1.0f64, 0.0f64);
     let (mut y0, mut y1) = (0.0f64, 1.0f64);
     for r in &finite {
         (x0, x1) = (x0.min(r.label_acc), x1.max(r.label_acc));
-        (y0, y1) = (y0.min(r.pgr), y1.max(r.pgr));
+        (y0, y1) = (y0.min(r.pgr.max(lo)), y1.max(r.pgr.min(hi)));
     }
     if x0 >= x1 {
         (x0, x1) = (x0 - 0.05, x1 + 0.05);
@@ -169,7 +175,7 @@ pub fn pgr_vs_label_acc_svg(rows: &[SummaryRow], title: &str) -> String {
         }
     }
     let mut s = String::new();
-    let (width, height) = (left + w + 260.0, top + h + 50.0);
+    let (width, height) = (left + w + 260.0, top + h + 66.0);
     let _ = writeln!(
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">"#
@@ -199,9 +205,15 @@ pub fn pgr_vs_label_acc_svg(rows: &[SummaryRow], title: &str) -> String {
         left + w / 2.0,
         top + h + 30.0
     );
+    let _ = writeln!(
+        s,
+        r##"<text x="{left}" y="{}" fill="#555">PGR within [-1, 2]; {left_out} of {} runs left out (no gap clearly above zero, or PGR undefined)</text>"##,
+        top + h + 48.0,
+        rows.len()
+    );
     for r in &finite {
         let color = PALETTE[labelers.iter().position(|l| *l == r.labeler).unwrap_or(0) % PALETTE.len()];
-        let (x, y) = (px(r.label_acc), py(r.pgr));
+        let (x, y) = (px(r.label_acc), py(r.pgr.clamp(lo, hi)));
         if objectives.first() == Some(&r.objective.as_str()) {
             let _ = writeln!(s, r#"<circle cx="{x}" cy="{y}" r="4" fill="{color}" opacity="0.85"/>"#);
         } else {
@@ -246,7 +258,10 @@ mod tests {
         assert!(svg.contains("model / xent") && svg.contains("model / logconf"));
         assert!(svg.contains("PGR 0.30") && svg.contains("PGR 0.50"), "median of 0.2 and 0.4, and 0.5");
         assert_eq!(svg.matches("<circle").count(), 9, "one dot per run and bar");
-        let imitation = pgr_vs_label_acc_svg(&[row("xent", 0, 0.66), row("logconf", 0, 0.75)], "t");
+        let mut unresolved = row("xent", 1, 0.9);
+        unresolved.pgr_reliable = false;
+        let imitation = pgr_vs_label_acc_svg(&[row("xent", 0, 0.66), row("logconf", 0, 0.75), unresolved], "t");
+        assert!(imitation.contains("1 of 3 runs left out"), "{imitation}");
         assert_eq!(imitation.matches("<circle").count(), 1 + 1, "one run as a circle + the legend dot");
         assert_eq!(imitation.matches("<rect x=").count(), 1 + 1, "frame + one run as a square");
     }
