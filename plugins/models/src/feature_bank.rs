@@ -32,11 +32,16 @@ fn text_id(text: &str) -> String {
     Sha256::digest(text.as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
-/// Where each text id of a bank is: its chunk's tensor file and row.
-type Index = HashMap<String, (PathBuf, usize)>;
+/// A bank's chunks, from their index files: where each text id is (its chunk's tensor file and
+/// row), and how many texts each chunk lists.
+#[derive(Default)]
+struct Index {
+    at: HashMap<String, (PathBuf, usize)>,
+    listed: HashMap<PathBuf, usize>,
+}
 
 fn read_index(dir: &Path) -> anyhow::Result<Index> {
-    let mut index = Index::new();
+    let mut index = Index::default();
     let mut chunks: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("reading feature bank {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -46,9 +51,12 @@ fn read_index(dir: &Path) -> anyhow::Result<Index> {
     for idx in chunks {
         let Ok(text) = std::fs::read_to_string(&idx) else { continue };
         let tensor = idx.with_extension("pt");
+        let mut n = 0;
         for (row, id) in text.lines().enumerate() {
-            index.insert(id.to_string(), (tensor.clone(), row));
+            index.at.insert(id.to_string(), (tensor.clone(), row));
+            n = row + 1;
         }
+        index.listed.insert(tensor, n);
     }
     Ok(index)
 }
@@ -64,19 +72,19 @@ fn store_chunk(dir: &Path, texts: &[&str], feats: &Tensor) -> anyhow::Result<()>
         .with_context(|| format!("writing the index of {}", tensor.display()))
 }
 
-/// The rows of `texts` from the chunks of `index`, of row shape `row_shape`; or every chunk
-/// that failed, with why.
-fn assemble(index: &Index, texts: &[&str], row_shape: &[i64]) -> Result<Tensor, Vec<(PathBuf, anyhow::Error)>> {
+/// The rows of the texts of `ids` from the chunks of `index`, of row shape `row_shape`; or
+/// every chunk that failed, with why.
+fn assemble(index: &Index, ids: &[String], row_shape: &[i64]) -> Result<Tensor, Vec<(PathBuf, anyhow::Error)>> {
     let mut by_chunk: HashMap<&Path, (Vec<i64>, Vec<i64>)> = HashMap::new();
-    for (i, t) in texts.iter().enumerate() {
-        let Some((chunk, row)) = index.get(&text_id(t)) else {
+    for (i, id) in ids.iter().enumerate() {
+        let Some((chunk, row)) = index.at.get(id) else {
             return Err(vec![(PathBuf::new(), anyhow::anyhow!("text {i} is in no chunk"))]);
         };
         let e = by_chunk.entry(chunk.as_path()).or_default();
         e.0.push(i as i64);
         e.1.push(*row as i64);
     }
-    let shape: Vec<i64> = std::iter::once(texts.len() as i64).chain(row_shape.iter().copied()).collect();
+    let shape: Vec<i64> = std::iter::once(ids.len() as i64).chain(row_shape.iter().copied()).collect();
     let chunk_shape: Vec<i64> = std::iter::once(-1).chain(row_shape.iter().copied()).collect();
     let mut out =
         Tensor::f_zeros(shape.as_slice(), (Kind::Float, Device::Cpu)).map_err(|e| vec![(PathBuf::new(), e.into())])?;
@@ -84,7 +92,7 @@ fn assemble(index: &Index, texts: &[&str], row_shape: &[i64]) -> Result<Tensor, 
     for (chunk, (dest, rows)) in by_chunk {
         let copied = (|| -> anyhow::Result<()> {
             let t = read_checked(chunk, &chunk_shape)?;
-            let listed = std::fs::read_to_string(chunk.with_extension("index")).map_or(0, |s| s.lines().count());
+            let listed = index.listed.get(chunk).copied().unwrap_or(0);
             anyhow::ensure!(t.size()[0] as usize == listed, "{} rows for {listed} indexed texts", t.size()[0]);
             let picked = t.f_index_select(0, &Tensor::from_slice(&rows))?;
             let _ = out.f_index_copy_(0, &Tensor::from_slice(&dest), &picked)?;
@@ -118,7 +126,7 @@ pub fn chunks(env: &Env) -> anyhow::Result<usize> {
 /// The rows of `texts` that the bank of (`key`, `settings`) does not hold.
 pub fn missing(key: &str, settings: &str, texts: &[&str], env: &Env) -> anyhow::Result<Vec<usize>> {
     let index = read_index(&bank_dir(key, settings, env)?)?;
-    Ok((0..texts.len()).filter(|&i| !index.contains_key(&text_id(texts[i]))).collect())
+    Ok((0..texts.len()).filter(|&i| !index.at.contains_key(&text_id(texts[i]))).collect())
 }
 
 /// Add the features `feats` of `texts` to the bank of (`key`, `settings`).
@@ -139,11 +147,16 @@ pub fn cached_rows(
 ) -> anyhow::Result<Tensor> {
     let Some(key) = key else { return compute(texts) };
     let dir = bank_dir(key, settings, env)?;
+    let ids: Vec<String> = texts.iter().map(|t| text_id(t)).collect();
     for attempt in 0..4 {
         let index = read_index(&dir)?;
         let mut seen = std::collections::HashSet::new();
-        let todo: Vec<&str> =
-            texts.iter().copied().filter(|t| !index.contains_key(&text_id(t)) && seen.insert(text_id(t))).collect();
+        let todo: Vec<&str> = texts
+            .iter()
+            .zip(&ids)
+            .filter(|(_, id)| !index.at.contains_key(*id) && seen.insert(id.as_str()))
+            .map(|(t, _)| *t)
+            .collect();
         if !todo.is_empty() {
             let f = compute(&todo)?.f_to_device(Device::Cpu)?.f_to_kind(Kind::Float)?;
             let want: Vec<i64> = std::iter::once(todo.len() as i64).chain(row_shape.iter().copied()).collect();
@@ -151,7 +164,7 @@ pub fn cached_rows(
             store_chunk(&dir, &todo, &f)?;
             continue;
         }
-        match assemble(&index, texts, row_shape) {
+        match assemble(&index, &ids, row_shape) {
             Ok(t) => return Ok(t),
             Err(stale) if attempt < 3 => {
                 for (chunk, why) in stale {

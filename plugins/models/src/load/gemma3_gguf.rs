@@ -17,7 +17,7 @@ use tch::nn;
 use crate::{
     arch::gemma3::{Gemma3, Gemma3Config},
     format::gguf::Gguf,
-    load::llama_gguf::gguf_rope_scaling,
+    load::llama_gguf::{gguf_rope_scaling, gguf_vocab_size},
 };
 
 /// llama.cpp's fixed values for `gemma3` (`llama-model.cpp`, `LLM_ARCH_GEMMA3`).
@@ -30,10 +30,6 @@ impl Gemma3Config {
         let arch = g.get_str("general.architecture")?;
         ensure!(arch == "gemma3", "{}: general.architecture is {arch:?}, not gemma3", g.path.display());
         let int = |k: &str| g.get_u64(&format!("gemma3.{k}")).map(|v| v as i64);
-        let vocab_size = match g.get_u64("gemma3.vocab_size") {
-            Ok(v) => v as i64,
-            Err(_) => g.get_array("tokenizer.ggml.tokens")?.len() as i64,
-        };
         ensure!(
             g.info("output.weight").is_none(),
             "{}: has its own output.weight; Gemma 3 ties its output layer to token_embd",
@@ -52,7 +48,7 @@ impl Gemma3Config {
         ensure!(pattern >= 1, "{}: gemma3.attention.sliding_window_pattern is 0", g.path.display());
         let is_27b = layers == 62 && hidden == 5376;
         let cfg = Gemma3Config {
-            vocab_size,
+            vocab_size: gguf_vocab_size(g, arch)?,
             hidden_size: hidden,
             intermediate_size: int("feed_forward_length")?,
             num_hidden_layers: layers,

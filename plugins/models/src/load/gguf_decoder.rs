@@ -51,12 +51,16 @@ pub fn parameters(g: &Gguf, layers: Option<usize>) -> anyhow::Result<u64> {
     let keep = super::depth(layers, total as i64, &g.path)? as usize;
     Ok(g.tensors
         .iter()
-        .filter(|t| match t.name.strip_prefix("blk.").and_then(|r| r.split_once('.')) {
-            Some((n, _)) => n.parse::<usize>().is_ok_and(|n| n < keep),
-            None => true,
-        })
+        .filter(|t| in_first_blocks(&t.name, keep).unwrap_or(true))
         .map(|t| t.dims.iter().product::<u64>())
         .sum())
+}
+
+/// For a block's tensor (`blk.N.*`), whether it is in blocks `0..keep`; `None` for the others
+/// (embeddings, final norm, output).
+fn in_first_blocks(name: &str, keep: usize) -> Option<bool> {
+    let (n, _) = name.strip_prefix("blk.")?.split_once('.')?;
+    Some(n.parse::<usize>().is_ok_and(|n| n < keep))
 }
 
 /// What a forward pass of the first `layers` blocks (all when `None`) of the decoder in `g`
@@ -75,13 +79,7 @@ pub fn forward_shape(g: &Gguf, layers: Option<usize>) -> anyhow::Result<(u64, i6
     let matmul = g
         .tensors
         .iter()
-        .filter(|t| t.dims.len() == 2)
-        .filter(|t| {
-            t.name
-                .strip_prefix("blk.")
-                .and_then(|r| r.split_once('.'))
-                .is_some_and(|(n, _)| n.parse::<usize>().is_ok_and(|n| n < keep))
-        })
+        .filter(|t| t.dims.len() == 2 && in_first_blocks(&t.name, keep).unwrap_or(false))
         .map(|t| t.dims.iter().product::<u64>())
         .sum();
     Ok((matmul, heads * head_dim, keep))

@@ -30,12 +30,8 @@ impl LlamaConfig {
             GGUF_ARCHITECTURES.join(", ")
         );
         let int = |k: &str| g.get_u64(&format!("{arch}.{k}")).map(|v| v as i64);
-        let vocab_size = match g.get_u64(&format!("{arch}.vocab_size")) {
-            Ok(v) => v as i64,
-            Err(_) => g.get_array("tokenizer.ggml.tokens")?.len() as i64,
-        };
         let cfg = LlamaConfig {
-            vocab_size,
+            vocab_size: gguf_vocab_size(g, arch)?,
             hidden_size: int("embedding_length")?,
             intermediate_size: int("feed_forward_length")?,
             num_hidden_layers: int("block_count")?,
@@ -96,6 +92,14 @@ impl Llama {
         let model = Llama::from_gguf(&vs, &g, layers)?;
         Ok((vs, model))
     }
+}
+
+/// The vocabulary size of a GGUF decoder: `{arch}.vocab_size`, else the tokenizer's token count.
+pub fn gguf_vocab_size(g: &Gguf, arch: &str) -> anyhow::Result<i64> {
+    Ok(match g.get_u64(&format!("{arch}.vocab_size")) {
+        Ok(v) => v as i64,
+        Err(_) => g.get_array("tokenizer.ggml.tokens")?.len() as i64,
+    })
 }
 
 /// The RoPE scaling of a GGUF file: llama.cpp's `rope_freqs.weight` divisors (how its converter

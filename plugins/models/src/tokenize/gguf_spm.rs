@@ -47,7 +47,8 @@ pub fn load(g: &Gguf) -> anyhow::Result<Tokenizer> {
     let mut tok = Tokenizer::new(bpe);
     let space = Replace::new(" ", "▁").map_err(|e| anyhow!("{e}"))?;
     let mut normalizers: Vec<NormalizerWrapper> = Vec::new();
-    if g.get_bool("tokenizer.ggml.add_space_prefix").unwrap_or(true) {
+    let space_prefix = g.get_bool("tokenizer.ggml.add_space_prefix").unwrap_or(true);
+    if space_prefix {
         normalizers.push(Prepend::new("▁".into()).into());
     }
     normalizers.push(space.into());
@@ -57,7 +58,7 @@ pub fn load(g: &Gguf) -> anyhow::Result<Tokenizer> {
         ByteFallback::new().into(),
         Fuse::new().into(),
     ];
-    if g.get_bool("tokenizer.ggml.add_space_prefix").unwrap_or(true) {
+    if space_prefix {
         decoders.push(Strip::new(' ', 1, 0).into());
     }
     tok.with_decoder(Some(DecoderSequence::new(decoders)));
