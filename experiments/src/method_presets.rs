@@ -1,17 +1,17 @@
 //! The presets of the methods of issue #12, one per method family, each against the plain
 //! baseline on the same task, models, data and seeds: the quickstart's setting (a tiny
-//! from-scratch transformer supervising a MiniLM-L6 linear probe on movie-review sentiment), in
-//! which the supervisor is above chance and the ceiling clearly above it (README: gap about
-//! 0.19 ± 0.02 per seed).
+//! bag-of-embeddings model supervising a MiniLM-L6 linear probe on fortune topics), in which the
+//! supervisor is clearly above chance (0.78) and the ceiling clearly above it (0.94; gap
+//! 0.16 ± 0.01 over 5 seeds).
 
 use serde_json::json;
 use w2s_core::Preset;
 
-use crate::presets::quickstart;
+use crate::presets::quickstart_setting;
 
-/// The quickstart with some fields replaced.
+/// The quickstart's setting with some fields replaced.
 fn quickstart_with(fields: serde_json::Value) -> Preset {
-    let mut v = serde_json::to_value(quickstart()).expect("a preset serializes");
+    let mut v = serde_json::to_value(quickstart_setting()).expect("a preset serializes");
     if let (Some(map), serde_json::Value::Object(new)) = (v.as_object_mut(), fields) {
         map.extend(new);
     }
@@ -24,6 +24,7 @@ pub fn bootstrap_chain() -> Preset {
     quickstart_with(json!({
         "description": "bootstrapping: direct weak -> MiniLM vs weak -> SmolLM2@4 (probe) -> MiniLM vs strong-to-strong weak -> MiniLM -> MiniLM; xent, 3 seeds",
         "objective": "xent",
+        "labeler": "model",
         "seeds": [0, 1, 2],
         "chain": [[], [{"kind": "smollm2", "layers": 4}], [{"kind": "minilm", "mode": "probe"}]]
     }))
@@ -35,6 +36,7 @@ pub fn bootstrap_chain() -> Preset {
 pub fn early_stopping() -> Preset {
     quickstart_with(json!({
         "description": "early stopping: every stopping criterion (final, oracle, weak-label validation, unsupervised) on the quickstart's students, 20% of B held out with weak labels; xent and logconf, 3 seeds",
+        "labeler": "model",
         "seeds": [0, 1, 2],
         "weak_val_frac": 0.2
     }))

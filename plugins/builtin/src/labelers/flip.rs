@@ -7,6 +7,10 @@
 //!   as possible to 1 − target_accuracy (the same threshold then applies to the test set); or
 //!   `matched_to`, a labeler spec whose accuracy on B becomes the target accuracy;
 //! - `contains`: texts whose lowercased form contains `token` (lowercased);
+//! - `words`: texts that contain one of `words` (whole words, lowercased); or give
+//!   `target_accuracy` or `matched_to` instead, and the words are chosen on half B, the most
+//!   frequent content words first, so that the flipped share of B is within `tolerance` of
+//!   1 − target (`flip_words`): an error a student reads (a topic), at a matched accuracy;
 //! - `class`: every example of class `class`.
 //!
 //! Labels are hard (one-hot). No randomness: the label of an example depends on it alone.
@@ -27,6 +31,7 @@ pub enum Rule {
     LongerThan,
     Contains,
     Class,
+    Words,
 }
 
 impl Rule {
@@ -36,6 +41,7 @@ impl Rule {
             Rule::LongerThan => "longer_than",
             Rule::Contains => "contains",
             Rule::Class => "class",
+            Rule::Words => "words",
         }
     }
 }
@@ -58,23 +64,28 @@ pub struct FlipParams {
     pub token: Option<String>,
     /// `class`: flip every example of this class (an index into the task's classes).
     pub class: Option<usize>,
+    /// `words`: flip texts that contain one of these words (whole words, lowercased).
+    pub words: Option<Vec<String>>,
 }
 
 impl Params for FlipParams {
     fn validate(&self) -> anyhow::Result<()> {
-        let used_by = [
-            ("threshold", self.threshold.is_some(), Rule::LongerThan),
-            ("target_accuracy", self.target_accuracy.is_some(), Rule::LongerThan),
-            ("matched_to", self.matched_to.is_some(), Rule::LongerThan),
-            ("tolerance", self.tolerance.is_some(), Rule::LongerThan),
-            ("token", self.token.is_some(), Rule::Contains),
-            ("class", self.class.is_some(), Rule::Class),
+        use Rule::{Class, Contains, LongerThan, Words};
+        let used_by: [(&str, bool, &[Rule]); 7] = [
+            ("threshold", self.threshold.is_some(), &[LongerThan]),
+            ("target_accuracy", self.target_accuracy.is_some(), &[LongerThan, Words]),
+            ("matched_to", self.matched_to.is_some(), &[LongerThan, Words]),
+            ("tolerance", self.tolerance.is_some(), &[LongerThan, Words]),
+            ("token", self.token.is_some(), &[Contains]),
+            ("class", self.class.is_some(), &[Class]),
+            ("words", self.words.is_some(), &[Words]),
         ];
-        for (field, given, rule) in used_by {
-            if given && rule != self.rule {
+        for (field, given, rules) in used_by {
+            if given && !rules.contains(&self.rule) {
+                let names: Vec<&str> = rules.iter().map(|r| r.name()).collect();
                 anyhow::bail!(
                     "parameter `{field}`: only used with rule `{}`, not with rule `{}`",
-                    rule.name(),
+                    names.join("` or `"),
                     self.rule.name()
                 );
             }
@@ -94,6 +105,18 @@ impl Params for FlipParams {
                 "a non-empty string (rule `contains`)",
             ),
             Rule::Class => check(self.class.is_some(), "class", "a class index (rule `class`)"),
+            Rule::Words => match (&self.words, self.target_accuracy, &self.matched_to) {
+                (Some(w), None, None) => check(
+                    !w.is_empty() && w.iter().all(|w| !w.trim().is_empty()),
+                    "words",
+                    "a non-empty list of non-empty words (rule `words`)",
+                ),
+                (None, None, Some(_)) => Ok(()),
+                (None, Some(a), None) => check((0.0..=1.0).contains(&a), "target_accuracy", "a number in [0, 1]"),
+                _ => anyhow::bail!(
+                    "parameters `words`, `target_accuracy` and `matched_to`: rule `words` needs exactly one of them"
+                ),
+            },
         }
     }
 }
@@ -105,6 +128,7 @@ pub enum Selector {
     LongerThan(usize),
     Contains(String),
     Class(usize),
+    Words(std::collections::BTreeSet<String>),
 }
 
 impl Selector {
@@ -114,6 +138,7 @@ impl Selector {
             Selector::LongerThan(t) => e.text.chars().count() > *t,
             Selector::Contains(token) => e.text.to_lowercase().contains(token.as_str()),
             Selector::Class(c) => e.label == *c,
+            Selector::Words(words) => super::flip_words::contains_any(&e.text, words),
         }
     }
 }
@@ -198,6 +223,30 @@ impl Flip {
                 Selector::LongerThan(t)
             }
             Rule::Contains => Selector::Contains(p.token.clone().unwrap_or_default().to_lowercase()),
+            Rule::Words => match &p.words {
+                Some(words) => Selector::Words(words.iter().map(|w| w.trim().to_lowercase()).collect()),
+                None => {
+                    let texts: Vec<&str> = ctx.b.iter().map(|&i| ctx.data.train[i].text.as_str()).collect();
+                    let target = target.unwrap_or(1.0);
+                    let tolerance = p.tolerance.unwrap_or(0.01);
+                    match super::flip_words::choose_words(&texts, 1.0 - target, tolerance) {
+                        Ok((words, share)) => {
+                            tracing::info!(
+                                "flip: texts with one of {} words are flipped (accuracy on B {:.4}, target {target:.4}): {}",
+                                words.len(),
+                                1.0 - share,
+                                words.join(", ")
+                            );
+                            Selector::Words(words.into_iter().collect())
+                        }
+                        Err(share) => anyhow::bail!(
+                            "flip words: accuracy {target:.4} cannot be reached within {tolerance} on half B: \
+                             the frequent content words reach {:.4} at best. Raise `tolerance`, give `words`, or use another rule",
+                            1.0 - share
+                        ),
+                    }
+                }
+            },
             Rule::Class => {
                 let (c, k) = (p.class.unwrap_or(0), ctx.data.n_classes);
                 anyhow::ensure!(
@@ -229,7 +278,7 @@ impl WeakLabeler for Flip {
 
 w2s_core::register!(WeakLabeler {
     name: "flip",
-    description: "ground truth with systematic, imitable errors: flips the labels a rule selects (all, longer_than, contains, class)",
+    description: "ground truth with systematic, imitable errors: flips the labels a rule selects (all, longer_than, contains, class, words: a topic's words, chosen to match a target accuracy)",
     params: FlipParams,
     build: Flip::new,
 });
@@ -289,6 +338,9 @@ mod tests {
         flips_exactly(json!({"rule": "longer_than", "threshold": 20}), 2, |e| e.text.chars().count() > 20);
         flips_exactly(json!({"rule": "contains", "token": "GREAT"}), 2, |e| e.text.contains("Great"));
         flips_exactly(json!({"rule": "class", "class": 1}), 3, |e| e.label == 1);
+        flips_exactly(json!({"rule": "words", "words": ["Great"]}), 2, |e| {
+            e.text.split(|c: char| !c.is_alphanumeric()).any(|t| t.eq_ignore_ascii_case("great"))
+        });
         let data = test_dataset(10, 3);
         let wl = label_for_test(&spec(json!({"rule": "all"})), &data, &[1, 2, 3], 0).unwrap();
         let got: Vec<usize> = wl.b.iter().map(|p| argmax(p)).collect();
@@ -316,6 +368,21 @@ mod tests {
         let correct = b.iter().zip(&wl.b).filter(|(&i, p)| argmax(p) == data.train[i].label).count();
         let acc = correct as f64 / b.len() as f64;
         assert!((acc - 0.75).abs() <= 0.05, "accuracy on B {acc}");
+    }
+
+    #[test]
+    fn words_rule_chooses_words_on_b_to_match_a_target() {
+        // One text in five contains "great": flipping them is accuracy 0.8 on B and on the test set.
+        let data = test_dataset(200, 2);
+        let b: Vec<usize> = (0..200).step_by(2).collect();
+        let wl = label_for_test(&spec(json!({"rule": "words", "target_accuracy": 0.8})), &data, &b, 0).unwrap();
+        let acc_b = b.iter().zip(&wl.b).filter(|(&i, p)| argmax(p) == data.train[i].label).count() as f64 / 100.0;
+        assert!((acc_b - 0.8).abs() <= 0.01, "accuracy on B {acc_b}");
+        for (e, p) in data.test.iter().zip(&wl.test) {
+            assert_eq!(argmax(p) != e.label, e.text.contains("Great"), "{e:?}");
+        }
+        let e = label_for_test(&spec(json!({"rule": "words", "target_accuracy": 0.0})), &data, &b, 0).unwrap_err();
+        assert!(format!("{e:#}").contains("cannot be reached"), "{e:#}");
     }
 
     #[test]
@@ -363,6 +430,11 @@ mod tests {
         let e = err(FlipParams { rule: Rule::Contains, token: Some(String::new()), ..Default::default() });
         assert!(e.contains("`token`"), "{e}");
         assert!(err(FlipParams { rule: Rule::Class, ..Default::default() }).contains("`class`"));
+        let words = FlipParams { rule: Rule::Words, ..Default::default() };
+        assert!(err(words.clone()).contains("exactly one"));
+        assert!(err(FlipParams { words: Some(vec![" ".into()]), ..words.clone() }).contains("`words`"));
+        let e = err(FlipParams { threshold: Some(3), ..words });
+        assert!(e.contains("`threshold`") && e.contains("longer_than"), "{e}");
         let data = test_dataset(10, 2);
         let e = label_for_test(&spec(json!({"rule": "class", "class": 2})), &data, &[1], 0).unwrap_err();
         let e = format!("{e:#}");

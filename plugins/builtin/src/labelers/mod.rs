@@ -8,6 +8,7 @@ pub mod denoise;
 pub mod easy;
 pub mod ensemble;
 pub mod flip;
+pub mod flip_words;
 pub mod ground_truth;
 pub mod model;
 pub mod noise;
