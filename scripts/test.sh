@@ -6,6 +6,8 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$REPO/scripts/bootstrap.sh"
 # The large models that the tests check against their reference implementations (on demand for runs).
 bash "$REPO/scripts/fetch.sh" gemma3 mpnet
+# A headless Chromium for the report tests (installed with apt-get where it can be; they skip without it).
+bash "$REPO/scripts/install-chromium.sh" >/dev/null
 # shellcheck source=env.sh
 source "$REPO/scripts/env.sh"
 cd "$REPO"

@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests in `tests/tests/`.
 
+pub mod browser;
+
 use std::path::Path;
 
 use w2s_core::{Env, Preset, Registry};
