@@ -12,6 +12,7 @@ pub mod method_presets;
 pub mod new_plugin;
 pub mod prepare;
 pub mod presets;
+pub mod report;
 
 /// The registry of every built-in component (tasks, backbones, labelers, objectives, presets).
 pub fn registry() -> anyhow::Result<w2s_core::Registry> {

@@ -52,8 +52,9 @@ enum Command {
         set: Vec<String>,
     },
     /// Run a preset: every (task, weak, strong, labeler, objective, seed) cell; finished runs are reused.
+    /// `w2s run paper` runs every finding preset of the talk into runs/paper/PRESET and writes runs/paper/report.html.
     Run {
-        /// A registered preset name (see `w2s list`) or a path to a .json/.toml preset file.
+        /// A registered preset name (see `w2s list`), a group (`paper`), or a path to a .json/.toml preset file.
         preset: String,
         /// Override a field: `--set task.n_train=1000`, `--set objective=xent`.
         #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -64,6 +65,16 @@ enum Command {
         /// Recompute runs even if finished results exist.
         #[arg(long)]
         force: bool,
+    },
+    /// One self-contained report.html (and report.md) for results folders of `w2s run` (or
+    /// folders of them, e.g. runs/paper): the talk's findings with verdicts, summary tables, figures.
+    Report {
+        /// Results folders (preset.json + summary.csv), or folders holding them.
+        #[arg(required = true)]
+        folders: Vec<PathBuf>,
+        /// Where report.html and report.md go (default: the one folder given).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Score finished runs with every registered stopping criterion (plugins' too), from their
     /// logged evaluations, without training: a table per (labeler, objective, criterion).
@@ -235,6 +246,10 @@ fn list(registry: &Registry, json: bool) -> anyhow::Result<()> {
             println!("  {:<14} from {}", "", r.origin);
         }
     }
+    println!("\ngroups:");
+    for (name, members) in w2s::report::group::GROUPS {
+        println!("  {:<14} runs {} into runs/{name}/, then writes runs/{name}/report.html", name, members.join(", "));
+    }
     // Commands that component crates register (`w2s NAME --help` for their arguments).
     if registry.commands.iter().next().is_some() {
         println!("\ncommands:");
@@ -315,6 +330,42 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
         Command::Show { preset, set } => {
             let (_, p, _) = load_preset(&registry, &env, &preset, &set)?;
             println!("{}", serde_json::to_string_pretty(&p)?);
+        }
+        Command::Report { folders, out } => {
+            let w = w2s::report::write(&folders, out.as_deref(), &registry, &env)?;
+            print!("{}", w2s::report::table(&w.findings));
+            if !w.missing.is_empty() {
+                println!("missing: {} (not among the folders given)", w.missing.join(", "));
+            }
+            println!("report of {}: {} and {}", w.presets.join(", "), w.html.display(), w.markdown.display());
+        }
+        Command::Run { preset, set, out, force } if w2s::report::group::group(&preset).is_some() => {
+            let members = w2s::report::group::group(&preset).unwrap_or_default();
+            let out = out.unwrap_or_else(|| PathBuf::from("runs").join(&preset));
+            let mut failed = 0;
+            for (i, name) in members.iter().enumerate() {
+                eprintln!("[{preset} {}/{}] {name}", i + 1, members.len());
+                let (name, p, runs) = load_preset(&registry, &env, name, &set)?;
+                let dir = out.join(&name);
+                let opts = protocol::RunOptions { out: dir.clone(), force, name: Some(name.clone()), progress: None };
+                let started = std::time::Instant::now();
+                let outcome = protocol::run_resolved(&p, &runs, &registry, &env, &opts)?;
+                println!(
+                    "\n{name}: {} runs ({} reused) in {:.1}s\n{}",
+                    outcome.rows.len(),
+                    outcome.reused,
+                    started.elapsed().as_secs_f64(),
+                    report::table(&outcome.rows)
+                );
+                failed += outcome.failures.len();
+            }
+            let w = w2s::report::write(std::slice::from_ref(&out), None, &registry, &env)?;
+            print!("{}", w2s::report::table(&w.findings));
+            println!("report: {} and {}", w.html.display(), w.markdown.display());
+            if failed > 0 {
+                eprintln!("{failed} run(s) failed (see above)");
+                return Ok(1);
+            }
         }
         Command::Run { preset, set, out, force } => {
             let (name, p, runs) = load_preset(&registry, &env, &preset, &set)?;
