@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod bench_features;
 pub mod criteria_cmd;
+pub mod finding_presets;
 pub mod ladder_presets;
 pub mod method_presets;
 pub mod new_plugin;

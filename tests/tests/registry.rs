@@ -69,6 +69,7 @@ fn exact_set_of_registered_names() {
             "model-ladder",
             "model-ladder-truncations",
             "quickstart",
+            "reward-generative",
             "reward-pairs",
             "sentiment-finetune",
             "sentiment-ladder",

@@ -460,8 +460,23 @@ fn reward_modelling(p: &PresetResults) -> Option<(Estimate, String)> {
     Some((Estimate::of(ok.iter().map(|r| r.pgr)), detail))
 }
 
-fn generative(_: &PresetResults) -> Option<(Estimate, String)> {
-    None
+fn generative(p: &PresetResults) -> Option<(Estimate, String)> {
+    let gen = |r: &SummaryRow| r.strong.contains("generative");
+    let key = |r: &SummaryRow| {
+        let family = r.strong.split('(').next().unwrap_or_default();
+        format!("{}|{}|{family}|{}|{}|{}", r.task, r.weak, r.labeler, r.objective, r.seed)
+    };
+    let ps: Vec<(&SummaryRow, &SummaryRow)> =
+        pairs(&p.rows, |r| Some(gen(r)), key).into_iter().filter(|(a, b)| resolved(a) && resolved(b)).collect();
+    let oracle = |run: &str| p.criteria.iter().find(|c| c.run_id == run && c.criterion == "oracle").map(|c| c.pgr);
+    let with_oracle: Vec<f64> = ps.iter().filter_map(|(a, _)| oracle(&a.run_id)).collect();
+    let detail = format!(
+        "PGR with generative fine-tuning first {:.3}, without {:.3}; with it and oracle (cheating) stopping: {}",
+        mean(ps.iter().map(|(a, _)| a.pgr)),
+        mean(ps.iter().map(|(_, b)| b.pgr)),
+        Estimate::of(with_oracle).text()
+    );
+    Some((Estimate::of(ps.iter().map(|(a, b)| a.pgr - b.pgr)), detail))
 }
 
 fn prompting(p: &PresetResults) -> Option<(Estimate, String)> {

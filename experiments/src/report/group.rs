@@ -9,6 +9,7 @@ pub const PAPER: &[&str] = &[
     "early-stopping",
     "bootstrap-chain",
     "reward-pairs",
+    "reward-generative",
     "prompting",
     "model-ladder",
 ];

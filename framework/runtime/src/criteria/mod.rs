@@ -4,6 +4,7 @@
 //! `w2s criteria RUNS` ([`rescore`]) scores finished runs again with every registered criterion,
 //! plugins' included, without training.
 
+pub mod curves_figure;
 pub mod evals_file;
 pub mod figure;
 pub mod rescore;

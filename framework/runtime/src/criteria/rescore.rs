@@ -134,5 +134,39 @@ pub fn write_collected(out: &Path, runs: &[(SummaryRow, Vec<CriterionRow>)]) -> 
     write_atomic(&out.join(CRITERIA_FILE), &w.into_inner()?)?;
     let title = out.file_name().and_then(|n| n.to_str()).unwrap_or("w2s");
     let svg = super::figure::criteria_svg(runs, &format!("{title}: stopping criteria"));
-    crate::figure::write(&out.join("criteria"), &svg)
+    crate::figure::write(&out.join("criteria"), &svg)?;
+    // The curves with each criterion's choice, from each run's curves.csv (student rows).
+    let curves: Vec<super::curves_figure::RunCurve<'_>> = runs
+        .iter()
+        .map(|(summary, criteria)| super::curves_figure::RunCurve {
+            summary,
+            criteria,
+            curve: student_curve(&out.join(&summary.run_id).join("curves.csv")),
+        })
+        .collect();
+    match super::curves_figure::stopping_curves_svg(
+        &curves,
+        &format!("{title}: student accuracy over training, and where each criterion stops"),
+    ) {
+        Some(svg) => crate::figure::write(&out.join("stopping-curves"), &svg),
+        None => Ok(()),
+    }
+}
+
+/// The student's (step, test accuracy) evaluations in a run's `curves.csv`; empty when the file
+/// is missing or unreadable (a figure is not worth failing a run for).
+fn student_curve(path: &Path) -> Vec<(usize, f64)> {
+    #[derive(serde::Deserialize)]
+    struct Point {
+        role: String,
+        step: usize,
+        test_acc: f64,
+    }
+    let Ok(mut reader) = csv::Reader::from_path(path) else { return Vec::new() };
+    reader
+        .deserialize::<Point>()
+        .filter_map(Result::ok)
+        .filter(|p| p.role == "student")
+        .map(|p| (p.step, p.test_acc))
+        .collect()
 }
