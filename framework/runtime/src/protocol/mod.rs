@@ -120,6 +120,9 @@ fn strong_parameters(runs: &[RunConfig], registry: &Registry, env: &Env) -> Hash
     out
 }
 
+/// How often a running preset redraws its figures (the summary is rewritten after every run).
+const FIGURE_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub fn run_resolved(
     preset: &Preset,
     runs: &[RunConfig],
@@ -136,6 +139,8 @@ pub fn run_resolved(
     let mut session = Session { registry, env, opts, datasets: HashMap::new(), fresh: HashSet::new() };
     let (mut rows, mut reused, mut failures) = (Vec::new(), 0, Vec::new());
     let mut failure_groups: Vec<(String, Vec<String>)> = Vec::new();
+    // The first finished run draws the figures at once.
+    let mut last_figures = std::time::Instant::now().checked_sub(FIGURE_EVERY).unwrap_or_else(std::time::Instant::now);
     if let Some(p) = &opts.progress {
         p.total.store(runs.len(), Ordering::SeqCst);
     }
@@ -164,7 +169,13 @@ pub fn run_resolved(
         match result {
             Ok(row) => {
                 rows.push(row);
-                write_collected(&opts.out, &rows, &strong_params)?;
+                // The summary after every run (nothing finished is lost); the figures, which cost
+                // a rendering each, at most every FIGURE_EVERY and at the end.
+                let figures = last_figures.elapsed() >= FIGURE_EVERY;
+                write_collected(&opts.out, &rows, &strong_params, figures)?;
+                if figures {
+                    last_figures = std::time::Instant::now();
+                }
             }
             Err(e) => {
                 let error = format!("{e:#}");
@@ -185,7 +196,7 @@ pub fn run_resolved(
             p.finished.store(i + 1, Ordering::SeqCst);
         }
     }
-    write_collected(&opts.out, &rows, &strong_params)?;
+    write_collected(&opts.out, &rows, &strong_params, true)?;
     Ok(Outcome { rows, reused, failures, failure_groups })
 }
 

@@ -132,8 +132,16 @@ pub(super) fn finished_row(dir: &Path, id: &str) -> Option<SummaryRow> {
 
 /// The preset's collected files from the rows so far: `summary.csv` and the figures. Written
 /// after every finished run, so that an interrupted preset keeps the rows of what it finished.
-pub(super) fn write_collected(out: &Path, rows: &[SummaryRow], params: &HashMap<String, u64>) -> anyhow::Result<()> {
+pub(super) fn write_collected(
+    out: &Path,
+    rows: &[SummaryRow],
+    params: &HashMap<String, u64>,
+    figures: bool,
+) -> anyhow::Result<()> {
     results::write_csv(&out.join("summary.csv"), rows)?;
+    if !figures {
+        return Ok(());
+    }
     // Every run's stopping criteria (runs finished before evaluations were logged have none).
     let mut criteria = Vec::new();
     for r in rows {
