@@ -39,6 +39,8 @@ struct Rule {
     side: Side,
     presets: &'static [&'static str],
     measure: fn(&PresetResults) -> Option<(Estimate, String)>,
+    /// Why no preset measures it yet, when that is the case.
+    not_built: Option<&'static str>,
 }
 
 const RULES: &[Rule] = &[
@@ -50,6 +52,7 @@ const RULES: &[Rule] = &[
         side: Side::Between(0.0, 1.0),
         presets: &["model-ladder", "quickstart", "sentiment-ladder"],
         measure: baseline,
+        not_built: None,
     },
     Rule {
         id: "b",
@@ -59,6 +62,7 @@ const RULES: &[Rule] = &[
         side: Side::Above(0.0),
         presets: &["model-ladder", "quickstart"],
         measure: confidence_loss,
+        not_built: None,
     },
     Rule {
         id: "c1",
@@ -68,6 +72,7 @@ const RULES: &[Rule] = &[
         side: Side::Above(0.0),
         presets: &["synthetic-vs-model", "quickstart"],
         measure: noise_vs_model,
+        not_built: None,
     },
     Rule {
         id: "c2",
@@ -77,6 +82,7 @@ const RULES: &[Rule] = &[
         side: Side::Above(0.0),
         presets: &["synthetic-vs-model", "quickstart"],
         measure: systematic_vs_model,
+        not_built: None,
     },
     Rule {
         id: "d",
@@ -86,6 +92,7 @@ const RULES: &[Rule] = &[
         side: Side::Below(0.0),
         presets: &["model-ladder", "model-ladder-truncations", "sentiment-ladder"],
         measure: imitation,
+        not_built: None,
     },
     Rule {
         id: "e",
@@ -95,6 +102,7 @@ const RULES: &[Rule] = &[
         side: Side::Above(0.0),
         presets: &["early-stopping"],
         measure: early_stopping,
+        not_built: None,
     },
     Rule {
         id: "f",
@@ -104,6 +112,7 @@ const RULES: &[Rule] = &[
         side: Side::Between(-0.1, 0.1),
         presets: &["bootstrap-chain"],
         measure: bootstrapping,
+        not_built: None,
     },
     Rule {
         id: "f2",
@@ -113,6 +122,7 @@ const RULES: &[Rule] = &[
         side: Side::Above(0.0),
         presets: &["chess-bootstrap"],
         measure: bootstrapping,
+        not_built: Some("no chess preset measures it yet: from-scratch chess-nets trained on the 1,000 cached puzzles all score about the same (tiny 0.543, large 0.517 top-1 on 300 test puzzles, 2 seeds), so there is no gap between sizes to bootstrap across; it needs many more positions or a student that already knows chess"),
     },
     Rule {
         id: "g",
@@ -122,6 +132,7 @@ const RULES: &[Rule] = &[
         side: Side::Below(0.3),
         presets: &["reward-pairs"],
         measure: reward_modelling,
+        not_built: None,
     },
     Rule {
         id: "g2",
@@ -131,6 +142,7 @@ const RULES: &[Rule] = &[
         side: Side::Above(0.0),
         presets: &["reward-generative"],
         measure: generative,
+        not_built: None,
     },
     Rule {
         id: "h",
@@ -140,6 +152,7 @@ const RULES: &[Rule] = &[
         side: Side::Above(0.0),
         presets: &["prompting"],
         measure: prompting,
+        not_built: None,
     },
 ];
 
@@ -177,7 +190,9 @@ pub fn findings(results: &[PresetResults]) -> Vec<Finding> {
                     rule.presets.join(" or "),
                     None,
                     Verdict::Missing,
-                    format!("no results of {} among the folders given", rule.presets.join(" or ")),
+                    rule.not_built.map(str::to_string).unwrap_or_else(|| {
+                        format!("no results of {} among the folders given", rule.presets.join(" or "))
+                    }),
                 ),
             }
         })
