@@ -13,6 +13,7 @@ pub mod device;
 pub mod figure;
 pub mod plot;
 pub mod plot_ladder;
+pub mod plot_ladder_pgr;
 pub mod plugin_host;
 pub mod preset_file;
 pub mod progress;

@@ -12,17 +12,18 @@ use w2s_core::metrics;
 
 use crate::{plot::esc, results::SummaryRow};
 
-const LINE_COLORS: [&str; 8] = ["#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"];
+pub(crate) const LINE_COLORS: [&str; 8] =
+    ["#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"];
 
 /// `values`' finite entries: their mean and standard error (NaN when there are fewer than 2).
-fn mean_se(values: impl Iterator<Item = f64>) -> (f64, f64, usize) {
+pub(crate) fn mean_se(values: impl Iterator<Item = f64>) -> (f64, f64, usize) {
     let v: Vec<f64> = values.filter(|x| x.is_finite()).collect();
     let se = if v.len() >= 2 { metrics::standard_error(&v) } else { f64::NAN };
     (metrics::mean(&v), se, v.len())
 }
 
 /// The distinct values of `key` over `rows`, in order of first appearance.
-fn distinct(rows: &[SummaryRow], key: impl Fn(&SummaryRow) -> String) -> Vec<String> {
+pub(crate) fn distinct(rows: &[SummaryRow], key: impl Fn(&SummaryRow) -> String) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for r in rows {
         let k = key(r);
@@ -185,7 +186,7 @@ pub fn ladder_svg(rows: &[SummaryRow], params: &HashMap<String, u64>, title: &st
 }
 
 /// A polyline through the finite `(mean, se)` points with error bars.
-fn line(
+pub(crate) fn line(
     s: &mut String,
     points: &[(f64, f64)],
     x: &dyn Fn(usize) -> f64,

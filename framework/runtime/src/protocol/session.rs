@@ -162,6 +162,12 @@ pub(super) fn write_collected(
             let ladder =
                 crate::plot_ladder::ladder_svg(rows, params, &format!("{title}: accuracy against the strong student"));
             crate::figure::write(&out.join("ladder"), &ladder)?;
+            let pgr = crate::plot_ladder_pgr::ladder_pgr_svg(
+                rows,
+                params,
+                &format!("{title}: PGR against the strong student"),
+            );
+            crate::figure::write(&out.join("ladder-pgr"), &pgr)?;
         }
     }
     Ok(())
