@@ -63,18 +63,18 @@ fn bad_input_is_refused_before_anything_is_written() {
     // An empty folder.
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    let e = err(&[empty.clone()]);
+    let e = err(std::slice::from_ref(&empty));
     assert!(e.contains("empty") && e.contains("holds no w2s results") && e.contains("preset.json"), "{e}");
     // Another tool's CSVs.
     let other = dir.path().join("other");
     std::fs::create_dir(&other).unwrap();
     std::fs::write(other.join("metrics.csv"), "epoch,loss\n1,0.5\n").unwrap();
-    let e = err(&[other.clone()]);
+    let e = err(std::slice::from_ref(&other));
     assert!(e.contains("metrics.csv") && e.contains("not results of `w2s run`"), "{e}");
     // A summary.csv that is not w2s's.
     std::fs::write(other.join("preset.json"), serde_json::to_string(&w2s::presets::smoke()).unwrap()).unwrap();
     std::fs::write(other.join("summary.csv"), "epoch,loss\n1,0.5\n").unwrap();
-    let e = err(&[other.clone()]);
+    let e = err(std::slice::from_ref(&other));
     assert!(e.contains("summary.csv") && e.contains("not a w2s summary"), "{e}");
     // Runs of different presets mixed in one folder: the quickstart's rows in smoke's summary.
     let (quick, smoke) = small_results(&dir.path().join("runs"));
@@ -83,7 +83,7 @@ fn bad_input_is_refused_before_anything_is_written() {
     summary.push_str(foreign.lines().nth(1).unwrap());
     summary.push('\n');
     std::fs::write(smoke.join("summary.csv"), summary).unwrap();
-    let e = err(&[smoke.clone()]);
+    let e = err(std::slice::from_ref(&smoke));
     assert!(e.contains("runs of different presets mixed") && e.contains("1 of its 5 rows"), "{e}");
     // Several folders and no --out.
     let e = err(&[quick.clone(), empty.clone()]);

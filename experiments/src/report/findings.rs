@@ -216,11 +216,11 @@ fn is_model(r: &SummaryRow) -> bool {
 
 /// Pairs of rows that agree on everything but what `side` tells apart (`Some(true)`: the first
 /// condition, `Some(false)`: the second, `None`: neither), matched by the other columns.
-fn pairs<'a>(
-    rows: &'a [SummaryRow],
+fn pairs(
+    rows: &[SummaryRow],
     side: impl Fn(&SummaryRow) -> Option<bool>,
     key: impl Fn(&SummaryRow) -> String,
-) -> Vec<(&'a SummaryRow, &'a SummaryRow)> {
+) -> Vec<(&SummaryRow, &SummaryRow)> {
     let mut first: BTreeMap<String, &SummaryRow> = BTreeMap::new();
     let mut second: BTreeMap<String, &SummaryRow> = BTreeMap::new();
     for r in rows {
@@ -300,11 +300,11 @@ fn confidence_loss(p: &PresetResults) -> Option<(Estimate, String)> {
     Some((e, detail))
 }
 
-fn labeler_pairs<'a>(
-    p: &'a PresetResults,
+fn labeler_pairs(
+    p: &PresetResults,
     first: impl Fn(&str) -> bool,
     second: impl Fn(&str) -> bool,
-) -> Vec<(&'a SummaryRow, &'a SummaryRow)> {
+) -> Vec<(&SummaryRow, &SummaryRow)> {
     pairs(
         &p.rows,
         |r| {
