@@ -31,7 +31,7 @@ fn list_json_names_every_kind() {
 fn unknown_preset_lists_the_registered_ones() {
     let (code, _, stderr) = w2s(&["run", "quickstrat"]);
     assert_eq!(code, 2);
-    assert!(stderr.contains("unknown preset `quickstrat`") && stderr.contains("bootstrap-chain, chess-engine-ladder, chess-pairs, denoise, early-stopping, ensembles, model-ladder, model-ladder-truncations, quickstart, reward-generative, reward-pairs, sentiment-finetune, sentiment-ladder, smoke, synthetic-vs-model"), "{stderr}");
+    assert!(stderr.contains("unknown preset `quickstrat`") && stderr.contains("bootstrap-chain, chess-engine-ladder, chess-pairs, denoise, early-stopping, ensembles, model-ladder, model-ladder-truncations, prompting, quickstart, reward-generative, reward-pairs, sentiment-finetune, sentiment-ladder, smoke, synthetic-vs-model"), "{stderr}");
 }
 
 #[test]

@@ -68,6 +68,7 @@ fn exact_set_of_registered_names() {
             "ensembles",
             "model-ladder",
             "model-ladder-truncations",
+            "prompting",
             "quickstart",
             "reward-generative",
             "reward-pairs",

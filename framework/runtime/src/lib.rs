@@ -14,6 +14,7 @@ pub mod figure;
 pub mod plot;
 pub mod plot_ladder;
 pub mod plot_ladder_pgr;
+pub mod plot_prompting;
 pub mod plugin_host;
 pub mod preset_file;
 pub mod progress;

@@ -58,7 +58,10 @@ pub(super) fn prompted_run(
         shots.iter().map(|&j| (data.train[b[j]].text.as_str(), data.train[b[j]].label)).collect();
     let weak_shots: Vec<(&str, usize)> =
         shots.iter().map(|&j| (data.train[b[j]].text.as_str(), metrics::argmax(&weak.weak_b[j]))).collect();
-    let passes = if spec.k == 0 { 1 } else { 2 };
+    // Zero-shot, or when every weak label on the shots is right, the two prompts are the same:
+    // one pass scores both.
+    let same_prompts = weak_shots == gold;
+    let passes = if same_prompts { 1 } else { 2 };
     let bar = w2s_core::progress::bar(
         env,
         (passes * n_test) as u64,
@@ -66,7 +69,7 @@ pub(super) fn prompted_run(
     );
     let tick = |n: usize| bar.inc(n as u64);
     let gold_probs = prompting::classify(lm.as_ref(), spec, &words, &gold, &test, &tick)?;
-    let weak_probs = if spec.k == 0 {
+    let weak_probs = if same_prompts {
         gold_probs.clone()
     } else {
         prompting::classify(lm.as_ref(), spec, &words, &weak_shots, &test, &tick)?

@@ -169,6 +169,24 @@ pub(super) fn write_collected(
             );
             crate::figure::write(&out.join("ladder-pgr"), &pgr)?;
         }
+        if crate::plot_prompting::is_prompting(rows) {
+            let chance = rows.iter().find_map(|r| n_classes(&out.join(&r.run_id))).map(|k| 1.0 / k as f64);
+            let title = format!("{title}: prompting vs fine-tuning");
+            crate::figure::write(&out.join("prompting"), &crate::plot_prompting::prompting_svg(rows, chance, &title))?;
+        }
     }
     Ok(())
+}
+
+/// The number of classes of the run in `dir`, from the columns `p0, p1, ...` of its
+/// `weak_labels.csv` (`None` when it cannot be read).
+fn n_classes(dir: &Path) -> Option<usize> {
+    use std::io::BufRead;
+    let file = std::fs::File::open(dir.join("weak_labels.csv")).ok()?;
+    let header = std::io::BufReader::new(file).lines().next()?.ok()?;
+    let k = header
+        .split(',')
+        .filter(|c| c.strip_prefix('p').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
+        .count();
+    (k >= 2).then_some(k)
 }
