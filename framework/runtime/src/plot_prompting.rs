@@ -269,8 +269,10 @@ pub fn prompting_svg(rows: &[SummaryRow], chance: Option<f64>, title: &str) -> S
                     b.color
                 );
                 let mut above = y(mean);
-                if finite.len() >= 2 {
-                    let se = metrics::standard_error(&finite);
+                let se = if finite.len() >= 2 { metrics::standard_error(&finite) } else { f64::NAN };
+                // No bar for a zero spread (seeds that agree exactly, as zero-shot ones do): a
+                // line of no length cannot be stroked.
+                if se > 1e-9 {
                     let _ = writeln!(
                         s,
                         r#"<line x1="{cx}" x2="{cx}" y1="{}" y2="{}" stroke="black" stroke-width="1.5"/><line x1="{}" x2="{}" y1="{yt}" y2="{yt}" stroke="black" stroke-width="1.5"/><line x1="{}" x2="{}" y1="{yb}" y2="{yb}" stroke="black" stroke-width="1.5"/>"#,
@@ -356,6 +358,9 @@ mod tests {
         // Six bars of three seeds each (plus the legend's four squares).
         assert_eq!(svg.matches("<circle").count(), 18);
         assert!(svg.contains(">0.91<"), "the ceiling's mean over seeds: {svg}");
+        // Error bars (3 lines each) on the four bars whose seeds differ; none where they agree
+        // (the supervisor and zero-shot here).
+        assert_eq!(svg.matches(r#"stroke="black" stroke-width="1.5""#).count(), 4 * 3);
         assert!(!svg.contains("NaN"));
     }
 }
