@@ -190,9 +190,14 @@ pub fn findings(results: &[PresetResults]) -> Vec<Finding> {
                     rule.presets.join(" or "),
                     None,
                     Verdict::Missing,
-                    rule.not_built.map(str::to_string).unwrap_or_else(|| {
-                        format!("no results of {} among the folders given", rule.presets.join(" or "))
-                    }),
+                    match rule.presets.iter().find(|n| results.iter().any(|p| p.name() == **n)) {
+                        Some(n) => format!(
+                            "the results of {n} hold no pair of runs that measures it (runs unfinished, or no gap resolved)"
+                        ),
+                        None => rule.not_built.map(str::to_string).unwrap_or_else(|| {
+                            format!("no results of {} among the folders given", rule.presets.join(" or "))
+                        }),
+                    },
                 ),
             }
         })
