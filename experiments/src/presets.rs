@@ -103,7 +103,7 @@ pub fn synthetic_vs_model() -> Preset {
 /// default layout (`Text: {text}\nAnswer:`, the class names as label words) and score the first
 /// 100 test quotes; fine-tuning scores all 300. 3 seeds; `prompting.svg` draws them. 8 shots were
 /// tried too (0.57 with weak labels, 0.58 with gold: no better than 4) and left out for time: on
-/// 2 busy cores they doubled the preset's 9 minutes.
+/// 2 busy cores they took 11 minutes, the rest of the preset 7.5.
 pub fn prompting() -> Preset {
     Preset {
         description: "SmolLM2-135M prompted (zero-shot; 4 shots with weak vs gold labels) vs fine-tuned (probe, xent) on the weak labels and on gold; bow supervisor, fortune topics, 3 seeds".into(),

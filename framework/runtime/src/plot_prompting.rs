@@ -162,7 +162,7 @@ pub fn prompting_svg(rows: &[SummaryRow], chance: Option<f64>, title: &str) -> S
     let text_w = |text: &str, size: f64| 0.56 * size * text.chars().count() as f64;
     let seeds = distinct(rows, |r| r.seed.to_string()).len();
     let subtitle = format!(
-        "bars: mean over {seeds} seed{} ± 1 s.e., dots: the seeds; light bars: prompting, solid bars: fine-tuning",
+        "mean over {seeds} seed{} ± 1 s.e. (dots: seeds); light: prompting, solid: fine-tuning",
         if seeds == 1 { "" } else { "s" }
     );
     let headings: Vec<(String, String, Option<String>)> = panel_bars
@@ -178,9 +178,9 @@ pub fn prompting_svg(rows: &[SummaryRow], chance: Option<f64>, title: &str) -> S
                 here.iter().filter(|r| prompt_k(r).is_none()).map(|r| r.n_test).max(),
             );
             let note = match (prompt_n, tuned_n) {
-                (Some(pn), Some(tn)) if pn != tn => Some(format!(
-                    "prompting scored on the first {pn} test examples; fine-tuning and the supervisor on {tn}"
-                )),
+                (Some(pn), Some(tn)) if pn != tn => {
+                    Some(format!("prompting: the first {pn} test examples; fine-tuning and supervisor: {tn}"))
+                }
                 _ => None,
             };
             (r0.task.clone(), line, note)
