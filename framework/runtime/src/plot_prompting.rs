@@ -155,7 +155,7 @@ pub fn prompting_svg(rows: &[SummaryRow], chance: Option<f64>, title: &str) -> S
     let bar_x = |i: usize, b: &Bar| left + 10.0 + i as f64 * bar_w + b.cluster as f64 * cluster_gap;
     let pw = panel_bars
         .iter()
-        .filter_map(|(_, b)| b.iter().enumerate().last().map(|(i, last)| bar_x(i, last) + bar_w))
+        .filter_map(|(_, b)| b.last().map(|last| bar_x(b.len() - 1, last) + bar_w))
         .fold(200.0f64, f64::max)
         - left;
     // Text widths, roughly (DejaVu Sans: about 0.55 em a character).
