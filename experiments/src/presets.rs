@@ -174,7 +174,7 @@ pub fn smoke() -> Preset {
     }))
 }
 
-w2s_core::register_preset!("quickstart", "tiny from-scratch transformer supervises MiniLM-L6 (linear probe) on movie-review sentiment (xent, logconf; 5 seeds)", quickstart);
+w2s_core::register_preset!("quickstart", "bow model supervises MiniLM-L6 (probe) on fortune topics: its labels vs matched random noise vs matched topic-word flips (xent, logconf; 5 seeds)", quickstart);
 w2s_core::register_preset!(
     "sentiment-finetune",
     "bow weak model supervises fully fine-tuned MiniLM-L6 on movie-review sentiment (xent, logconf; 2 seeds)",
