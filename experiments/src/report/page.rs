@@ -67,8 +67,7 @@ fn pgr_cell(a: &Aggregate) -> String {
     if a.pgr_defined == 0 {
         return "NaN".into();
     }
-    let mark = if a.gap_resolved { "" } else { " ?" };
-    format!("{:.3} [{:.3}, {:.3}] {}/{}{mark}", a.pgr_median, a.pgr_min, a.pgr_max, a.pgr_defined, a.seeds)
+    w2s_runtime::report::pgr_cell(a)
 }
 
 const SUMMARY_HEAD: [&str; 11] = [

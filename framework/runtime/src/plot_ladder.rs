@@ -80,12 +80,7 @@ pub fn ladder_svg(rows: &[SummaryRow], params: &HashMap<String, u64>, title: &st
         .flat_map(|(t, task)| columns.iter().enumerate().map(move |(c, col)| (t, task, c, col)));
     for (t, task, c, column) in panels {
         let (labeler, objective) = column.split_once('\u{1}').unwrap_or((column.as_str(), ""));
-        let here: Vec<&SummaryRow> = rows
-            .iter()
-            .filter(|r| {
-                (r.task.as_str(), r.labeler.as_str(), r.objective.as_str()) == (task.as_str(), labeler, objective)
-            })
-            .collect();
+        let here = panel_rows(rows, task, labeler, objective);
         if here.is_empty() {
             continue;
         }
@@ -120,14 +115,7 @@ pub fn ladder_svg(rows: &[SummaryRow], params: &HashMap<String, u64>, title: &st
             );
             tick += 0.1;
         }
-        for (i, strong) in strongs.iter().enumerate() {
-            let label = match params.get(strong) {
-                Some(&n) => format!("{strong} ({})", fmt_params(n)),
-                None => strong.clone(),
-            };
-            let (lx, ly) = (x(i), top + ph + 14.0);
-            let _ = writeln!(s, r#"<text x="{lx}" y="{ly}" transform="rotate(25 {lx} {ly})">{}</text>"#, esc(&label));
-        }
+        student_labels(&mut s, &strongs, params, &x, top + ph + 14.0);
         // The ceiling: every run of this student, whichever its supervisor.
         let ceiling: Vec<(f64, f64)> = strongs
             .iter()
@@ -161,18 +149,7 @@ pub fn ladder_svg(rows: &[SummaryRow], params: &HashMap<String, u64>, title: &st
         }
     }
     let ly = top + tasks.len() as f64 * row_h + 10.0;
-    for (w, weak) in weaks.iter().enumerate() {
-        let yy = ly + 16.0 * w as f64;
-        let color = LINE_COLORS[w % LINE_COLORS.len()];
-        let _ = writeln!(
-            s,
-            r#"<line x1="{left}" x2="{}" y1="{yy}" y2="{yy}" stroke="{color}" stroke-width="2"/><text x="{}" y="{}">weak: {}</text>"#,
-            left + 24.0,
-            left + 30.0,
-            yy + 4.0,
-            esc(weak)
-        );
-    }
+    supervisor_legend(&mut s, &weaks, left, ly);
     let yy = ly + 16.0 * weaks.len() as f64;
     let _ = writeln!(
         s,
@@ -183,6 +160,52 @@ pub fn ladder_svg(rows: &[SummaryRow], params: &HashMap<String, u64>, title: &st
     );
     s.push_str("</svg>\n");
     s
+}
+
+/// The rows of one panel: a task, labeler and objective.
+pub(crate) fn panel_rows<'a>(
+    rows: &'a [SummaryRow],
+    task: &str,
+    labeler: &str,
+    objective: &str,
+) -> Vec<&'a SummaryRow> {
+    rows.iter()
+        .filter(|r| (r.task.as_str(), r.labeler.as_str(), r.objective.as_str()) == (task, labeler, objective))
+        .collect()
+}
+
+/// The students under a panel's x axis at height `y`, with their parameter counts when known.
+pub(crate) fn student_labels(
+    s: &mut String,
+    strongs: &[String],
+    params: &HashMap<String, u64>,
+    x: &dyn Fn(usize) -> f64,
+    y: f64,
+) {
+    for (i, strong) in strongs.iter().enumerate() {
+        let label = match params.get(strong) {
+            Some(&n) => format!("{strong} ({})", fmt_params(n)),
+            None => strong.clone(),
+        };
+        let lx = x(i);
+        let _ = writeln!(s, r#"<text x="{lx}" y="{y}" transform="rotate(25 {lx} {y})">{}</text>"#, esc(&label));
+    }
+}
+
+/// A line of each supervisor's colour with its name, one per 16 px from `y` down.
+pub(crate) fn supervisor_legend(s: &mut String, weaks: &[String], left: f64, y: f64) {
+    for (w, weak) in weaks.iter().enumerate() {
+        let yy = y + 16.0 * w as f64;
+        let color = LINE_COLORS[w % LINE_COLORS.len()];
+        let _ = writeln!(
+            s,
+            r#"<line x1="{left}" x2="{}" y1="{yy}" y2="{yy}" stroke="{color}" stroke-width="2"/><text x="{}" y="{}">weak: {}</text>"#,
+            left + 24.0,
+            left + 30.0,
+            yy + 4.0,
+            esc(weak)
+        );
+    }
 }
 
 /// A polyline through the finite `(mean, se)` points with error bars.

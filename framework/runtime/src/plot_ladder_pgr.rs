@@ -10,7 +10,7 @@ use std::{collections::HashMap, fmt::Write};
 
 use crate::{
     plot::esc,
-    plot_ladder::{distinct, fmt_params, line, mean_se, LINE_COLORS},
+    plot_ladder::{distinct, line, mean_se, panel_rows, student_labels, supervisor_legend, LINE_COLORS},
     results::SummaryRow,
 };
 
@@ -40,12 +40,7 @@ pub fn ladder_pgr_svg(rows: &[SummaryRow], params: &HashMap<String, u64>, title:
     for (t, task) in tasks.iter().enumerate() {
         for (c, column) in columns.iter().enumerate() {
             let (labeler, objective) = column.split_once('\u{1}').unwrap_or((column.as_str(), ""));
-            let here: Vec<&SummaryRow> = rows
-                .iter()
-                .filter(|r| {
-                    (r.task.as_str(), r.labeler.as_str(), r.objective.as_str()) == (task.as_str(), labeler, objective)
-                })
-                .collect();
+            let here = panel_rows(rows, task, labeler, objective);
             if here.is_empty() {
                 continue;
             }
@@ -79,12 +74,7 @@ pub fn ladder_pgr_svg(rows: &[SummaryRow], params: &HashMap<String, u64>, title:
                     yy = y(tick)
                 );
             }
-            for (i, strong) in strongs.iter().enumerate() {
-                let label = params.get(strong).map_or(strong.clone(), |&n| format!("{strong} ({})", fmt_params(n)));
-                let (lx, ly) = (x(i), top + ph + 14.0);
-                let _ =
-                    writeln!(s, r#"<text x="{lx}" y="{ly}" transform="rotate(25 {lx} {ly})">{}</text>"#, esc(&label));
-            }
+            student_labels(&mut s, &strongs, params, &x, top + ph + 14.0);
             let mut unresolved = 0;
             for (w, weak) in weaks.iter().enumerate() {
                 let points: Vec<(f64, f64)> = strongs
@@ -107,19 +97,7 @@ pub fn ladder_pgr_svg(rows: &[SummaryRow], params: &HashMap<String, u64>, title:
             );
         }
     }
-    let ly = top + tasks.len() as f64 * row_h + 10.0;
-    for (w, weak) in weaks.iter().enumerate() {
-        let yy = ly + 16.0 * w as f64;
-        let color = LINE_COLORS[w % LINE_COLORS.len()];
-        let _ = writeln!(
-            s,
-            r#"<line x1="{left}" x2="{}" y1="{yy}" y2="{yy}" stroke="{color}" stroke-width="2"/><text x="{}" y="{}">weak: {}</text>"#,
-            left + 24.0,
-            left + 30.0,
-            yy + 4.0,
-            esc(weak)
-        );
-    }
+    supervisor_legend(&mut s, &weaks, left, top + tasks.len() as f64 * row_h + 10.0);
     s.push_str("</svg>\n");
     s
 }

@@ -14,7 +14,7 @@ use std::fmt::Write;
 
 use w2s_core::metrics;
 
-use crate::{plot::esc, results::SummaryRow};
+use crate::{plot::esc, plot_ladder::distinct, results::SummaryRow};
 
 /// The k of a prompting row (its ceiling reads `"{k}-shot gold prompt"`), `None` for others.
 pub fn prompt_k(r: &SummaryRow) -> Option<usize> {
@@ -115,18 +115,6 @@ fn bars(here: &[&SummaryRow]) -> Vec<Bar> {
             cluster,
             per_seed(&tuned, |r| r.strong_acc),
         ));
-    }
-    out
-}
-
-/// The distinct values of `key` over `rows`, in order of first appearance.
-fn distinct<'a>(rows: &'a [SummaryRow], key: impl Fn(&'a SummaryRow) -> String) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for r in rows {
-        let k = key(r);
-        if !out.contains(&k) {
-            out.push(k);
-        }
     }
     out
 }

@@ -123,6 +123,12 @@ pub(crate) fn fmt(x: f64) -> String {
     }
 }
 
+/// The PGR cell: `0.33 [0.20, 0.41] 4/5`, with ` ?` when the gap is not resolved.
+pub fn pgr_cell(a: &Aggregate) -> String {
+    let mark = if a.gap_resolved { "" } else { " ?" };
+    format!("{} [{}, {}] {}/{}{mark}", fmt(a.pgr_median), fmt(a.pgr_min), fmt(a.pgr_max), a.pgr_defined, a.seeds)
+}
+
 /// The aggregated table as aligned text. The columns beyond accuracy appear only where they apply:
 /// PGR on AUROC for two-class tasks, calibration and misfit where the runs recorded them.
 pub fn table(rows: &[SummaryRow]) -> String {
@@ -160,8 +166,8 @@ pub fn table(rows: &[SummaryRow]) -> String {
     let body: Vec<Vec<String>> = aggregates
         .into_iter()
         .map(|a| {
-            let mark = if a.gap_resolved { "" } else { " ?" };
             let chain = if a.chain.is_empty() { "direct".to_string() } else { a.chain.clone() };
+            let pgr = pgr_cell(&a);
             let mut cells: Vec<String> = vec![
                 a.task,
                 a.weak,
@@ -174,14 +180,7 @@ pub fn table(rows: &[SummaryRow]) -> String {
                 fmt(a.strong_acc),
                 fmt(a.w2s_acc),
                 format!("{} ±{}", fmt(a.gap), fmt(a.gap_se)),
-                format!(
-                    "{} [{}, {}] {}/{}{mark}",
-                    fmt(a.pgr_median),
-                    fmt(a.pgr_min),
-                    fmt(a.pgr_max),
-                    a.pgr_defined,
-                    a.seeds
-                ),
+                pgr,
                 fmt(a.agreement),
                 fmt(a.agreement_weak_wrong),
             ]
