@@ -11,9 +11,11 @@ pub mod finding_presets;
 pub mod ladder_presets;
 pub mod method_presets;
 pub mod new_plugin;
+pub mod pool;
 pub mod prepare;
 pub mod presets;
 pub mod report;
+pub mod slurm;
 
 /// The registry of every built-in component (tasks, backbones, labelers, objectives, presets).
 pub fn registry() -> anyhow::Result<w2s_core::Registry> {

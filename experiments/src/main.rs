@@ -65,6 +65,68 @@ enum Command {
         /// Recompute runs even if finished results exist.
         #[arg(long)]
         force: bool,
+        /// Worker processes on this machine (default: one per `--devices` entry, else 1, in this
+        /// process). The cores are split between them (`--threads` sets each worker's share).
+        #[arg(long, value_parser = jobs_arg)]
+        jobs: Option<usize>,
+        /// A device per worker, round robin: `--devices cuda:0,cuda:1` or `--devices cpu,cuda:0`.
+        #[arg(long, value_delimiter = ',')]
+        devices: Vec<String>,
+        /// The `--force` invocation this worker belongs to (set by `--jobs` and `w2s slurm`).
+        #[arg(long, hide = true, requires = "force")]
+        force_token: Option<String>,
+    },
+    /// The stages a preset computes (weak labels, ceilings, runs) with their dependencies and ids;
+    /// with the state of each in the output folder when it exists.
+    Plan {
+        /// A registered preset name or a .json/.toml preset file.
+        preset: String,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Output folder whose stages to show as finished / running / waiting (default: runs/PRESET).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Machine-readable JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a preset as a Slurm job array: each array task a worker on the shared output folder.
+    /// Writes OUT/slurm/job.sbatch and submits it with sbatch (`--dry-run`: only writes it).
+    Slurm {
+        /// A registered preset name or a .json/.toml preset file.
+        preset: String,
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Output folder, on storage every node sees (default: runs/PRESET).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Array tasks (workers).
+        #[arg(long, default_value_t = 4, value_parser = at_least::<1>)]
+        tasks: usize,
+        /// Slurm partition (default: the cluster's default).
+        #[arg(long)]
+        partition: Option<String>,
+        /// Time limit per task, in Slurm's format (e.g. 30:00, 1-00:00:00).
+        #[arg(long)]
+        time: Option<String>,
+        /// CPUs per task (each worker's libtorch threads).
+        #[arg(long, default_value_t = 1, value_parser = at_least::<1>)]
+        cpus_per_task: usize,
+        /// GPUs per task (the worker then runs on cuda).
+        #[arg(long, default_value_t = 0)]
+        gpus_per_task: usize,
+        /// At most this many tasks at once.
+        #[arg(long, value_parser = at_least::<1>)]
+        array_limit: Option<usize>,
+        /// Only write the script.
+        #[arg(long)]
+        dry_run: bool,
+        /// Wait for the job to end (`sbatch --wait`), then print the summary table.
+        #[arg(long)]
+        wait: bool,
+        /// Recompute every stage once, even where finished results exist.
+        #[arg(long)]
+        force: bool,
     },
     /// One self-contained report.html (and report.md) for results folders of `w2s run` (or
     /// folders of them, e.g. runs/paper): the talk's findings with verdicts, summary tables, figures.
@@ -153,6 +215,15 @@ enum Command {
     /// A command that a component crate registered (`w2s list` shows them), e.g. `chess-report`.
     #[command(external_subcommand)]
     Registered(Vec<String>),
+}
+
+/// `--jobs`: a whole number of at least 1, with what 0 would mean said.
+fn jobs_arg(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("0 workers would run nothing: expected at least 1 (--jobs 1 runs in this process)".into()),
+        Ok(n) => Ok(n),
+        _ => Err("expected a whole number of workers, at least 1".into()),
+    }
 }
 
 /// A whole number of at least `MIN`, for numeric arguments (clap's own ranges print the type's
@@ -282,6 +353,124 @@ fn on_interrupt(progress: std::sync::Arc<protocol::RunProgress>, out: PathBuf, c
     }
 }
 
+/// How `w2s run` runs a preset: in this process, or by a pool of worker processes.
+struct RunCtx<'a> {
+    registry: &'a Registry,
+    env: &'a Env,
+    plugins: Vec<PathBuf>,
+    verbose: u8,
+    workers: Vec<w2s::pool::Worker>,
+    /// Worker processes (more than one job, or devices given), not this process.
+    pool: bool,
+}
+
+/// What running one preset gave.
+struct Ran {
+    outcome: protocol::Outcome,
+    seconds: f64,
+    /// Workers that did not exit cleanly, with their logs.
+    worker_problems: Vec<String>,
+}
+
+impl Ran {
+    /// Print the failed and unfinished runs and the workers' problems; how many runs they are.
+    fn report_problems(&self) -> usize {
+        let o = &self.outcome;
+        if !o.failures.is_empty() {
+            eprintln!("{} run(s) failed:", o.failures.len());
+            for (error, ids) in &o.failure_groups {
+                let runs = ids.iter().map(|id| format!("[{id}]")).collect::<Vec<_>>().join(" ");
+                eprintln!("  {} run(s) {runs}: {error}", ids.len());
+            }
+        }
+        for p in &self.worker_problems {
+            eprintln!("{p}");
+        }
+        if !o.unfinished.is_empty() {
+            eprintln!(
+                "{} run(s) did not finish (see the workers' logs); run the same command again to do only what is left",
+                o.unfinished.len()
+            );
+        }
+        o.failures.len() + o.unfinished.len().max(self.worker_problems.len())
+    }
+}
+
+impl<'a> RunCtx<'a> {
+    fn new(
+        registry: &'a Registry,
+        env: &'a Env,
+        plugins: &[PathBuf],
+        verbose: u8,
+        jobs: Option<usize>,
+        devices: &[String],
+        threads: Option<i32>,
+    ) -> anyhow::Result<Self> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let workers = w2s::pool::workers(jobs, devices, threads, cores)?;
+        let pool = workers.len() > 1 || !devices.is_empty();
+        let plugins = plugins.iter().map(|p| w2s::pool::absolute(p)).collect::<anyhow::Result<_>>()?;
+        Ok(RunCtx { registry, env, plugins, verbose, workers, pool })
+    }
+
+    /// Run the preset `arg` (as given: a name or a file) into `out`.
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &self,
+        arg: &str,
+        set: &[String],
+        out: &std::path::Path,
+        (name, preset, runs): (&str, &Preset, &[RunConfig]),
+        force: bool,
+        force_token: Option<String>,
+        progress: Option<std::sync::Arc<protocol::RunProgress>>,
+    ) -> anyhow::Result<Ran> {
+        let started = std::time::Instant::now();
+        let token =
+            if force && self.pool { Some(force_token.unwrap_or_else(protocol::new_force_token)) } else { force_token };
+        let opts = protocol::RunOptions {
+            out: out.to_path_buf(),
+            force,
+            name: Some(name.to_string()),
+            progress,
+            force_token: token.clone(),
+            collect_only: self.pool,
+        };
+        if !self.pool {
+            let outcome = protocol::run_resolved(preset, runs, self.registry, self.env, &opts)?;
+            return Ok(Ran { outcome, seconds: started.elapsed().as_secs_f64(), worker_problems: vec![] });
+        }
+        // Claims the folder (refusing another preset's) and writes preset.json before any worker starts.
+        protocol::run_resolved(preset, runs, self.registry, self.env, &opts)?;
+        let plan = protocol::plan::plan(runs, self.registry)?;
+        let before = protocol::plan::states(&plan, out, token.as_deref());
+        let reused = plan.run_stage.iter().filter(|&&i| before[i] == protocol::plan::StageState::Finished).count();
+        let inv = w2s::pool::Invocation {
+            preset: w2s::pool::portable_preset(arg),
+            set: set.to_vec(),
+            out: w2s::pool::absolute(out)?,
+            force,
+            force_token: token,
+            plugins: self.plugins.clone(),
+            verbose: self.verbose,
+        };
+        let end = w2s::pool::run(&inv, &self.workers, &plan, self.env)?;
+        let mut outcome = protocol::run_resolved(preset, runs, self.registry, self.env, &opts)?;
+        outcome.reused = reused;
+        let worker_problems = end
+            .exits
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, code))| *code != Some(0))
+            .map(|(i, (log, code))| {
+                let how = code.map_or("was killed by a signal".to_string(), |c| format!("exited with code {c}"));
+                format!("worker {} {how}; its log: {}", i + 1, log.display())
+            })
+            .collect();
+        Ok(Ran { outcome, seconds: end.seconds, worker_problems })
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
     init_logging(cli.verbose, cli.quiet);
@@ -339,58 +528,167 @@ fn real_main(cli: Cli) -> anyhow::Result<i32> {
             }
             println!("report of {}: {} and {}", w.presets.join(", "), w.html.display(), w.markdown.display());
         }
-        Command::Run { preset, set, out, force } if w2s::report::group::group(&preset).is_some() => {
+        Command::Run { preset, set, out, force, jobs, devices, force_token }
+            if w2s::report::group::group(&preset).is_some() =>
+        {
             let members = w2s::report::group::group(&preset).unwrap_or_default();
             let out = out.unwrap_or_else(|| PathBuf::from("runs").join(&preset));
+            let ctx = RunCtx::new(&registry, &env, &cli.plugins, cli.verbose, jobs, &devices, cli.threads)?;
             let mut failed = 0;
             for (i, name) in members.iter().enumerate() {
                 eprintln!("[{preset} {}/{}] {name}", i + 1, members.len());
                 let (name, p, runs) = load_preset(&registry, &env, name, &set)?;
                 let dir = out.join(&name);
-                let opts = protocol::RunOptions { out: dir.clone(), force, name: Some(name.clone()), progress: None };
-                let started = std::time::Instant::now();
-                let outcome = protocol::run_resolved(&p, &runs, &registry, &env, &opts)?;
+                let ran = ctx.run(&name, &set, &dir, (&name, &p, &runs), force, force_token.clone(), None)?;
                 println!(
                     "\n{name}: {} runs ({} reused) in {:.1}s\n{}",
-                    outcome.rows.len(),
-                    outcome.reused,
-                    started.elapsed().as_secs_f64(),
-                    report::table(&outcome.rows)
+                    ran.outcome.rows.len(),
+                    ran.outcome.reused,
+                    ran.seconds,
+                    report::table(&ran.outcome.rows)
                 );
-                failed += outcome.failures.len();
+                failed += ran.report_problems();
             }
             let w = w2s::report::write(std::slice::from_ref(&out), None, &registry, &env)?;
             print!("{}", w2s::report::table(&w.findings));
             println!("report: {} and {}", w.html.display(), w.markdown.display());
             if failed > 0 {
-                eprintln!("{failed} run(s) failed (see above)");
+                eprintln!("{failed} run(s) failed or did not finish (see above)");
                 return Ok(1);
             }
         }
-        Command::Run { preset, set, out, force } => {
+        Command::Run { preset, set, out, force, jobs, devices, force_token } => {
             let (name, p, runs) = load_preset(&registry, &env, &preset, &set)?;
             let out = out.unwrap_or_else(|| PathBuf::from("runs").join(&name));
-            let started = std::time::Instant::now();
+            let ctx = RunCtx::new(&registry, &env, &cli.plugins, cli.verbose, jobs, &devices, cli.threads)?;
             let progress = std::sync::Arc::new(protocol::RunProgress::default());
-            on_interrupt(progress.clone(), out.clone(), std::env::args().collect::<Vec<_>>().join(" "));
-            let opts =
-                protocol::RunOptions { out: out.clone(), force, name: Some(name.clone()), progress: Some(progress) };
+            if !ctx.pool {
+                on_interrupt(progress.clone(), out.clone(), std::env::args().collect::<Vec<_>>().join(" "));
+            }
+            let ran = ctx.run(&preset, &set, &out, (&name, &p, &runs), force, force_token, Some(progress))?;
+            println!("\n{}", report::table(&ran.outcome.rows));
+            let workers =
+                if ctx.pool { format!(" with {} worker processes", ctx.workers.len()) } else { String::new() };
+            println!(
+                "{} runs ({} reused) in {:.1}s{workers}; peak memory {:.0} MiB{}. Results: {}",
+                ran.outcome.rows.len(),
+                ran.outcome.reused,
+                ran.seconds,
+                w2s::bench::peak_rss_mib(),
+                if ctx.pool { " (this process)" } else { "" },
+                out.join("summary.csv").display()
+            );
+            if ran.report_problems() > 0 {
+                return Ok(1);
+            }
+        }
+        Command::Plan { preset, set, out, json } => {
+            let (name, _, runs) = load_preset(&registry, &env, &preset, &set)?;
+            let out = out.unwrap_or_else(|| PathBuf::from("runs").join(&name));
+            let plan = protocol::plan::plan(&runs, &registry)?;
+            let states = out.is_dir().then(|| protocol::plan::states(&plan, &out, None));
+            if json {
+                let stages: Vec<serde_json::Value> = plan
+                    .stages
+                    .iter()
+                    .enumerate()
+                    .map(|(i, st)| {
+                        let mut v = serde_json::to_value(st).unwrap_or_default();
+                        if let Some(states) = &states {
+                            v["state"] = states[i].name().into();
+                        }
+                        v
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({ "preset": name, "out": out, "stages": stages }))?
+                );
+            } else {
+                let names: Option<Vec<&str>> = states.as_ref().map(|s| s.iter().map(|x| x.name()).collect());
+                print!("{}", protocol::plan::table(&plan, names.as_deref()));
+                if names.is_none() {
+                    println!("(no output folder {} yet: every stage is waiting)", out.display());
+                }
+            }
+        }
+        Command::Slurm {
+            preset,
+            set,
+            out,
+            tasks,
+            partition,
+            time,
+            cpus_per_task,
+            gpus_per_task,
+            array_limit,
+            dry_run,
+            wait,
+            force,
+        } => {
+            let (name, p, runs) = load_preset(&registry, &env, &preset, &set)?;
+            let out = w2s::pool::absolute(&out.unwrap_or_else(|| PathBuf::from("runs").join(&name)))?;
+            let plan = protocol::plan::plan(&runs, &registry)?;
+            let token = force.then(protocol::new_force_token);
+            let opts = protocol::RunOptions {
+                out: out.clone(),
+                force,
+                name: Some(name.clone()),
+                force_token: token.clone(),
+                collect_only: true,
+                ..Default::default()
+            };
+            // Claims the folder for this preset (refusing another's) before anything is submitted.
+            protocol::run_resolved(&p, &runs, &registry, &env, &opts)?;
+            let inv = w2s::pool::Invocation {
+                preset: w2s::pool::portable_preset(&preset),
+                set: set.clone(),
+                out: out.clone(),
+                force,
+                force_token: token,
+                plugins: cli.plugins.iter().map(|p| w2s::pool::absolute(p)).collect::<anyhow::Result<_>>()?,
+                verbose: cli.verbose,
+            };
+            let args = w2s::slurm::SlurmArgs { tasks, partition, time, cpus_per_task, gpus_per_task, array_limit };
+            let exe = std::env::current_exe().context("finding the w2s binary")?;
+            let script = w2s::slurm::script(&inv, &args, &exe, &name)?;
+            let path = w2s::slurm::script_path(&out);
+            w2s_core::atomic_file::write_atomic(&path, script.as_bytes())?;
+            std::fs::create_dir_all(out.join("logs"))?;
+            println!("wrote {} ({} stages of {name} for {tasks} array task(s))", path.display(), plan.stages.len());
+            if dry_run {
+                println!("submit it with: sbatch {}", path.display());
+                return Ok(0);
+            }
+            let (job, ok) = w2s::slurm::submit(&path, wait)?;
+            println!("submitted job {job}: {tasks} array task(s) on the shared folder {}", out.display());
+            println!(
+                "watch it:  squeue -j {job}    (or: scontrol show job {job}; w2s plan {preset} --out {})",
+                out.display()
+            );
+            println!("task logs: {}/logs/slurm-{job}_*.log", out.display());
+            if !wait {
+                println!(
+                    "when it has ended: w2s run {preset} --out {} (reuses every finished stage) or w2s report {}",
+                    out.display(),
+                    out.display()
+                );
+                return Ok(0);
+            }
             let outcome = protocol::run_resolved(&p, &runs, &registry, &env, &opts)?;
             println!("\n{}", report::table(&outcome.rows));
             println!(
-                "{} runs ({} reused) in {:.1}s; peak memory {:.0} MiB. Results: {}",
+                "{} of {} runs finished. Results: {}",
                 outcome.rows.len(),
-                outcome.reused,
-                started.elapsed().as_secs_f64(),
-                w2s::bench::peak_rss_mib(),
+                runs.len(),
                 out.join("summary.csv").display()
             );
-            if !outcome.failures.is_empty() {
-                eprintln!("{} run(s) failed:", outcome.failures.len());
-                for (error, ids) in &outcome.failure_groups {
-                    let runs = ids.iter().map(|id| format!("[{id}]")).collect::<Vec<_>>().join(" ");
-                    eprintln!("  {} run(s) {runs}: {error}", ids.len());
-                }
+            if !outcome.unfinished.is_empty() || !ok {
+                eprintln!(
+                    "job {job}: {} run(s) did not finish{}; submit the same command again to do only what is left",
+                    outcome.unfinished.len(),
+                    if ok { "" } else { " and a task failed (see the task logs)" }
+                );
                 return Ok(1);
             }
         }

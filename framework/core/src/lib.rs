@@ -16,6 +16,7 @@ pub mod atomic_file;
 pub mod backbone;
 pub mod curves;
 pub mod env;
+pub mod file_lock;
 pub mod fingerprint;
 pub mod labeler;
 pub mod metrics;

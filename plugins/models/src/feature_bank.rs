@@ -148,7 +148,10 @@ pub fn cached_rows(
     let Some(key) = key else { return compute(texts) };
     let dir = bank_dir(key, settings, env)?;
     let ids: Vec<String> = texts.iter().map(|t| text_id(t)).collect();
-    for attempt in 0..4 {
+    // Held while this process computes missing texts, so that workers sharing the cache (`w2s run
+    // --jobs`, a Slurm array) compute each text once: the others wait, then find it banked.
+    let mut computing: Option<w2s_core::file_lock::FileLock> = None;
+    for attempt in 0..6 {
         let index = read_index(&dir)?;
         let mut seen = std::collections::HashSet::new();
         let todo: Vec<&str> = texts
@@ -157,6 +160,10 @@ pub fn cached_rows(
             .filter(|(_, id)| !index.at.contains_key(*id) && seen.insert(id.as_str()))
             .map(|(t, _)| *t)
             .collect();
+        if !todo.is_empty() && computing.is_none() {
+            computing = Some(w2s_core::file_lock::lock(&dir.join(".lock"))?);
+            continue; // read the index again: the holder before us may have banked these texts
+        }
         if !todo.is_empty() {
             let f = compute(&todo)?.f_to_device(Device::Cpu)?.f_to_kind(Kind::Float)?;
             let want: Vec<i64> = std::iter::once(todo.len() as i64).chain(row_shape.iter().copied()).collect();
@@ -166,7 +173,7 @@ pub fn cached_rows(
         }
         match assemble(&index, &ids, row_shape) {
             Ok(t) => return Ok(t),
-            Err(stale) if attempt < 3 => {
+            Err(stale) if attempt < 5 => {
                 for (chunk, why) in stale {
                     tracing::warn!("feature bank chunk {} is stale ({why:#}); recomputing its texts", chunk.display());
                     let _ = std::fs::remove_file(chunk.with_extension("index"));

@@ -84,6 +84,11 @@ pub fn adapt(
     if path.is_file() {
         return Ok(path);
     }
+    // One process adapts; the others sharing the cache (`--jobs`, a Slurm array) wait for it.
+    let _adapting = w2s_core::file_lock::lock(&path.with_extension("lock"))?;
+    if path.is_file() {
+        return Ok(path);
+    }
     let ids: Vec<Vec<i64>> =
         (tokens.encode)(&tokens.tok, texts, spec.max_len)?.into_iter().filter(|t| t.len() >= 2).collect();
     ensure!(!ids.is_empty(), "generative fine-tuning needs texts of at least 2 tokens");

@@ -28,14 +28,134 @@ use super::{
     prompted::{prompted_run, WeakRun},
     session::Session,
     split_halves,
-    stages::{check_labels, preds, read_ceiling_stage, read_weak_stage, refs, write_weak_labels, WeakStage},
+    stages::{
+        check_labels, preds, read_ceiling_stage, read_weak_stage, refs, write_weak_labels, CeilingStage, WeakStage,
+    },
     summary::{summary, write_run, LabelFigures},
 };
+
+/// Compute (or find finished) the weak stage of `rc`, on its own (a plan's `weak-` stage).
+pub(super) fn compute_weak(s: &mut Session<'_>, rc: &RunConfig) -> anyhow::Result<()> {
+    let data = s.dataset(&rc.task)?.clone();
+    let (a, b) = split_halves(data.train.len(), rc.seed);
+    let weak_bb = s.registry.backbone(&rc.weak)?;
+    weak_stage(s, rc, &data, (&a, &b), weak_bb.as_ref()).map(|_| ())
+}
+
+/// Compute (or find finished) the ceiling stage of `rc`, on its own (a plan's `ceiling-` stage).
+pub(super) fn compute_ceiling(s: &mut Session<'_>, rc: &RunConfig) -> anyhow::Result<()> {
+    let data = s.dataset(&rc.task)?.clone();
+    let (a, b) = split_halves(data.train.len(), rc.seed);
+    let strong_bb = s.strong_backbone(rc, &data)?;
+    ceiling_stage(s, rc, &data, (&a, &b), strong_bb.as_ref()).map(|_| ())
+}
+
+/// The folder of a stage, and its lock file (both named by the plan's stage id).
+fn stage_paths(s: &Session<'_>, id: String) -> (std::path::PathBuf, std::path::PathBuf) {
+    let out = &s.opts.out;
+    (out.join("stages").join(&id), out.join(".locks").join(format!("{id}.lock")))
+}
+
+/// The weak labels of B and the test set: read back when finished, else computed under the
+/// stage's lock (a process that finds it claimed waits, then reads what the holder wrote).
+fn weak_stage(
+    s: &mut Session<'_>,
+    rc: &RunConfig,
+    data: &w2s_core::Dataset,
+    (a, b): (&[usize], &[usize]),
+    weak_bb: &dyn w2s_core::Backbone,
+) -> anyhow::Result<(std::path::PathBuf, WeakStage)> {
+    let (k, n_test) = (data.n_classes, data.test.len());
+    let (wdir, lock) = stage_paths(s, format!("weak-{}", rc.weak_stage_id()));
+    let read = |d: &Path| read_weak_stage(d, b.len(), n_test, k);
+    if let Some(stage) = s.reusable(&wdir, "weak_labels.csv", read) {
+        return Ok((wdir, stage));
+    }
+    let _claim = s.claim(&lock)?;
+    if let Some(stage) = s.reusable(&wdir, "weak_labels.csv", read) {
+        return Ok((wdir, stage));
+    }
+    let (registry, env) = (s.registry, s.env);
+    let labeler = registry.labeler(&rc.labeler)?;
+    let mut ctx = LabelerCtx {
+        env,
+        registry,
+        data,
+        a,
+        b,
+        seed: rc.seed,
+        weak: weak_bb,
+        weak_train: &rc.weak_train,
+        trainer: &crate::weak_trainer::LoopTrainer,
+        curves: Vec::new(),
+    };
+    let wl = labeler.label(&mut ctx).with_context(|| format!("labeler {}", rc.labeler.label()))?;
+    check_labels(&wl, b.len(), n_test, k, &rc.labeler.label())?;
+    results::write_csv(&wdir.join("curves.csv"), &ctx.curves)?;
+    write_weak_labels(&wdir.join("weak_labels.csv"), data, b, &wl)?;
+    s.mark_computed(&wdir)?;
+    let stage = read(&wdir)?;
+    Ok((wdir, stage))
+}
+
+/// The strong ceiling on ground truth (half B, or A): read back when finished, else computed
+/// under the stage's lock.
+fn ceiling_stage(
+    s: &mut Session<'_>,
+    rc: &RunConfig,
+    data: &w2s_core::Dataset,
+    (a, b): (&[usize], &[usize]),
+    strong_bb: &dyn w2s_core::Backbone,
+) -> anyhow::Result<CeilingStage> {
+    let k = data.n_classes;
+    let test: Vec<&Example> = data.test.iter().collect();
+    let (cdir, lock) = stage_paths(s, format!("ceiling-{}", rc.ceiling_stage_id()));
+    let read = |d: &Path| read_ceiling_stage(d, test.len(), k);
+    if let Some(stage) = s.reusable(&cdir, "test_probs.csv", read) {
+        return Ok(stage);
+    }
+    let _claim = s.claim(&lock)?;
+    if let Some(stage) = s.reusable(&cdir, "test_probs.csv", read) {
+        return Ok(stage);
+    }
+    let half = if rc.ceiling_on == Half::A { a } else { b };
+    let train_set = refs(&data.train, half);
+    let targets = train::gold_targets(&train_set, k);
+    let out = train::train_and_predict(
+        s.env,
+        &train::Job {
+            role: "ceiling",
+            backbone: strong_bb,
+            n_classes: k,
+            train: &train_set,
+            targets: &targets,
+            test: &test,
+            also_predict: None,
+            record: None,
+            cfg: &rc.strong_train,
+            seed: rc.seed,
+        },
+        &mut SoftXent,
+    )?;
+    results::write_csv(&cdir.join("curves.csv"), &out.curves)?;
+    let idx: Vec<usize> = (0..test.len()).collect();
+    results::write_labels(
+        &cdir.join("test_probs.csv"),
+        &[LabelSection {
+            split: "test",
+            index: &idx,
+            label: test.iter().map(|e| e.label).collect(),
+            probs: &out.test,
+            keep: None,
+        }],
+    )?;
+    s.mark_computed(&cdir)?;
+    read(&cdir)
+}
 
 pub(super) fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow::Result<SummaryRow> {
     let start = Instant::now();
     let (registry, env) = (s.registry, s.env);
-    let stages = s.opts.out.join("stages");
     let data = s.dataset(&rc.task)?.clone();
     let k = data.n_classes;
     let (a, b) = split_halves(data.train.len(), rc.seed);
@@ -45,31 +165,7 @@ pub(super) fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow
     let strong_bb = s.strong_backbone(rc, &data)?;
 
     // 1. Weak labels on B and test.
-    let wdir = stages.join(format!("weak-{}", rc.weak_stage_id()));
-    let stage = match s.reusable(&wdir, "weak_labels.csv", |d| read_weak_stage(d, b.len(), test.len(), k)) {
-        Some(stage) => stage,
-        None => {
-            let labeler = registry.labeler(&rc.labeler)?;
-            let mut ctx = LabelerCtx {
-                env,
-                registry,
-                data: &data,
-                a: &a,
-                b: &b,
-                seed: rc.seed,
-                weak: weak_bb.as_ref(),
-                weak_train: &rc.weak_train,
-                trainer: &crate::weak_trainer::LoopTrainer,
-                curves: Vec::new(),
-            };
-            let wl = labeler.label(&mut ctx).with_context(|| format!("labeler {}", rc.labeler.label()))?;
-            check_labels(&wl, b.len(), test.len(), k, &rc.labeler.label())?;
-            results::write_csv(&wdir.join("curves.csv"), &ctx.curves)?;
-            write_weak_labels(&wdir.join("weak_labels.csv"), &data, &b, &wl)?;
-            s.fresh.insert(wdir.clone());
-            read_weak_stage(&wdir, b.len(), test.len(), k)?
-        }
-    };
+    let (wdir, stage) = weak_stage(s, rc, &data, (&a, &b), weak_bb.as_ref())?;
     let WeakStage { b: weak_b, keep, test: weak_test, mut curves } = stage;
 
     let mut objective = registry.objective(&rc.objective)?;
@@ -82,45 +178,7 @@ pub(super) fn run_one(s: &mut Session<'_>, rc: &RunConfig, dir: &Path) -> anyhow
     }
 
     // 2. Strong ceiling on ground truth.
-    let cdir = stages.join(format!("ceiling-{}", rc.ceiling_stage_id()));
-    let ceiling = match s.reusable(&cdir, "test_probs.csv", |d| read_ceiling_stage(d, test.len(), k)) {
-        Some(stage) => stage,
-        None => {
-            let half = if rc.ceiling_on == Half::A { &a } else { &b };
-            let train_set = refs(&data.train, half);
-            let targets = train::gold_targets(&train_set, k);
-            let out = train::train_and_predict(
-                env,
-                &train::Job {
-                    role: "ceiling",
-                    backbone: strong_bb.as_ref(),
-                    n_classes: k,
-                    train: &train_set,
-                    targets: &targets,
-                    test: &test,
-                    also_predict: None,
-                    record: None,
-                    cfg: &rc.strong_train,
-                    seed: rc.seed,
-                },
-                &mut SoftXent,
-            )?;
-            results::write_csv(&cdir.join("curves.csv"), &out.curves)?;
-            let idx: Vec<usize> = (0..test.len()).collect();
-            results::write_labels(
-                &cdir.join("test_probs.csv"),
-                &[LabelSection {
-                    split: "test",
-                    index: &idx,
-                    label: test_labels.clone(),
-                    probs: &out.test,
-                    keep: None,
-                }],
-            )?;
-            s.fresh.insert(cdir.clone());
-            read_ceiling_stage(&cdir, test.len(), k)?
-        }
-    };
+    let ceiling = ceiling_stage(s, rc, &data, (&a, &b), strong_bb.as_ref())?;
     let ceiling_test = ceiling.test;
     curves.extend(ceiling.curves);
 

@@ -12,15 +12,32 @@ use w2s_core::{atomic_file::write_atomic, preset::RunConfig, spec, Dataset, Env,
 
 use crate::results::{self, SummaryRow};
 
-use super::RunOptions;
+use super::{plan::FORCED_FILE, RunOptions};
 
 pub(super) struct Session<'a> {
     pub(super) registry: &'a Registry,
     pub(super) env: &'a Env,
     pub(super) opts: &'a RunOptions,
     pub(super) datasets: HashMap<String, Dataset>,
-    /// Stages recomputed in this invocation (so that --force recomputes each only once).
-    pub(super) fresh: HashSet<PathBuf>,
+    /// With `force`: what marks a stage or run as recomputed by this invocation (or by the
+    /// workers of this invocation, who are given the same token), so that each is recomputed once.
+    pub(super) force_token: String,
+    /// The lock files of the stages this process has claimed (a stage computed inside another,
+    /// e.g. a damaged weak stage redone inside its run, takes its own lock unless held here).
+    pub(super) held: HashSet<PathBuf>,
+}
+
+impl<'a> Session<'a> {
+    pub(super) fn new(registry: &'a Registry, env: &'a Env, opts: &'a RunOptions) -> Self {
+        let force_token = opts.force_token.clone().unwrap_or_else(new_force_token);
+        Session { registry, env, opts, datasets: HashMap::new(), force_token, held: HashSet::new() }
+    }
+}
+
+/// A token unique to one invocation (process id and clock).
+pub fn new_force_token() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("{}-{nanos}", std::process::id())
 }
 
 impl Session<'_> {
@@ -58,8 +75,7 @@ impl Session<'_> {
     /// recomputed, never used and never fatal. With `force`, each stage is recomputed once per
     /// invocation.
     pub(super) fn reusable<T>(&self, dir: &Path, marker: &str, read: impl Fn(&Path) -> anyhow::Result<T>) -> Option<T> {
-        let done = dir.join(marker).exists() && (!self.opts.force || self.fresh.contains(dir));
-        if !done {
+        if !self.is_done(dir, marker) {
             return None;
         }
         match read(dir) {
@@ -69,6 +85,42 @@ impl Session<'_> {
                 None
             }
         }
+    }
+
+    /// Whether the stage or run in `dir` has its final file `marker` (and, with `force`, was
+    /// computed by this invocation).
+    pub(super) fn is_done(&self, dir: &Path, marker: &str) -> bool {
+        dir.join(marker).exists() && self.is_current(dir)
+    }
+
+    fn is_current(&self, dir: &Path) -> bool {
+        !self.opts.force || std::fs::read_to_string(dir.join(FORCED_FILE)).is_ok_and(|t| t.trim() == self.force_token)
+    }
+
+    /// Record that `dir` was (re)computed by this invocation (only needed with `force`).
+    pub(super) fn mark_computed(&self, dir: &Path) -> anyhow::Result<()> {
+        if self.opts.force {
+            write_atomic(&dir.join(FORCED_FILE), self.force_token.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// The summary row of the finished run `id` in `dir` (see [`finished_row`]), if it counts as
+    /// finished for this invocation.
+    pub(super) fn finished(&self, dir: &Path, id: &str) -> Option<SummaryRow> {
+        if !self.is_current(dir) {
+            return None;
+        }
+        finished_row(dir, id)
+    }
+
+    /// Claim the stage whose lock file is `lock` for computing it here, waiting while another
+    /// process holds it; `None` when this process already holds it.
+    pub(super) fn claim(&self, lock: &Path) -> anyhow::Result<Option<w2s_core::file_lock::FileLock>> {
+        if self.held.contains(lock) {
+            return Ok(None);
+        }
+        Ok(Some(w2s_core::file_lock::lock(lock)?))
     }
 }
 
