@@ -188,10 +188,10 @@ pub fn run(inv: &Invocation, workers: &[Worker], plan: &Plan, env: &w2s_core::En
         let alive = exits.iter().filter(|e| e.is_none()).count();
         bar.set_position(count(StageState::Finished) as u64);
         bar.set_message(format!(
-            "{} running, {} waiting; runs {runs_done}/{}; {alive} worker(s)",
+            "{alive} worker(s); runs {runs_done}/{}; stages {} running, {} waiting, finished",
+            plan.run_stage.len(),
             count(StageState::Running),
             count(StageState::Waiting),
-            plan.run_stage.len()
         ));
         for (i, (child, _)) in children.iter_mut().enumerate() {
             if exits[i].is_none() {

@@ -24,7 +24,8 @@ pub fn read_csv<T: DeserializeOwned>(path: &Path) -> anyhow::Result<Vec<T>> {
 
 /// Check that `dir` can be created and written to, before any work starts.
 pub fn ensure_writable(dir: &Path) -> anyhow::Result<()> {
-    let probe = dir.join(".w2s-write-probe");
+    // Named by process: workers sharing the folder probe it at the same time.
+    let probe = dir.join(format!(".w2s-write-probe-{}", std::process::id()));
     std::fs::create_dir_all(dir)
         .and_then(|_| std::fs::write(&probe, b"ok"))
         .and_then(|_| std::fs::remove_file(&probe))
