@@ -83,7 +83,9 @@ pub(super) fn work(
             open += 1;
             let stage = &plan.stages[i];
             if let Some(&dep) = stage.needs_at.iter().find(|&&d| log.failed.contains_key(&d)) {
-                let why = format!("its stage {} failed: {}", plan.stages[dep].id, log.failed[&dep]);
+                // The need's own error, so that one cause (a missing asset) is reported once.
+                tracing::debug!("stage {} not started: its stage {} failed", stage.id, plan.stages[dep].id);
+                let why = log.failed[&dep].clone();
                 log.failed.insert(i, why);
                 settled[i] = true;
                 continue;
